@@ -1,0 +1,386 @@
+/* XS glue between Perl and the Rust core (rust/ffi.rs, declared in aers.h).
+ *
+ * Glue only: argument conversion, watcher objects (a blessed reference to a scalar holding the
+ * Rust watcher key), reference counting of callbacks, and calling the ready callbacks the loop
+ * hands out. All event logic lives in Rust. */
+
+#define PERL_NO_GET_CONTEXT
+#include "EXTERN.h"
+#include "perl.h"
+#include "XSUB.h"
+
+#include <string.h>
+#include "aers.h"
+
+static aers_loop *THE_LOOP;
+
+enum kind { KIND_IO, KIND_TIMER, KIND_SIGNAL, KIND_CHILD, KIND_IDLE, KIND_COUNT };
+
+static const char *const kind_class[KIND_COUNT] = {
+    "AnyEvent::Impl::Rust::io", "AnyEvent::Impl::Rust::timer", "AnyEvent::Impl::Rust::signal",
+    "AnyEvent::Impl::Rust::child", "AnyEvent::Impl::Rust::idle",
+};
+static int (*const kind_stop[KIND_COUNT])(aers_loop *, uint64_t, void **) = {
+    aers_io_stop, aers_timer_stop, aers_signal_stop, aers_child_stop, aers_idle_stop,
+};
+static HV *kind_stash[KIND_COUNT];
+static HV *condvar_stash;
+
+/* Croaks through Carp, so the message names the user's line, not ours. */
+static void croak_caller(pTHX_ const char *fmt, ...)
+{
+    dSP;
+    va_list args;
+    SV *msg;
+    va_start(args, fmt);
+    msg = sv_2mortal(vnewSVpvf(fmt, &args));
+    va_end(args);
+    PUSHMARK(SP);
+    XPUSHs(msg);
+    PUTBACK;
+    call_pv("Carp::croak", G_VOID | G_DISCARD);
+    croak_sv(msg); /* not reached */
+}
+
+/* Croaks for a non-zero status from the Rust core. */
+static void croak_status(pTHX_ int status, const char *what)
+{
+    if (status == AERS_PANICKED) {
+        char buf[512];
+        aers_panic_message(buf, sizeof buf);
+        croak("%s: internal error in the Rust core: %s", what, buf);
+    }
+    errno = status;
+    croak("%s: %s", what, strerror(status));
+}
+
+#define CHECK_STATUS(call, what) STMT_START { int st_ = (call); if (st_) croak_status(aTHX_ st_, what); } STMT_END
+
+/* The fd of a glob, glob reference, IO handle (object) or fd number. */
+static int fd_of(pTHX_ SV *fh, const char *who)
+{
+    SV *sv = fh;
+    IO *io = NULL;
+    SvGETMAGIC(sv);
+    if (SvROK(sv))
+        sv = SvRV(sv);
+    if (isGV_with_GP(sv))
+        io = GvIO((GV *)sv);
+    else if (SvTYPE(sv) == SVt_PVIO)
+        io = (IO *)sv;
+    if (io) {
+        PerlIO *fp = IoIFP(io) ? IoIFP(io) : IoOFP(io);
+        int fd = fp ? PerlIO_fileno(fp) : -1;
+        if (fd < 0)
+            croak_caller(aTHX_ "%s: fh is not an open file handle", who);
+        return fd;
+    }
+    if (!SvROK(fh) && SvOK(sv) && looks_like_number(sv)) {
+        IV fd = SvIV(sv);
+        if (fd >= 0 && fd <= INT_MAX)
+            return (int)fd;
+    }
+    croak_caller(aTHX_ "%s: fh must be a file handle or a file descriptor number, not '%" SVf "'", who,
+                 SVfARG(fh));
+    return -1;
+}
+
+/* The code reference to call (a CV, or what an object's &{} overloading yields, as for
+ * condvars), with a reference taken for the watcher. */
+static SV *callback_of(pTHX_ SV *cb, const char *who)
+{
+    SvGETMAGIC(cb);
+    if (SvROK(cb)) {
+        if (SvTYPE(SvRV(cb)) == SVt_PVCV)
+            return SvREFCNT_inc_simple_NN(SvRV(cb));
+        if (SvAMAGIC(cb)) {
+            HV *stash;
+            GV *gv;
+            CV *cv = sv_2cv(cb, &stash, &gv, 0);
+            if (cv)
+                return SvREFCNT_inc_simple_NN((SV *)cv);
+        }
+    }
+    croak_caller(aTHX_ SvOK(cb) ? "%s: cb must be a code reference" : "%s: cb is required (a code reference)", who);
+    return NULL;
+}
+
+static SV *watcher_new(pTHX_ enum kind kind, uint64_t key)
+{
+    SV *obj = newSV_type(SVt_PVMG);
+    SvUV_set(obj, key);
+    SvIOK_on(obj);
+    SvIsUV_on(obj);
+    return sv_bless(newRV_noinc(obj), kind_stash[kind]);
+}
+
+/* Undoes the reference callback_of took when the Rust side refused the watcher. */
+static void check_start(pTHX_ int status, SV *cb, const char *who)
+{
+    if (status) {
+        SvREFCNT_dec(cb);
+        croak_status(aTHX_ status, who);
+    }
+}
+
+/* Calls every callback the loop has queued. A callback may die: the exception propagates,
+ * and the rest of the queue stays in the loop for the next iteration. */
+static void invoke_ready(pTHX)
+{
+    aers_ready r;
+    int status;
+    while ((status = aers_next_ready(THE_LOOP, &r)) == 1) {
+        dSP;
+        SV *cb = (SV *)r.cb;
+        ENTER;
+        SAVETMPS;
+        /* The callback may destroy its own watcher; keep the code alive until it returns. */
+        if (!r.owned)
+            SvREFCNT_inc_simple_void_NN(cb);
+        SAVEFREESV(cb);
+        PUSHMARK(SP);
+        if (r.is_child) {
+            EXTEND(SP, 2);
+            mPUSHi(r.pid);
+            mPUSHi(r.status);
+        }
+        PUTBACK;
+        call_sv(cb, G_VOID | G_DISCARD);
+        FREETMPS;
+        LEAVE;
+    }
+    if (status)
+        croak_status(aTHX_ status, "AnyEvent loop");
+}
+
+/* One iteration: poll (unless callbacks are still queued) and run what became ready. */
+static void one_iteration(pTHX_ int block)
+{
+    CHECK_STATUS(aers_poll(THE_LOOP, block), "AnyEvent loop");
+    invoke_ready(aTHX);
+}
+
+static int signum_of(pTHX_ SV *name)
+{
+    STRLEN len;
+    const char *s = SvPV(name, len);
+    I32 num;
+    if (len > 3 && memEQ(s, "SIG", 3))
+        s += 3;
+    num = whichsig_pv(s);
+    if (num <= 0 && looks_like_number(name))
+        num = (I32)SvIV(name);
+    return num;
+}
+
+MODULE = AnyEvent		PACKAGE = AE
+
+PROTOTYPES: ENABLE
+
+BOOT:
+{
+    int i;
+    CHECK_STATUS(aers_loop_new(&THE_LOOP), "AnyEvent: cannot create the event loop");
+    for (i = 0; i < KIND_COUNT; i++)
+        kind_stash[i] = gv_stashpv(kind_class[i], GV_ADD);
+    condvar_stash = gv_stashpv("AnyEvent::CondVar", GV_ADD);
+}
+
+SV *
+io(SV *fh, SV *poll, SV *cb)
+    PROTOTYPE: $$$
+    CODE:
+    {
+        int fd = fd_of(aTHX_ fh, "AnyEvent io watcher");
+        SV *code = callback_of(aTHX_ cb, "AnyEvent io watcher");
+        uint64_t key;
+        check_start(aTHX_ aers_io_start(THE_LOOP, fd, SvTRUE(poll) ? 2 : 1, code, &key), code, "AnyEvent io watcher");
+        RETVAL = watcher_new(aTHX_ KIND_IO, key);
+    }
+    OUTPUT:
+        RETVAL
+
+SV *
+timer(SV *after, SV *interval, SV *cb)
+    PROTOTYPE: $$$
+    CODE:
+    {
+        NV at = SvOK(after) ? SvNV(after) : 0.;
+        NV every = SvOK(interval) ? SvNV(interval) : 0.;
+        SV *code;
+        uint64_t key;
+        if (every < 0. || every != every)
+            croak_caller(aTHX_ "AnyEvent timer: interval must be a non-negative number of seconds, not %" NVgf, every);
+        if (at != at)
+            croak_caller(aTHX_ "AnyEvent timer: after must be a number of seconds");
+        code = callback_of(aTHX_ cb, "AnyEvent timer");
+        check_start(aTHX_ aers_timer_start(THE_LOOP, at, every, code, &key), code, "AnyEvent timer");
+        RETVAL = watcher_new(aTHX_ KIND_TIMER, key);
+    }
+    OUTPUT:
+        RETVAL
+
+SV *
+signal(SV *name, SV *cb)
+    PROTOTYPE: $$
+    CODE:
+    {
+        int signum = signum_of(aTHX_ name);
+        SV *code;
+        uint64_t key;
+        int status;
+        if (signum <= 0)
+            croak_caller(aTHX_ "AnyEvent signal watcher: unknown signal name '%" SVf "'", SVfARG(name));
+        code = callback_of(aTHX_ cb, "AnyEvent signal watcher");
+        status = aers_signal_start(THE_LOOP, signum, code, &key);
+        if (status == EINVAL) {
+            SvREFCNT_dec(code);
+            croak_caller(aTHX_ "AnyEvent signal watcher: signal '%" SVf "' cannot be caught", SVfARG(name));
+        }
+        check_start(aTHX_ status, code, "AnyEvent signal watcher");
+        RETVAL = watcher_new(aTHX_ KIND_SIGNAL, key);
+    }
+    OUTPUT:
+        RETVAL
+
+SV *
+child(SV *pid, SV *cb)
+    PROTOTYPE: $$
+    CODE:
+    {
+        IV p;
+        SV *code;
+        uint64_t key;
+        if (!SvOK(pid) || !looks_like_number(pid) || (p = SvIV(pid)) < 0 || p > INT_MAX)
+            croak_caller(aTHX_ "AnyEvent child watcher: pid must be a process id or 0 (any child)");
+        code = callback_of(aTHX_ cb, "AnyEvent child watcher");
+        check_start(aTHX_ aers_child_start(THE_LOOP, (int)p, code, &key), code, "AnyEvent child watcher");
+        RETVAL = watcher_new(aTHX_ KIND_CHILD, key);
+    }
+    OUTPUT:
+        RETVAL
+
+SV *
+idle(SV *cb)
+    PROTOTYPE: $
+    CODE:
+    {
+        SV *code = callback_of(aTHX_ cb, "AnyEvent idle watcher");
+        uint64_t key;
+        check_start(aTHX_ aers_idle_start(THE_LOOP, code, &key), code, "AnyEvent idle watcher");
+        RETVAL = watcher_new(aTHX_ KIND_IDLE, key);
+    }
+    OUTPUT:
+        RETVAL
+
+SV *
+cv(...)
+    PROTOTYPE: ;&
+    CODE:
+    {
+        HV *hv = newHV();
+        if (items > 0 && SvOK(ST(0)))
+            hv_stores(hv, "_ae_cb", newSVsv(ST(0)));
+        RETVAL = sv_bless(newRV_noinc((SV *)hv), condvar_stash);
+    }
+    OUTPUT:
+        RETVAL
+
+void
+postpone(SV *cb)
+    PROTOTYPE: &
+    CODE:
+        CHECK_STATUS(aers_postpone(THE_LOOP, callback_of(aTHX_ cb, "AnyEvent::postpone")), "AnyEvent::postpone");
+
+NV
+now()
+    PROTOTYPE:
+    CODE:
+        RETVAL = aers_now(THE_LOOP);
+    OUTPUT:
+        RETVAL
+
+void
+now_update()
+    PROTOTYPE:
+    CODE:
+        aers_now_update(THE_LOOP);
+
+NV
+time()
+    PROTOTYPE:
+    CODE:
+        RETVAL = aers_time();
+    OUTPUT:
+        RETVAL
+
+MODULE = AnyEvent		PACKAGE = AnyEvent::Impl::Rust
+
+PROTOTYPES: DISABLE
+
+void
+one_event()
+    CODE:
+        one_iteration(aTHX_ 1);
+
+void
+run_nowait()
+    CODE:
+        one_iteration(aTHX_ 0);
+
+void
+run()
+    CODE:
+        for (;;)
+            one_iteration(aTHX_ 1);
+
+void
+_wait(SV *cv)
+    CODE:
+    {
+        HV *hv;
+        if (!SvROK(cv) || SvTYPE(SvRV(cv)) != SVt_PVHV)
+            croak("AnyEvent::CondVar: not a condition variable");
+        hv = (HV *)SvRV(cv);
+        while (!hv_exists(hv, "_ae_sent", 8))
+            one_iteration(aTHX_ 1);
+    }
+
+int
+backend_fd()
+    CODE:
+        RETVAL = aers_backend_fd(THE_LOOP);
+    OUTPUT:
+        RETVAL
+
+SV *
+next_timeout()
+    CODE:
+    {
+        double t = aers_next_timeout(THE_LOOP);
+        RETVAL = t < 0 ? &PL_sv_undef : newSVnv(t);
+    }
+    OUTPUT:
+        RETVAL
+
+MODULE = AnyEvent		PACKAGE = AnyEvent::Impl::Rust::io
+
+void
+DESTROY(SV *self)
+    ALIAS:
+        AnyEvent::Impl::Rust::timer::DESTROY = KIND_TIMER
+        AnyEvent::Impl::Rust::signal::DESTROY = KIND_SIGNAL
+        AnyEvent::Impl::Rust::child::DESTROY = KIND_CHILD
+        AnyEvent::Impl::Rust::idle::DESTROY = KIND_IDLE
+    CODE:
+    {
+        void *cb = NULL;
+        int status;
+        if (!SvROK(self))
+            XSRETURN_EMPTY;
+        status = kind_stop[ix](THE_LOOP, SvUV(SvRV(self)), &cb);
+        if (status)
+            warn("AnyEvent: stopping a %s watcher failed (status %d)", kind_class[ix], status);
+        if (cb)
+            SvREFCNT_dec((SV *)cb);
+    }

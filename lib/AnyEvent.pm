@@ -1,0 +1,351 @@
+package AnyEvent;
+
+use strict;
+use warnings;
+use Carp ();
+
+our $VERSION = '7.17';
+
+our $MODEL;
+our $VERBOSE;
+our @post_detect;
+
+# The loop and the AE:: functions are XSUBs backed by the Rust core.
+require XSLoader;
+XSLoader::load('AnyEvent', $VERSION);
+
+require AnyEvent::CondVar;
+require AnyEvent::Impl::Rust;
+
+# Errors from AnyEvent's own frames are reported at the caller's line.
+$Carp::Internal{$_}++ for qw(AnyEvent AE AnyEvent::Impl::Rust AnyEvent::CondVar AnyEvent::CondVar::Base);
+
+use constant MODEL_NAME => 'AnyEvent::Impl::Rust';
+
+BEGIN {
+    $VERBOSE = length($ENV{PERL_ANYEVENT_VERBOSE} // '') ? $ENV{PERL_ANYEVENT_VERBOSE} * 1 : 4;
+}
+
+my %LEVEL = (fatal => 1, alert => 2, critical => 3, crit => 3, error => 4, warn => 5, warning => 5,
+             note => 6, info => 7, debug => 8, trace => 9);
+
+sub log($$;@) {
+    my ($level, $msg, @args) = @_;
+    $level = $LEVEL{$level} // 5 unless $level =~ /^\d+$/;
+    return if $level > $VERBOSE && $level > 1;
+    $msg = $msg->() if ref $msg eq 'CODE';
+    $msg = sprintf $msg, @args if @args;
+    chomp $msg;
+    my $text = "AnyEvent: $msg\n";
+    die $text if $level <= 1;
+    warn $text;
+    return;
+}
+
+sub _select_model {
+    my $wanted = $ENV{PERL_ANYEVENT_MODEL};
+    if (defined $wanted && length $wanted && $wanted !~ /^(?:Rust|Perl|AnyEvent::Impl::(?:Rust|Perl))$/) {
+        AnyEvent::log(4, "model '$wanted' (from \$ENV{PERL_ANYEVENT_MODEL}) is not available: "
+            . "this AnyEvent always runs on its Rust loop, using " . MODEL_NAME);
+    }
+    $MODEL = MODEL_NAME;
+    (shift @post_detect)->() while @post_detect;
+    return $MODEL;
+}
+
+sub detect { $MODEL }
+
+sub post_detect(&) {
+    my ($cb) = @_;
+    $cb->();
+    return;
+}
+
+sub postpone(&) { goto &AE::postpone }
+
+# The method API: argument parsing on top of the AE:: XSUBs.
+
+sub io {
+    my (undef, %arg) = @_;
+    my $poll = $arg{poll};
+    Carp::croak('AnyEvent->io: poll is required ("r" or "w")') unless defined $poll;
+    Carp::croak(qq{AnyEvent->io: poll must be "r" or "w", not "$poll"}) unless $poll eq 'r' || $poll eq 'w';
+    Carp::croak('AnyEvent->io: fh is required') unless defined $arg{fh};
+    AE::io($arg{fh}, $poll eq 'w', $arg{cb});
+}
+
+sub timer {
+    my (undef, %arg) = @_;
+    AE::timer($arg{after}, $arg{interval}, $arg{cb});
+}
+
+sub signal {
+    my (undef, %arg) = @_;
+    Carp::croak('AnyEvent->signal: signal is required (a signal name)') unless defined $arg{signal};
+    AE::signal($arg{signal}, $arg{cb});
+}
+
+sub child {
+    my (undef, %arg) = @_;
+    Carp::croak('AnyEvent->child: pid is required (a process id, or 0 for any child)') unless defined $arg{pid};
+    AE::child($arg{pid}, $arg{cb});
+}
+
+sub idle {
+    my (undef, %arg) = @_;
+    AE::idle($arg{cb});
+}
+
+sub condvar {
+    my (undef, %arg) = @_;
+    bless { defined $arg{cb} ? (_ae_cb => $arg{cb}) : () }, 'AnyEvent::CondVar';
+}
+
+sub now        { AE::now() }
+sub time       { AE::time() }
+sub now_update { AE::now_update() }
+
+# Old-style blocking poll, used by modules written against AnyEvent 4.x.
+sub one_event { AnyEvent::Impl::Rust::one_event() }
+sub _poll     { AnyEvent::Impl::Rust::one_event() }
+
+sub common_sense {
+    strict->import(qw(vars subs));
+    warnings->import(qw(FATAL closed threads internal debugging pack malloc portable prototype
+                        inplace io pipe unpack glob digit printf layer reserved taint closure semicolon));
+    warnings->unimport(qw(exec newline unopened));
+}
+
+sub fh_block   { _fcntl_block($_[0], 1) }
+sub fh_unblock { _fcntl_block($_[0], 0) }
+
+sub _fcntl_block {
+    my ($fh, $block) = @_;
+    require Fcntl;
+    my $flags = fcntl($fh, Fcntl::F_GETFL(), 0) or return;
+    $flags = $block ? ($flags & ~Fcntl::O_NONBLOCK()) : ($flags | Fcntl::O_NONBLOCK());
+    fcntl($fh, Fcntl::F_SETFL(), $flags);
+}
+
+# As AnyEvent does: a no-op SIGPIPE handler (a write to a closed socket must not kill the
+# program), and SIGCHLD back to default so that exit statuses are not lost.
+$SIG{PIPE} = sub { } unless defined $SIG{PIPE};
+undef $SIG{CHLD} if defined $SIG{CHLD} && $SIG{CHLD} eq 'IGNORE';
+
+_select_model();
+
+package AE;
+
+our $VERSION = $AnyEvent::VERSION;
+
+*log = \&AnyEvent::log;
+
+1;
+
+__END__
+
+=head1 NAME
+
+AnyEvent - the AnyEvent event framework, with its event loop written in Rust
+
+=head1 SYNOPSIS
+
+    use AnyEvent;
+
+    # one-shot and repeating timers
+    my $once  = AnyEvent->timer(after => 1.5, cb => sub { warn "1.5 seconds later\n" });
+    my $every = AnyEvent->timer(after => 0, interval => 1, cb => sub { warn "tick\n" });
+
+    # I/O readiness
+    my $w = AnyEvent->io(fh => \*STDIN, poll => 'r', cb => sub {
+        my $line = <STDIN>;
+        warn "read: $line";
+    });
+
+    # signals and child processes
+    my $s = AnyEvent->signal(signal => 'TERM', cb => sub { warn "TERM received\n" });
+    my $c = AnyEvent->child(pid => $pid, cb => sub { my ($pid, $status) = @_; ... });
+
+    # condition variables
+    my $cv = AnyEvent->condvar;
+    my $t  = AnyEvent->timer(after => 1, cb => sub { $cv->send("done") });
+    print $cv->recv, "\n";
+
+    # the same with the short AE API
+    my $t2 = AE::timer 1, 0, sub { ... };
+
+=head1 DESCRIPTION
+
+This distribution is a drop-in replacement for Marc Lehmann's AnyEvent 7.17. Programs and
+modules that C<use AnyEvent> run unchanged; the event loop underneath is not one of the Perl
+event libraries but a loop written in Rust (epoll through mio), linked into this module. There is
+exactly one backend, C<AnyEvent::Impl::Rust>, and it is always selected.
+
+Watchers are objects: keep a reference to keep the watcher active, drop it (or C<undef> the
+variable) to stop it. A watcher kept only inside its own callback's closure stays alive
+(C<my $w; $w = AnyEvent-E<gt>io(... cb =E<gt> sub { ... undef $w })>). Callbacks receive no
+arguments unless stated otherwise. An exception thrown by a callback propagates out of the
+function that runs the loop (C<< $cv->recv >>, C<AnyEvent::Loop::run>); the loop stays usable
+afterwards and callbacks that were already due are still called by the next iteration.
+
+The loop is not thread-safe: use it from one Perl interpreter thread. After C<fork>, a child
+process that keeps using AnyEvent gets a fresh epoll instance automatically.
+
+=head1 WATCHERS
+
+=head2 $w = AnyEvent->io(fh => $fh, poll => "r"|"w", cb => $cb)
+
+Calls C<$cb> whenever C<$fh> is readable (C<poll =E<gt> "r">) or writable (C<"w">), for as long
+as it stays so (level-triggered). C<$fh> is a glob, glob reference, IO handle object, or a file
+descriptor number. Any number of watchers may watch one fd, in either direction.
+
+Descriptors that epoll cannot watch (regular files, F</dev/null>) are always ready, as with
+libev. If the descriptor is closed while a watcher exists and its number is reused by a new
+file, events of the old file are never delivered to watchers of the new one.
+
+Returns the watcher. Croaks when C<poll> is missing or not C<"r"> or C<"w">, when C<fh> is
+missing, not a handle or fd number, or not open, and when C<cb> is missing or not a code
+reference (an object overloading C<&{}>, such as a condition variable, is accepted).
+
+=head2 $w = AnyEvent->timer(after => $seconds, interval => $seconds, cb => $cb)
+
+Calls C<$cb> once, C<after> seconds (fractions allowed; default 0, negative values count as 0)
+from the loop time (L</AnyEvent-E<gt>now>). With C<interval> it then repeats every C<interval>
+seconds, scheduled without drift. C<after =E<gt> 0> fires at the next loop iteration. Timers
+run on the monotonic clock, so changing the system time does not disturb them.
+
+Returns the watcher. Croaks for a negative or non-numeric C<interval> and a missing or
+non-code C<cb>.
+
+=head2 $w = AnyEvent->signal(signal => $name, cb => $cb)
+
+Calls C<$cb> from the event loop (never in signal context) when the named signal arrives.
+C<$name> is a signal name such as C<"TERM">, C<"USR1"> or C<"SIGUSR1">. Several watchers for
+one signal all fire. Several arrivals of the same signal before the loop looks may be
+reported once. A signal arriving while the loop waits wakes it at once. While watchers exist,
+the signal's previous disposition is replaced; it returns when the last watcher for the
+signal is destroyed.
+
+Returns the watcher. Croaks for an unknown signal name, a signal that cannot be caught
+(C<KILL>, C<STOP>), and a missing or non-code C<cb>.
+
+=head2 $w = AnyEvent->child(pid => $pid, cb => $cb)
+
+Calls C<$cb-E<gt>($pid, $status)> when the child process C<$pid> exits (C<$status> as in C<$?>).
+C<pid =E<gt> 0> watches every child. Children are reaped with C<waitpid> while child watchers
+exist, after C<SIGCHLD>, and once when a watcher is created, so a child that exited before its
+watcher was created is still reported (unless another watcher reaped it first).
+
+Returns the watcher. Croaks for a missing, negative or non-numeric C<pid> and a missing or
+non-code C<cb>.
+
+=head2 $w = AnyEvent->idle(cb => $cb)
+
+Calls C<$cb> at every loop iteration in which nothing else is ready. Returns the watcher;
+croaks for a missing or non-code C<cb>.
+
+=head2 AnyEvent->now
+
+The loop time: wall-clock seconds since the epoch (fractional), as of the start of the current
+loop iteration. Timers count from this time.
+
+=head2 AnyEvent->time
+
+The current wall-clock time in fractional seconds.
+
+=head2 AnyEvent->now_update
+
+Sets the loop time to the current time; useful after a long computation, before creating
+timers.
+
+=head2 $cv = AnyEvent->condvar(cb => $cb)
+
+A new condition variable, see L<AnyEvent::CondVar>. With C<cb>, it is called with the condvar
+once it has been sent.
+
+=head1 FUNCTIONS AND VARIABLES
+
+=head2 $AnyEvent::MODEL
+
+The backend's class: always C<AnyEvent::Impl::Rust>, set as soon as AnyEvent is loaded.
+
+=head2 AnyEvent::detect
+
+Returns C<$AnyEvent::MODEL>. No probing happens; the Rust loop is the backend.
+
+=head2 AnyEvent::post_detect { BLOCK }
+
+Runs BLOCK. (The backend is known as soon as AnyEvent is loaded, so this is immediate.)
+Returns nothing. Code references pushed onto C<@AnyEvent::post_detect> before AnyEvent is
+loaded are run when it loads.
+
+=head2 AnyEvent::postpone { BLOCK }
+
+Runs BLOCK from the event loop at its next iteration, after the current callback has returned.
+Returns nothing; croaks if BLOCK is not code.
+
+=head2 AnyEvent::log $level, $message[, @args]
+
+A small stand-in for AnyEvent's logging: formats C<$message> with C<@args> (sprintf) when
+given, and prints it on STDERR when C<$level> (1..9 or a name: fatal, alert, critical, error,
+warn, note, info, debug, trace) is at or below C<$ENV{PERL_ANYEVENT_VERBOSE}> (default 4).
+Level 1 (fatal) dies with the message. Also available as C<AE::log>.
+
+=head2 AnyEvent::fh_block $fh, AnyEvent::fh_unblock $fh
+
+Puts the handle into blocking or non-blocking mode.
+
+=head2 AnyEvent::common_sense
+
+Enables strict and a sensible set of warnings in the caller, as AnyEvent's modules use it.
+
+=head1 THE AE API
+
+The functions of package L<AE> are XSUBs that create the same watchers with positional
+arguments and less overhead:
+
+    AE::io $fh, $watch_write, $cb      # $watch_write: 0 = read, 1 = write
+    AE::timer $after, $interval, $cb   # $interval 0: one-shot
+    AE::signal $name, $cb
+    AE::child $pid, $cb
+    AE::idle $cb
+    AE::cv [$cb]                       # a condition variable
+    AE::now, AE::now_update, AE::time
+    AE::postpone { ... }
+
+They croak for the same bad arguments as the method API.
+
+=head1 ENVIRONMENT
+
+=over 4
+
+=item PERL_ANYEVENT_MODEL
+
+C<Rust> or C<Perl> (or their C<AnyEvent::Impl::> names) select the Rust loop, which is the
+only backend. Any other model name is reported (at log level 4) and the Rust loop is used.
+
+=item PERL_ANYEVENT_VERBOSE
+
+The log level, see L</AnyEvent::log>.
+
+=back
+
+=head1 SIGNALS
+
+As AnyEvent does: when AnyEvent is loaded, a no-op C<SIGPIPE> handler is installed if
+C<$SIG{PIPE}> is undefined, and C<SIGCHLD> set to C<IGNORE> is reset to the default.
+
+=head1 EMBEDDING
+
+See L<AnyEvent::Impl::Rust> for running the loop inside another event loop.
+
+=head1 SEE ALSO
+
+L<AE>, L<AnyEvent::CondVar>, L<AnyEvent::Loop>, L<AnyEvent::Impl::Rust>, L<AnyEvent::Intro>
+(the tutorial; its programs run unchanged).
+
+=head1 LICENSE
+
+Same terms as Perl itself.
+
+=cut

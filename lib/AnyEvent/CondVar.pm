@@ -1,0 +1,159 @@
+package AnyEvent::CondVar;
+
+use strict;
+use warnings;
+use Carp ();
+
+our $VERSION = '7.17';
+our @ISA = ('AnyEvent::CondVar::Base');
+
+package AnyEvent::CondVar::Base;
+
+use strict;
+use warnings;
+
+# A condvar is callable: $cv->(@values) sends, so `cb => $cv` works.
+use overload '&{}' => sub { my $cv = shift; sub { $cv->send(@_) } }, fallback => 1;
+
+# True while a recv is waiting: waiting again from inside would deadlock.
+our $WAITING;
+
+sub send {
+    my $cv = shift;
+    $cv->{_ae_sent} = [@_];
+    (delete $cv->{_ae_cb})->($cv) if $cv->{_ae_cb};
+    return;
+}
+
+sub croak {
+    $_[0]{_ae_croak} = $_[1];
+    $_[0]->send;
+}
+
+sub ready { $_[0]{_ae_sent} }
+
+sub recv {
+    my $cv = $_[0];
+    unless ($cv->{_ae_sent}) {
+        Carp::croak('AnyEvent::CondVar: recursive blocking wait attempted') if $WAITING;
+        local $WAITING = 1;
+        $cv->_wait;
+    }
+    Carp::croak($cv->{_ae_croak}) if $cv->{_ae_croak};
+    return wantarray ? @{ $cv->{_ae_sent} } : $cv->{_ae_sent}[0];
+}
+
+sub _wait { AnyEvent::Impl::Rust::_wait($_[0]) }
+
+sub cb {
+    my $cv = shift;
+    if (@_) {
+        $cv->{_ae_cb} = shift;
+        (delete $cv->{_ae_cb})->($cv) if $cv->{_ae_cb} && $cv->{_ae_sent};
+    }
+    return $cv->{_ae_cb};
+}
+
+sub begin {
+    ++$_[0]{_ae_counter};
+    $_[0]{_ae_end_cb} = $_[1] if @_ > 1;
+    return;
+}
+
+sub end {
+    return if --$_[0]{_ae_counter};
+    my $cb = $_[0]{_ae_end_cb};
+    $cb ? $cb->($_[0]) : $_[0]->send;
+    return;
+}
+
+# The names used before AnyEvent 3.4.
+*broadcast = \&send;
+*wait      = \&recv;
+
+1;
+
+__END__
+
+=head1 NAME
+
+AnyEvent::CondVar - condition variables: wait for, and deliver, a result
+
+=head1 SYNOPSIS
+
+    my $cv = AnyEvent->condvar;           # or AE::cv
+    my $w  = AnyEvent->timer(after => 1, cb => sub { $cv->send(42, "answer") });
+    my ($num, $what) = $cv->recv;         # runs the loop until sent
+
+    # group several jobs
+    my $all = AE::cv;
+    for my $job (@jobs) {
+        $all->begin;
+        start_job($job, sub { $all->end });
+    }
+    $all->recv;
+
+=head1 DESCRIPTION
+
+A condition variable stands for a result that becomes available later. The producer calls
+L</send> (or L</croak>), the consumer calls L</recv>, which runs the event loop until the result
+is there, or sets a callback with L</cb>. Condvars are hashes; keys beginning with C<_ae_> are
+used by this class and should be left alone by subclasses.
+
+A condvar is callable: C<< $cv->(@values) >> is C<< $cv->send(@values) >>, so it can be passed
+wherever a callback is expected (C<< cb => $cv >>).
+
+=head1 METHODS FOR PRODUCERS
+
+=head2 $cv->send(@values)
+
+Flags the condvar as sent and stores C<@values> for L</recv>; calls the callback set with
+L</cb> (once). Sending again replaces the values. Returns nothing.
+
+=head2 $cv->croak($error)
+
+Like L</send>, but makes every L</recv> die with C<$error> (through C<Carp::croak>).
+
+=head2 $cv->begin([$group_cb])
+
+Increments the condvar's counter; when given, C<$group_cb> is remembered and replaces any
+earlier one. Returns nothing.
+
+=head2 $cv->end
+
+Decrements the counter. When it reaches zero, calls the group callback with the condvar
+(C<< $group_cb->($cv) >>), or sends the condvar with no values when there is none. Returns
+nothing.
+
+=head2 $cv->broadcast
+
+Old name of L</send>.
+
+=head1 METHODS FOR CONSUMERS
+
+=head2 @values = $cv->recv, $first = $cv->recv
+
+Runs the event loop until the condvar is sent, then returns the values given to L</send> (in
+scalar context the first one). Dies with the error given to L</croak>, if any. Croaks with
+"recursive blocking wait attempted" when called while another recv is already waiting (from
+a callback), because that would deadlock. Exceptions from callbacks run meanwhile propagate.
+
+=head2 $cv->wait
+
+Old name of L</recv>.
+
+=head2 $bool = $cv->ready
+
+True once the condvar has been sent.
+
+=head2 $cb = $cv->cb([$cb])
+
+Returns the callback; with an argument, sets it first. The callback is called with the condvar
+as its argument when the condvar is sent, immediately if it already is. It is called once and
+then forgotten.
+
+=head1 SEE ALSO
+
+L<AnyEvent>
+
+=cut

@@ -1,0 +1,69 @@
+package AnyEvent::Impl::Rust;
+
+use strict;
+use warnings;
+
+our $VERSION = '7.17';
+
+# The functions of this package are XSUBs from AnyEvent's XS module.
+use AnyEvent ();
+
+1;
+
+__END__
+
+=head1 NAME
+
+AnyEvent::Impl::Rust - the Rust event loop behind AnyEvent, and how to embed it
+
+=head1 SYNOPSIS
+
+    use AnyEvent;
+    print $AnyEvent::MODEL;                       # AnyEvent::Impl::Rust
+
+    # drive the loop from another event loop
+    my $fd = AnyEvent::Impl::Rust::backend_fd();  # readable when events are waiting
+    my $t  = AnyEvent::Impl::Rust::next_timeout(); # seconds, or undef
+    AnyEvent::Impl::Rust::run_nowait();            # one non-blocking iteration
+
+=head1 DESCRIPTION
+
+The only backend of this AnyEvent: an epoll loop written in Rust (mio), with io, timer, signal,
+child and idle watchers. You never need to load it yourself; L<AnyEvent> does.
+
+=head1 FUNCTIONS
+
+=head2 one_event()
+
+Runs one loop iteration: waits until something is ready (or the next timer is due), then calls
+the ready callbacks. Returns nothing; exceptions from callbacks propagate.
+
+=head2 run()
+
+Runs the loop forever. Leave it with an exception or C<exit>.
+
+=head2 run_nowait()
+
+Runs one iteration without waiting: calls whatever is ready now. Returns nothing.
+
+=head2 backend_fd()
+
+Returns the epoll file descriptor. It becomes readable when an io watcher or a signal has
+something to report, so another event loop can watch it and call L</run_nowait> then.
+
+=head2 next_timeout()
+
+Returns the number of seconds until the loop must run again to serve a timer (0 when something
+is due already: idle watchers, postponed callbacks, always-ready descriptors), or undef when
+only an event on L</backend_fd> can make work. An embedding loop waits at most this long before
+calling L</run_nowait>.
+
+=head1 EMBEDDING EXAMPLE
+
+With Glib (as in the AnyEvent tutorial's Gtk2 example):
+
+    my $fd = AnyEvent::Impl::Rust::backend_fd();
+    Glib::IO->add_watch($fd, in => sub { AnyEvent::Impl::Rust::run_nowait(); 1 });
+    # and re-arm a Glib timeout from next_timeout() after each run_nowait
+
+=cut

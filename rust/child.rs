@@ -1,0 +1,61 @@
+//! Child process watchers: children are reaped with waitpid(-1, WNOHANG) whenever SIGCHLD was
+//! caught, and once right after a watcher is created (the child may have exited before).
+
+use crate::event_loop::Pending;
+use crate::Callback;
+use slotmap::{new_key_type, SlotMap};
+use std::collections::VecDeque;
+
+new_key_type! {
+    /// Identifies one child watcher.
+    pub struct ChildKey;
+}
+
+struct ChildWatcher {
+    /// The pid watched, or 0 for any child.
+    pid: i32,
+    cb: Callback,
+}
+
+#[derive(Default)]
+pub struct Children {
+    watchers: SlotMap<ChildKey, ChildWatcher>,
+    /// A reap pass is due even without SIGCHLD (a watcher was just created).
+    pub reap_due: bool,
+}
+
+impl Children {
+    pub fn start(&mut self, pid: i32, cb: Callback) -> ChildKey {
+        self.reap_due = true;
+        self.watchers.insert(ChildWatcher { pid, cb })
+    }
+
+    pub fn stop(&mut self, key: ChildKey) -> Option<Callback> {
+        self.watchers.remove(key).map(|w| w.cb)
+    }
+
+    pub fn callback(&self, key: ChildKey) -> Option<Callback> {
+        self.watchers.get(key).map(|w| w.cb)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.watchers.is_empty()
+    }
+
+    /// Reaps every exited child and queues the watchers for its pid and the catch-all ones.
+    pub fn reap(&mut self, out: &mut VecDeque<Pending>) {
+        self.reap_due = false;
+        loop {
+            let mut status = 0;
+            let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
+            if pid <= 0 {
+                break;
+            }
+            for (key, w) in &self.watchers {
+                if w.pid == pid || w.pid == 0 {
+                    out.push_back(Pending::Child(key, pid, status));
+                }
+            }
+        }
+    }
+}

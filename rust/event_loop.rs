@@ -1,0 +1,269 @@
+//! The event loop: one mio epoll instance, the watcher sets, the clocks, and the queue of
+//! callbacks that are ready to run.
+//!
+//! An iteration ([`Loop::poll_once`]) syncs io interest with epoll, waits (until the next timer,
+//! or not at all when something is already due), then queues every ready watcher. The glue then
+//! takes the queue one entry at a time ([`Loop::next_ready`]) and calls the Perl callbacks; an
+//! entry whose watcher was stopped meanwhile is skipped, so a watcher destroyed by an earlier
+//! callback of the same batch is never called. The queue lives here, not on the glue's stack:
+//! when a callback dies, the rest of the batch is still delivered by the next iteration.
+
+use crate::child::{ChildKey, Children};
+use crate::io::{IoKey, IoSet, TOKEN_SOURCE_BIT};
+use crate::signal::{SignalKey, Signals, WakePipe};
+use crate::timer::{TimerKey, Timers};
+use crate::Callback;
+use mio::{Events, Interest, Poll, Token};
+use slotmap::{new_key_type, SlotMap};
+use std::collections::VecDeque;
+use std::io;
+use std::os::fd::{AsRawFd, RawFd};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+new_key_type! {
+    /// Identifies one idle watcher.
+    pub struct IdleKey;
+}
+
+/// mio token of the signal wake-up pipe.
+const WAKE_TOKEN: Token = Token((TOKEN_SOURCE_BIT | 1) as usize);
+
+/// One ready callback waiting to be called.
+#[derive(Debug)]
+pub enum Pending {
+    Io(IoKey),
+    Timer(TimerKey),
+    Signal(SignalKey),
+    Idle(IdleKey),
+    /// A child exited: (watcher, pid, wait status).
+    Child(ChildKey, i32, i32),
+    /// A postponed callback; its reference is handed over to the glue.
+    Postponed(Callback),
+}
+
+/// A callback the glue must call now.
+pub struct Ready {
+    pub cb: Callback,
+    /// The glue owns the reference (postponed callbacks) instead of borrowing the watcher's.
+    pub owned: bool,
+    /// For child watchers: the pid and wait status, passed as arguments.
+    pub child: Option<(i32, i32)>,
+}
+
+static FORKED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn after_fork_in_child() {
+    FORKED.store(true, Ordering::Relaxed);
+}
+
+/// Seconds on a clock.
+fn clock(id: libc::clockid_t) -> f64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    unsafe { libc::clock_gettime(id, &mut ts) };
+    ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
+}
+
+/// The current wall-clock time (AnyEvent->time).
+pub fn wall_time() -> f64 {
+    clock(libc::CLOCK_REALTIME)
+}
+
+pub struct Loop {
+    poll: Poll,
+    events: Events,
+    wake: WakePipe,
+    pub io: IoSet,
+    pub timers: Timers,
+    pub signals: Signals,
+    pub children: Children,
+    idle: SlotMap<IdleKey, Callback>,
+    postponed: Vec<Callback>,
+    pending: VecDeque<Pending>,
+    /// Loop time, cached per iteration: monotonic (for timers) and wall clock (AnyEvent->now).
+    now_mono: f64,
+    now_wall: f64,
+    /// Set when a stale event showed that the epoll set holds a registration we cannot remove.
+    rebuild_due: bool,
+}
+
+impl Loop {
+    pub fn new() -> io::Result<Loop> {
+        static ATFORK: std::sync::Once = std::sync::Once::new();
+        ATFORK.call_once(|| unsafe {
+            libc::pthread_atfork(None, None, Some(after_fork_in_child));
+        });
+        let poll = Poll::new()?;
+        let mut wake = WakePipe::new()?;
+        poll.registry().register(&mut wake.receiver, WAKE_TOKEN, Interest::READABLE)?;
+        let mut lp = Loop {
+            poll,
+            events: Events::with_capacity(1024),
+            wake,
+            io: IoSet::default(),
+            timers: Timers::default(),
+            signals: Signals::default(),
+            children: Children::default(),
+            idle: SlotMap::with_key(),
+            postponed: Vec::new(),
+            pending: VecDeque::new(),
+            now_mono: 0.0,
+            now_wall: 0.0,
+            rebuild_due: false,
+        };
+        lp.update_now();
+        Ok(lp)
+    }
+
+    /// The epoll fd, for embedding into another event loop.
+    pub fn backend_fd(&self) -> RawFd {
+        self.poll.as_raw_fd()
+    }
+
+    pub fn now(&self) -> f64 {
+        self.now_wall
+    }
+
+    pub fn update_now(&mut self) {
+        self.now_mono = clock(libc::CLOCK_MONOTONIC);
+        self.now_wall = wall_time();
+    }
+
+    /// Monotonic deadline `after` seconds from the loop time.
+    pub fn deadline(&self, after: f64) -> f64 {
+        self.now_mono + after.max(0.0)
+    }
+
+    pub fn start_idle(&mut self, cb: Callback) -> IdleKey {
+        self.idle.insert(cb)
+    }
+
+    pub fn stop_idle(&mut self, key: IdleKey) -> Option<Callback> {
+        self.idle.remove(key)
+    }
+
+    pub fn postpone(&mut self, cb: Callback) {
+        self.postponed.push(cb);
+    }
+
+    pub fn stop_io(&mut self, key: IoKey) -> Option<Callback> {
+        let epfd = self.poll.as_raw_fd();
+        self.io.stop(key, epfd)
+    }
+
+    /// Starts a child watcher; SIGCHLD is handled while any exist.
+    pub fn start_child(&mut self, pid: i32, cb: Callback) -> io::Result<ChildKey> {
+        self.signals.acquire_internal(libc::SIGCHLD)?;
+        let key = self.children.start(pid, cb);
+        self.wake.wake();
+        Ok(key)
+    }
+
+    pub fn stop_child(&mut self, key: ChildKey) -> Option<Callback> {
+        let cb = self.children.stop(key)?;
+        self.signals.release_internal(libc::SIGCHLD);
+        Some(cb)
+    }
+
+    pub fn has_pending(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
+    /// Seconds until the loop has something to do: 0 when something is due now, None when only
+    /// an io event or a signal could wake it.
+    pub fn next_timeout(&self) -> Option<f64> {
+        if !self.pending.is_empty()
+            || !self.postponed.is_empty()
+            || !self.idle.is_empty()
+            || self.io.has_immediate()
+            || self.children.reap_due
+        {
+            return Some(0.0);
+        }
+        self.timers.next_deadline().map(|at| (at - clock(libc::CLOCK_MONOTONIC)).max(0.0))
+    }
+
+    /// One iteration: waits for events (at most until the next timer; not at all unless
+    /// `block`), then queues every ready watcher. Nothing is polled while callbacks from the
+    /// previous iteration are still queued.
+    pub fn poll_once(&mut self, block: bool) -> io::Result<()> {
+        if !self.pending.is_empty() {
+            return Ok(());
+        }
+        if FORKED.swap(false, Ordering::Relaxed) || self.rebuild_due {
+            self.rebuild()?;
+        }
+        self.io.sync(self.poll.as_raw_fd());
+        let timeout = if block { self.next_timeout().map(Duration::from_secs_f64) } else { Some(Duration::ZERO) };
+        if let Err(e) = self.poll.poll(&mut self.events, timeout) {
+            if e.kind() != io::ErrorKind::Interrupted {
+                return Err(e);
+            }
+        }
+        self.update_now();
+        self.collect()
+    }
+
+    fn collect(&mut self) -> io::Result<()> {
+        let mut signalled = false;
+        for event in self.events.iter() {
+            if event.token() == WAKE_TOKEN {
+                signalled = true;
+                continue;
+            }
+            let readable = event.is_readable() || event.is_read_closed() || event.is_error();
+            let writable = event.is_writable() || event.is_write_closed() || event.is_error();
+            if !self.io.collect_event(event.token().0 as u64, readable, writable, &mut self.pending) {
+                self.rebuild_due = true;
+            }
+        }
+        self.io.collect_immediate(&mut self.pending);
+        self.timers.expire(self.now_mono, &mut self.pending);
+        let mut child_exited = false;
+        if signalled {
+            self.wake.drain();
+            child_exited = self.signals.collect(&mut self.pending);
+        }
+        if child_exited || self.children.reap_due {
+            self.children.reap(&mut self.pending);
+        }
+        self.pending.extend(self.postponed.drain(..).map(Pending::Postponed));
+        if self.pending.is_empty() {
+            self.pending.extend(self.idle.keys().map(Pending::Idle));
+        }
+        Ok(())
+    }
+
+    /// The next queued callback whose watcher is still alive.
+    pub fn next_ready(&mut self) -> Option<Ready> {
+        while let Some(p) = self.pending.pop_front() {
+            let (cb, owned, child) = match p {
+                Pending::Io(k) => (self.io.callback(k), false, None),
+                Pending::Timer(k) => (self.timers.callback(k), false, None),
+                Pending::Signal(k) => (self.signals.callback(k), false, None),
+                Pending::Idle(k) => (self.idle.get(k).copied(), false, None),
+                Pending::Child(k, pid, status) => (self.children.callback(k), false, Some((pid, status))),
+                Pending::Postponed(cb) => (Some(cb), true, None),
+            };
+            if let Some(cb) = cb {
+                return Some(Ready { cb, owned, child });
+            }
+        }
+        None
+    }
+
+    /// Replaces the epoll instance and the wake-up pipe (after fork, or to shed a registration
+    /// we cannot remove) and registers everything again.
+    fn rebuild(&mut self) -> io::Result<()> {
+        self.rebuild_due = false;
+        let poll = Poll::new()?;
+        let mut wake = WakePipe::new()?;
+        poll.registry().register(&mut wake.receiver, WAKE_TOKEN, Interest::READABLE)?;
+        self.poll = poll;
+        self.wake = wake;
+        self.io.reset_registrations();
+        // Signals that arrived in between are still flagged; make sure they are looked at.
+        self.wake.wake();
+        Ok(())
+    }
+}

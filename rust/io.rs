@@ -1,0 +1,271 @@
+//! I/O watchers on file descriptors owned by Perl code.
+//!
+//! AnyEvent io watchers are level-triggered: a callback keeps being called while its fd stays
+//! ready. mio registers its own sources edge-triggered only, so these fds are added to mio's
+//! epoll instance directly, level-triggered, with tokens that carry the fd and a registration
+//! generation. Interest is aggregated per fd and synced with epoll once per loop iteration, as
+//! libev does, so creating many watchers on one fd costs no system call each.
+
+use crate::event_loop::Pending;
+use crate::Callback;
+use slotmap::{new_key_type, SlotMap};
+use std::collections::VecDeque;
+use std::os::fd::RawFd;
+
+new_key_type! {
+    /// Identifies one io watcher.
+    pub struct IoKey;
+}
+
+pub const READ: u8 = 1;
+pub const WRITE: u8 = 2;
+
+/// Tokens of level-triggered fds have this bit clear; mio-registered sources set it.
+pub const TOKEN_SOURCE_BIT: u64 = 1 << 63;
+
+struct IoWatcher {
+    /// The watched fd, or -1 once the watcher was detached because its fd was invalid.
+    fd: RawFd,
+    poll: u8,
+    cb: Callback,
+    /// Index in the fd's watcher list.
+    pos: u32,
+}
+
+#[derive(Default)]
+struct FdState {
+    watchers: Vec<IoKey>,
+    /// Interest epoll holds for this fd (0: not registered).
+    registered: u8,
+    /// Bumped on every EPOLL_CTL_ADD; events carrying an older generation are stale.
+    generation: u32,
+    /// epoll refused the fd (regular file, /dev/null): it is reported ready every iteration.
+    always_ready: bool,
+    /// Queued in `changes`.
+    changed: bool,
+    /// A watcher was added since the last sync: the fd may be a new file under a reused number,
+    /// so the registration is renewed even if the interest mask did not change.
+    fresh: bool,
+}
+
+/// What happened to the registration of the fds during a sync or collect.
+#[derive(Default, Debug, PartialEq)]
+pub struct Anomalies {
+    /// An event arrived for a registration we no longer own (closed fd still open elsewhere):
+    /// the epoll set must be rebuilt to get rid of it.
+    pub stale: bool,
+}
+
+/// All io watchers of a loop.
+#[derive(Default)]
+pub struct IoSet {
+    watchers: SlotMap<IoKey, IoWatcher>,
+    fds: Vec<FdState>,
+    changes: Vec<RawFd>,
+    always_ready: Vec<RawFd>,
+    /// Watchers on fds epoll called invalid (EBADF): reported once, then detached.
+    invalid: Vec<IoKey>,
+}
+
+impl IoSet {
+    /// Watches `fd` for `poll` (READ or WRITE).
+    pub fn start(&mut self, fd: RawFd, poll: u8, cb: Callback) -> IoKey {
+        let idx = fd as usize;
+        if idx >= self.fds.len() {
+            self.fds.resize_with((idx + 1).max(self.fds.len() * 2).max(64), FdState::default);
+        }
+        let state = &mut self.fds[idx];
+        let pos = state.watchers.len() as u32;
+        let key = self.watchers.insert(IoWatcher { fd, poll, cb, pos });
+        state.watchers.push(key);
+        state.fresh = true;
+        self.mark_changed(fd);
+        key
+    }
+
+    /// Forgets a watcher and returns its callback. When it was the last watcher of its fd the
+    /// registration is dropped at once: the fd is usually closed right after.
+    pub fn stop(&mut self, key: IoKey, epfd: RawFd) -> Option<Callback> {
+        let w = self.watchers.remove(key)?;
+        if w.fd >= 0 {
+            self.detach(w.fd, w.pos);
+            let state = &mut self.fds[w.fd as usize];
+            if state.watchers.is_empty() {
+                if state.registered != 0 {
+                    epoll_del(epfd, w.fd);
+                    state.registered = 0;
+                }
+            } else {
+                self.mark_changed(w.fd);
+            }
+        }
+        Some(w.cb)
+    }
+
+    /// The callback of a watcher that is still attached to its fd.
+    pub fn callback(&self, key: IoKey) -> Option<Callback> {
+        self.watchers.get(key).map(|w| w.cb)
+    }
+
+    /// Whether some fd must be reported without waiting (epoll refused it, or it is invalid).
+    pub fn has_immediate(&self) -> bool {
+        !self.always_ready.is_empty() || !self.invalid.is_empty()
+    }
+
+    /// Brings epoll's registrations in line with the watchers (once per loop iteration).
+    pub fn sync(&mut self, epfd: RawFd) {
+        let changes = std::mem::take(&mut self.changes);
+        for &fd in &changes {
+            self.sync_fd(epfd, fd);
+        }
+        self.changes = changes;
+        self.changes.clear();
+    }
+
+    fn sync_fd(&mut self, epfd: RawFd, fd: RawFd) {
+        let state = &mut self.fds[fd as usize];
+        state.changed = false;
+        let want = state.watchers.iter().fold(0, |m, k| m | self.watchers[*k].poll);
+        let fresh = std::mem::take(&mut state.fresh);
+        if want == 0 || fresh {
+            if state.always_ready {
+                state.always_ready = false;
+                self.always_ready.retain(|&f| f != fd);
+            }
+            if want == 0 {
+                if state.registered != 0 {
+                    epoll_del(epfd, fd);
+                    state.registered = 0;
+                }
+                return;
+            }
+        }
+        if state.always_ready || (state.registered == want && !fresh) {
+            return;
+        }
+        match register(epfd, fd, want, state) {
+            Ok(()) => state.registered = want,
+            Err(libc::EPERM) => {
+                state.registered = 0;
+                state.always_ready = true;
+                self.always_ready.push(fd);
+            }
+            Err(_) => {
+                // EBADF and friends: report each watcher once so its callback sees the error
+                // on its own read or write, then detach it (libev does the same).
+                state.registered = 0;
+                let keys = std::mem::take(&mut state.watchers);
+                for key in keys {
+                    self.watchers[key].fd = -1;
+                    self.invalid.push(key);
+                }
+            }
+        }
+    }
+
+    /// Queues the watchers an epoll event concerns. Returns false for a stale event.
+    pub fn collect_event(&self, token: u64, readable: bool, writable: bool, out: &mut VecDeque<Pending>) -> bool {
+        let fd = (token & 0xffff_ffff) as usize;
+        let generation = ((token >> 32) & 0x7fff_ffff) as u32;
+        let Some(state) = self.fds.get(fd) else { return false };
+        if state.registered == 0 || state.generation & 0x7fff_ffff != generation {
+            return false;
+        }
+        let got = (if readable { READ } else { 0 }) | (if writable { WRITE } else { 0 });
+        self.queue_fd(state, got, out);
+        true
+    }
+
+    /// Queues the watchers of fds that are always ready or were found invalid.
+    pub fn collect_immediate(&mut self, out: &mut VecDeque<Pending>) {
+        for &fd in &self.always_ready {
+            self.queue_fd(&self.fds[fd as usize], READ | WRITE, out);
+        }
+        out.extend(self.invalid.drain(..).map(Pending::Io));
+    }
+
+    fn queue_fd(&self, state: &FdState, got: u8, out: &mut VecDeque<Pending>) {
+        for &key in &state.watchers {
+            if self.watchers[key].poll & got != 0 {
+                out.push_back(Pending::Io(key));
+            }
+        }
+    }
+
+    /// Forgets every registration (the epoll instance was replaced): all fds are re-added at the
+    /// next sync.
+    pub fn reset_registrations(&mut self) {
+        for fd in 0..self.fds.len() {
+            let state = &mut self.fds[fd];
+            state.registered = 0;
+            if !state.watchers.is_empty() {
+                state.fresh = true;
+                if !state.changed {
+                    state.changed = true;
+                    self.changes.push(fd as RawFd);
+                }
+            }
+        }
+    }
+
+    fn mark_changed(&mut self, fd: RawFd) {
+        let state = &mut self.fds[fd as usize];
+        if !state.changed {
+            state.changed = true;
+            self.changes.push(fd);
+        }
+    }
+
+    fn detach(&mut self, fd: RawFd, pos: u32) {
+        let list = &mut self.fds[fd as usize].watchers;
+        list.swap_remove(pos as usize);
+        if let Some(&moved) = list.get(pos as usize) {
+            self.watchers[moved].pos = pos;
+        }
+    }
+}
+
+/// Adds or modifies the level-triggered registration of `fd`, renewing the generation on add.
+fn register(epfd: RawFd, fd: RawFd, want: u8, state: &mut FdState) -> Result<(), i32> {
+    let mut op = if state.registered != 0 { libc::EPOLL_CTL_MOD } else { libc::EPOLL_CTL_ADD };
+    loop {
+        if op == libc::EPOLL_CTL_ADD {
+            state.generation = state.generation.wrapping_add(1);
+        }
+        let mut ev = libc::epoll_event {
+            events: epoll_mask(want),
+            u64: fd as u64 | ((state.generation as u64 & 0x7fff_ffff) << 32),
+        };
+        if unsafe { libc::epoll_ctl(epfd, op, fd, &mut ev) } == 0 {
+            return Ok(());
+        }
+        match (errno(), op) {
+            (libc::ENOENT, libc::EPOLL_CTL_MOD) => op = libc::EPOLL_CTL_ADD,
+            (libc::EEXIST, libc::EPOLL_CTL_ADD) => op = libc::EPOLL_CTL_MOD,
+            (e, _) => return Err(e),
+        }
+        // MOD on a reused fd number (a new file) gives ENOENT, so it is added afresh; an ADD
+        // that finds a registration of ours still there becomes a MOD with the new token.
+    }
+}
+
+fn epoll_mask(want: u8) -> u32 {
+    let mut events = 0;
+    if want & READ != 0 {
+        events |= libc::EPOLLIN as u32;
+    }
+    if want & WRITE != 0 {
+        events |= libc::EPOLLOUT as u32;
+    }
+    events
+}
+
+fn epoll_del(epfd: RawFd, fd: RawFd) {
+    // Fails harmlessly when the fd was closed already: the kernel dropped it then.
+    let mut ev = libc::epoll_event { events: 0, u64: 0 };
+    unsafe { libc::epoll_ctl(epfd, libc::EPOLL_CTL_DEL, fd, &mut ev) };
+}
+
+fn errno() -> i32 {
+    std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
+}

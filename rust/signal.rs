@@ -1,0 +1,193 @@
+//! Signal watchers.
+//!
+//! The C-level handler only records the signal and writes one byte to a non-blocking pipe that
+//! the loop watches; callbacks run later from the loop, never in signal context. A signal that
+//! arrives while the loop blocks in epoll_wait therefore wakes it at once. The disposition that
+//! was in place before the first watcher is restored when the last one goes.
+
+use crate::event_loop::Pending;
+use crate::Callback;
+use slotmap::{new_key_type, SlotMap};
+use std::collections::VecDeque;
+use std::io::{self, Read};
+use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+
+new_key_type! {
+    /// Identifies one signal watcher.
+    pub struct SignalKey;
+}
+
+/// Signal numbers are below this (Linux: 64 real-time signals included).
+pub const NSIG: usize = 65;
+
+/// Write end of the wake-up pipe, read by the handler.
+static WAKE_FD: AtomicI32 = AtomicI32::new(-1);
+#[allow(clippy::declare_interior_mutable_const)]
+const NOT_CAUGHT: AtomicBool = AtomicBool::new(false);
+static CAUGHT: [AtomicBool; NSIG] = [NOT_CAUGHT; NSIG];
+
+extern "C" fn on_signal(signum: libc::c_int) {
+    // Only async-signal-safe work here: an atomic store and write(2), errno preserved.
+    let saved = unsafe { *libc::__errno_location() };
+    if (signum as usize) < NSIG {
+        CAUGHT[signum as usize].store(true, Ordering::Release);
+    }
+    let fd = WAKE_FD.load(Ordering::Relaxed);
+    if fd >= 0 {
+        let byte = signum as u8;
+        unsafe { libc::write(fd, &byte as *const u8 as *const libc::c_void, 1) };
+    }
+    unsafe { *libc::__errno_location() = saved };
+}
+
+/// The pipe that wakes the loop from the signal handler.
+pub struct WakePipe {
+    pub receiver: mio::unix::pipe::Receiver,
+    sender: mio::unix::pipe::Sender,
+}
+
+impl WakePipe {
+    pub fn new() -> io::Result<WakePipe> {
+        let (sender, receiver) = mio::unix::pipe::new()?;
+        WAKE_FD.store(sender.as_raw_fd(), Ordering::Relaxed);
+        Ok(WakePipe { receiver, sender })
+    }
+
+    /// Empties the pipe (it is registered edge-triggered with mio).
+    pub fn drain(&mut self) {
+        let mut buf = [0u8; 256];
+        while let Ok(n) = self.receiver.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+        }
+    }
+
+    /// Makes the next poll return at once (used to reap children that exited earlier).
+    pub fn wake(&self) {
+        let byte = 0u8;
+        unsafe { libc::write(self.sender.as_raw_fd(), &byte as *const u8 as *const libc::c_void, 1) };
+    }
+}
+
+/// Takes the caught flag of `signum`.
+pub fn take_caught(signum: usize) -> bool {
+    CAUGHT[signum].swap(false, Ordering::Acquire)
+}
+
+struct SignalWatcher {
+    signum: usize,
+    cb: Callback,
+}
+
+/// Signal watchers, plus the loop's own interest in SIGCHLD (for child watchers).
+pub struct Signals {
+    watchers: SlotMap<SignalKey, SignalWatcher>,
+    by_signal: Vec<Vec<SignalKey>>,
+    /// The disposition in place before we installed our handler, per signal.
+    saved: Vec<Option<libc::sigaction>>,
+    internal_users: Vec<u32>,
+}
+
+impl Default for Signals {
+    fn default() -> Self {
+        Signals {
+            watchers: SlotMap::with_key(),
+            by_signal: vec![Vec::new(); NSIG],
+            saved: vec![None; NSIG],
+            internal_users: vec![0; NSIG],
+        }
+    }
+}
+
+/// Whether `signum` is a signal a handler can be installed for.
+pub fn is_catchable(signum: i32) -> bool {
+    signum > 0 && (signum as usize) < NSIG && signum != libc::SIGKILL && signum != libc::SIGSTOP
+}
+
+impl Signals {
+    /// Watches `signum`; installs our handler if this is its first user.
+    pub fn start(&mut self, signum: i32, cb: Callback) -> io::Result<SignalKey> {
+        if !is_catchable(signum) {
+            return Err(io::Error::from_raw_os_error(libc::EINVAL));
+        }
+        let s = signum as usize;
+        self.acquire(s)?;
+        let key = self.watchers.insert(SignalWatcher { signum: s, cb });
+        self.by_signal[s].push(key);
+        Ok(key)
+    }
+
+    /// Forgets a watcher; the previous disposition returns when its signal has no users left.
+    pub fn stop(&mut self, key: SignalKey) -> Option<Callback> {
+        let w = self.watchers.remove(key)?;
+        self.by_signal[w.signum].retain(|k| *k != key);
+        self.release(w.signum);
+        Some(w.cb)
+    }
+
+    pub fn callback(&self, key: SignalKey) -> Option<Callback> {
+        self.watchers.get(key).map(|w| w.cb)
+    }
+
+    /// The loop itself needs `signum` handled (SIGCHLD while child watchers exist).
+    pub fn acquire_internal(&mut self, signum: i32) -> io::Result<()> {
+        self.acquire(signum as usize)?;
+        self.internal_users[signum as usize] += 1;
+        Ok(())
+    }
+
+    pub fn release_internal(&mut self, signum: i32) {
+        self.internal_users[signum as usize] -= 1;
+        self.release(signum as usize);
+    }
+
+    /// Queues the watchers of every signal caught since the last call; tells whether SIGCHLD
+    /// was among them.
+    pub fn collect(&mut self, out: &mut VecDeque<Pending>) -> bool {
+        let mut child_exited = false;
+        for s in 1..NSIG {
+            if self.saved[s].is_some() && take_caught(s) {
+                child_exited |= s == libc::SIGCHLD as usize;
+                out.extend(self.by_signal[s].iter().map(|k| Pending::Signal(*k)));
+            }
+        }
+        child_exited
+    }
+
+    fn users(&self, s: usize) -> usize {
+        self.by_signal[s].len() + self.internal_users[s] as usize
+    }
+
+    fn acquire(&mut self, s: usize) -> io::Result<()> {
+        if self.saved[s].is_none() {
+            CAUGHT[s].store(false, Ordering::Relaxed);
+            self.saved[s] = Some(install(s as i32)?);
+        }
+        Ok(())
+    }
+
+    fn release(&mut self, s: usize) {
+        if self.users(s) == 0 {
+            if let Some(old) = self.saved[s].take() {
+                unsafe { libc::sigaction(s as i32, &old, std::ptr::null_mut()) };
+            }
+        }
+    }
+}
+
+/// Installs `on_signal` for `signum`, returning the disposition it replaces.
+fn install(signum: i32) -> io::Result<libc::sigaction> {
+    unsafe {
+        let mut new: libc::sigaction = std::mem::zeroed();
+        new.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as *const () as usize;
+        new.sa_flags = libc::SA_RESTART;
+        libc::sigfillset(&mut new.sa_mask);
+        let mut old: libc::sigaction = std::mem::zeroed();
+        if libc::sigaction(signum, &new, &mut old) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(old)
+    }
+}
