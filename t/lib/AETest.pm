@@ -1,0 +1,35 @@
+package AETest;
+
+# Shared helpers for the test suite: peer programs, temporary files, watchdogs.
+
+use strict;
+use warnings;
+use Test::More ();
+use File::Temp ();
+use Exporter 'import';
+
+our @EXPORT_OK = qw(need_program watchdog tempdir);
+
+# Returns the path of a peer program (dnsmasq, nginx, openssl ...). When it is missing the test
+# is skipped, unless AE_TEST_PEERS=required (as CI sets it), where a missing peer fails.
+sub need_program {
+    my ($name) = @_;
+    for my $dir (split(/:/, $ENV{PATH} // ''), qw(/usr/sbin /sbin /usr/bin)) {
+        return "$dir/$name" if -x "$dir/$name";
+    }
+    if (($ENV{AE_TEST_PEERS} // '') eq 'required') {
+        Test::More::BAIL_OUT("peer program '$name' is required (AE_TEST_PEERS=required) but not installed");
+    }
+    Test::More::plan(skip_all => "peer program '$name' not installed");
+}
+
+# Kills the test with a clear message if it hangs (a lost event must fail, not stall CI).
+sub watchdog {
+    my ($seconds) = @_;
+    $SIG{ALRM} = sub { Test::More::BAIL_OUT("watchdog: test did not finish within $seconds s") };
+    alarm $seconds;
+}
+
+sub tempdir { File::Temp::tempdir(CLEANUP => 1) }
+
+1;
