@@ -173,6 +173,11 @@ static int signum_of(pTHX_ SV *name)
     return num;
 }
 
+/* The other areas (dns, socket, stream/tls) keep their C declarations and static helpers in
+ * xs/<area>.h, included here, and their XSUBs in xs/<area>.xsh, INCLUDEd at the end. They may
+ * use the helpers above (croak_caller, croak_status, CHECK_STATUS, fd_of, callback_of). */
+/* area headers: */
+
 MODULE = AnyEvent		PACKAGE = AE
 
 PROTOTYPES: ENABLE
@@ -384,3 +389,5 @@ DESTROY(SV *self)
         if (cb)
             SvREFCNT_dec((SV *)cb);
     }
+
+# Area XSUBs (each file starts with its own MODULE/PACKAGE line):
