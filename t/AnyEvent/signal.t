@@ -1,0 +1,108 @@
+# signal watchers: names, several watchers per signal, delivery from the loop, the previous
+# disposition restored, and a signal waking a blocked loop at once.
+use strict;
+use warnings;
+use lib 't/lib';
+use Test::More;
+use AETest qw(watchdog);
+use AnyEvent;
+use POSIX ();
+
+watchdog(30);
+
+sub recv_within {
+    my ($cv, $secs, $what) = @_;
+    my $t = AE::timer $secs, 0, sub { $cv->croak("timed out waiting for $what") };
+    return $cv->recv;
+}
+
+sub run_for {
+    my ($secs) = @_;
+    my $cv = AE::cv;
+    my $t = AE::timer $secs, 0, sub { $cv->send };
+    $cv->recv;
+}
+
+subtest 'by name, with and without SIG; called from the loop, not inside kill' => sub {
+    for my $name (qw(USR1 SIGUSR1 USR2)) {
+        my $calls = 0;
+        my $cv = AE::cv;
+        my $w = AnyEvent->signal(signal => $name, cb => sub { $calls++; $cv->send(scalar @_) });
+        kill $name =~ s/^SIG//r, $$;
+        is $calls, 0, "$name: callback not run inside kill()";
+        my $nargs = recv_within($cv, 2, $name);
+        is $calls, 1, "$name: callback run by the loop";
+        is $nargs, 0, "$name: callback got no arguments";
+    }
+};
+
+subtest 'several watchers on one signal all fire' => sub {
+    my %calls;
+    my $cv = AE::cv;
+    $cv->begin for 1 .. 3;
+    my @w = map { my $i = $_; AE::signal 'USR1', sub { $calls{$i}++; $cv->end } } 1 .. 3;
+    kill USR1 => $$;
+    recv_within($cv, 2, 'three watchers');
+    is_deeply \%calls, { 1 => 1, 2 => 1, 3 => 1 }, 'each watcher called once';
+    undef $w[1];
+    %calls = ();
+    kill USR1 => $$;
+    run_for(0.05);
+    is_deeply \%calls, { 1 => 1, 3 => 1 }, 'after one watcher is destroyed the others still fire, it does not';
+};
+
+subtest 'the previous disposition returns after the last watcher is gone' => sub {
+    my $perl_handler = 0;
+    local $SIG{USR1} = sub { $perl_handler++ };
+    my $calls = 0;
+    my @w = map { AE::signal 'USR1', sub { $calls++ } } 1 .. 2;
+    kill USR1 => $$;
+    run_for(0.02);
+    is $calls, 2, 'both watchers fired';
+    is $perl_handler, 0, 'the earlier %SIG handler was replaced while watchers exist';
+    shift @w;
+    kill USR1 => $$;
+    run_for(0.02);
+    is $perl_handler, 0, 'still replaced while one watcher is left';
+    @w = ();
+    kill USR1 => $$;
+    1 for 1 .. 10;    # Perl runs its deferred handler at the next op
+    is $perl_handler, 1, 'the %SIG handler set before runs again once the last watcher is gone';
+    is $calls, 3, 'no watcher called after destruction';
+
+    local $SIG{USR2} = 'IGNORE';
+    my $w = AE::signal 'USR2', sub { };
+    undef $w;
+    kill USR2 => $$;
+    1 for 1 .. 10;
+    pass 'IGNORE restored: USR2 after the watcher is gone does not kill the process';
+};
+
+subtest 'a signal wakes a loop blocked in recv at once' => sub {
+    my $cv = AE::cv;
+    my $w = AE::signal 'USR1', sub { $cv->send('signal') };
+    my $fallback = AE::timer 10, 0, sub { $cv->send('fallback timer') };
+    my $parent = $$;
+    my $pid = fork // die "fork: $!";
+    if (!$pid) {
+        # Wait until the parent sleeps in epoll_wait, then signal it.
+        for (1 .. 2000) {
+            open(my $fh, '<', "/proc/$parent/wchan") or last;
+            my $wchan = <$fh> // '';
+            last if $wchan =~ /epoll|ep_poll/;
+            # Kernels that hide wchan show "0": fall back to the process state (sleeping).
+            last if $wchan eq '0' && `cat /proc/$parent/stat` =~ /^\d+ \(.*?\) S /;
+            select undef, undef, undef, 0.001;
+        }
+        kill USR1 => $parent;
+        POSIX::_exit(0);
+    }
+    my $start = AE::time;
+    my $how = $cv->recv;
+    my $elapsed = AE::time - $start;
+    waitpid $pid, 0;
+    is $how, 'signal', 'the signal watcher ended the wait, not the 10 s fallback timer';
+    cmp_ok $elapsed, '<', 3, 'and it did so quickly';
+};
+
+done_testing;
