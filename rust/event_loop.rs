@@ -147,7 +147,9 @@ impl Loop {
     }
 
     pub fn stop_io(&mut self, key: IoKey) -> Option<Callback> {
-        let epfd = self.poll.as_raw_fd();
+        // After fork the epoll instance is shared with the parent until the next poll replaces
+        // it: removing the fd from it would silence the parent's watcher.
+        let epfd = if FORKED.load(Ordering::Relaxed) { -1 } else { self.poll.as_raw_fd() };
         self.io.stop(key, epfd)
     }
 
