@@ -171,10 +171,12 @@ impl Loop {
         !self.pending.is_empty()
     }
 
-    /// Seconds until the loop has something to do: 0 when something is due now, None when only
-    /// an io event or a signal could wake it.
+    /// Seconds until the loop has something to do: 0 when something is due now (including io
+    /// watchers that epoll does not know yet: an embedding loop must run us to register them),
+    /// None when only an io event or a signal could wake it.
     pub fn next_timeout(&self) -> Option<f64> {
         if !self.pending.is_empty()
+            || self.io.has_changes()
             || !self.postponed.is_empty()
             || !self.idle.is_empty()
             || self.io.has_immediate()
