@@ -160,4 +160,18 @@ subtest 'recursive recv croaks' => sub {
     is $nested->recv, 5, 'recv of an already sent condvar inside a callback is fine';
 };
 
+subtest 'recv inside a callback run by the loop itself (not by recv) is allowed' => sub {
+    require AnyEvent::Loop;
+    my $inner = AE::cv;
+    my $t_inner = AE::timer 0.02, 0, sub { $inner->send('inner') };
+    my ($got, $sibling) = (undef, 0);
+    my $t = AE::timer 0, 0, sub { $got = $inner->recv; die "done\n" };
+    my $t2 = AE::timer 0, 0, sub { $sibling++ };
+    my $fallback = AE::timer 3, 0, sub { die "fallback\n" };
+    ok !eval { AnyEvent::Loop::run(); 1 }, 'run ended';
+    is $@, "done\n", 'by the callback, after its nested recv returned';
+    is $got, 'inner', 'the nested recv got its value';
+    is $sibling, 1, 'the callback due in the same batch ran once (from the nested loop)';
+};
+
 done_testing;

@@ -208,4 +208,62 @@ subtest 'the self-referencing "undef $w" idiom keeps the watcher alive' => sub {
     is $calls, 1, 'after undef $w in its callback it fired no more';
 };
 
+subtest 'EOF is readiness' => sub {
+    pipe(my $r, my $w) or die;
+    my $cv = AE::cv;
+    my $io = AE::io $r, 0, sub { $cv->send(sysread $r, my $buf, 10) };
+    my $closer = AE::timer 0.01, 0, sub { close $w };
+    is recv_within($cv, 2, 'EOF'), 0, 'the read watcher fires when the writer closes; sysread returns 0';
+};
+
+subtest 'a write watcher waits while the pipe is full' => sub {
+    pipe(my $r, my $w) or die;
+    AnyEvent::fh_unblock($w);
+    my $filled = 0;
+    while (1) {
+        my $n = syswrite $w, 'x' x 65536;
+        last unless $n;
+        $filled += $n;
+    }
+    ok $filled > 0, "pipe filled with $filled bytes";
+    my $calls = 0;
+    my $cv = AE::cv;
+    my $io = AE::io $w, 1, sub { $calls++; $cv->send };
+    run_for(0.05);
+    is $calls, 0, 'no write readiness while the pipe is full';
+    my $drain = AE::timer 0, 0, sub {
+        my $left = $filled;
+        $left -= sysread $r, my $buf, 65536 while $left > 0;
+    };
+    recv_within($cv, 2, 'writable');
+    ok $calls >= 1, 'fires once the reader drained the pipe';
+};
+
+subtest 'a high fd number' => sub {
+    require POSIX;
+    pipe(my $r, my $w) or die;
+    my $high = POSIX::dup2(fileno($r), 1000) or plan skip_all => "cannot dup2 to fd 1000: $!";
+    my $cv = AE::cv;
+    my $io = AE::io $high, 0, sub { $cv->send('high') };
+    syswrite $w, 'x';
+    is recv_within($cv, 2, 'fd 1000'), 'high', 'watcher on fd 1000 fires';
+    undef $io;
+    POSIX::close($high);
+};
+
+subtest 'a watcher created in a callback for a ready fd fires at the next iteration' => sub {
+    my ($x, $y) = new_socketpair();
+    syswrite $y, 'ready';
+    my @seq;
+    my $cv = AE::cv;
+    my $inner;
+    my $t = AE::timer 0, 0, sub {
+        push @seq, 'timer';
+        $inner = AE::io $x, 0, sub { push @seq, 'io'; undef $inner; $cv->send };
+        push @seq, 'timer end';
+    };
+    recv_within($cv, 2, 'inner io');
+    is "@seq", 'timer timer end io', 'not called from inside the creating callback';
+};
+
 done_testing;
