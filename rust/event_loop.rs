@@ -198,7 +198,12 @@ impl Loop {
             self.rebuild()?;
         }
         self.io.sync(self.poll.as_raw_fd());
-        let timeout = if block { self.next_timeout().map(Duration::from_secs_f64) } else { Some(Duration::ZERO) };
+        // A timer too far away for a Duration (after => 9**9**9 means "never") waits for events only.
+        let timeout = if block {
+            self.next_timeout().and_then(|t| Duration::try_from_secs_f64(t).ok())
+        } else {
+            Some(Duration::ZERO)
+        };
         if let Err(e) = self.poll.poll(&mut self.events, timeout) {
             if e.kind() != io::ErrorKind::Interrupted {
                 return Err(e);
