@@ -208,6 +208,14 @@ impl Loop {
             if e.kind() != io::ErrorKind::Interrupted {
                 return Err(e);
             }
+            // A signal interrupted the wait. If it is one of ours, its handler has written to the
+            // wake pipe: look again without waiting, so that this iteration delivers it. (Other
+            // signals: we return, and Perl runs its own %SIG handlers.)
+            if let Err(e) = self.poll.poll(&mut self.events, Some(Duration::ZERO)) {
+                if e.kind() != io::ErrorKind::Interrupted {
+                    return Err(e);
+                }
+            }
         }
         self.update_now();
         self.collect()
