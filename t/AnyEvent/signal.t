@@ -23,6 +23,20 @@ sub run_for {
     $cv->recv;
 }
 
+# Waits (in a child) until process $pid sleeps in epoll_wait, so that what we do next has to
+# wake it.
+sub wait_until_blocked {
+    my ($pid) = @_;
+    for (1 .. 2000) {
+        open(my $fh, '<', "/proc/$pid/wchan") or return;
+        my $wchan = <$fh> // '';
+        return if $wchan =~ /epoll|ep_poll/;
+        # Kernels that hide wchan show "0": fall back to the process state (sleeping).
+        return if $wchan eq '0' && `cat /proc/$pid/stat` =~ /^\d+ \(.*?\) S /;
+        select undef, undef, undef, 0.001;
+    }
+}
+
 subtest 'by name, with and without SIG; called from the loop, not inside kill' => sub {
     for my $name (qw(USR1 SIGUSR1 USR2)) {
         my $calls = 0;
@@ -85,15 +99,7 @@ subtest 'a signal wakes a loop blocked in recv at once' => sub {
     my $parent = $$;
     my $pid = fork // die "fork: $!";
     if (!$pid) {
-        # Wait until the parent sleeps in epoll_wait, then signal it.
-        for (1 .. 2000) {
-            open(my $fh, '<', "/proc/$parent/wchan") or last;
-            my $wchan = <$fh> // '';
-            last if $wchan =~ /epoll|ep_poll/;
-            # Kernels that hide wchan show "0": fall back to the process state (sleeping).
-            last if $wchan eq '0' && `cat /proc/$parent/stat` =~ /^\d+ \(.*?\) S /;
-            select undef, undef, undef, 0.001;
-        }
+        wait_until_blocked($parent);
         kill USR1 => $parent;
         POSIX::_exit(0);
     }
@@ -103,6 +109,19 @@ subtest 'a signal wakes a loop blocked in recv at once' => sub {
     waitpid $pid, 0;
     is $how, 'signal', 'the signal watcher ended the wait, not the 10 s fallback timer';
     cmp_ok $elapsed, '<', 3, 'and it did so quickly';
+
+    # one_event: the signal interrupts epoll_wait; the same iteration must deliver it.
+    my $calls = 0;
+    my $w2 = AE::signal 'USR2', sub { $calls++ };
+    $pid = fork // die "fork: $!";
+    if (!$pid) {
+        wait_until_blocked($parent);
+        kill USR2 => $parent;
+        POSIX::_exit(0);
+    }
+    AnyEvent::Impl::Rust::one_event();
+    waitpid $pid, 0;
+    is $calls, 1, 'one_event woken by a signal calls its watcher in that same iteration';
 };
 
 done_testing;

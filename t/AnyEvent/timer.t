@@ -129,4 +129,30 @@ subtest "the tutorial's once_per_second timer, re-created from its own callback"
     undef $once_per_second;
 };
 
+subtest 'timers too far away for the clock (9**9**9 means never) do not disturb the loop' => sub {
+    my $fired = 0;
+    my $never = AE::timer 9**9**9, 0, sub { $fired++ };
+    my $far = AE::timer 1e20, 0, sub { $fired++ };
+    is_deeply [AnyEvent::Impl::Rust::next_timeout() > 1e6], [1], 'next_timeout is huge';
+    pipe(my $r, my $w) or die;
+    my $got = 0;
+    my $io = AE::io $r, 0, sub { sysread $r, my $buf, 1; $got++ };
+    my $parent = $$;
+    my $pid = fork // die;
+    if (!$pid) {
+        for (1 .. 2000) {    # wait until the parent blocks in epoll_wait
+            open(my $fh, '<', "/proc/$parent/wchan") or last;
+            last if (<$fh> // '') =~ /epoll/;
+            select undef, undef, undef, 0.001;
+        }
+        syswrite $w, 'x';
+        require POSIX;
+        POSIX::_exit(0);
+    }
+    AnyEvent::Impl::Rust::one_event() until $got;
+    waitpid $pid, 0;
+    is $got, 1, 'the loop waited for io (no error about the timeout)';
+    is $fired, 0, 'the far timers did not fire';
+};
+
 done_testing;
