@@ -167,6 +167,9 @@ static void invoke_ready(pTHX)
 static void one_iteration(pTHX_ int block)
 {
     CHECK_STATUS(aers_poll(THE_LOOP, block), "AnyEvent loop");
+    /* A signal with a Perl %SIG handler (alarm and $SIG{ALRM}, say) interrupts the wait; Perl
+     * defers such handlers to its run loop, which a blocked recv never reaches: run them now. */
+    PERL_ASYNC_CHECK();
     invoke_ready(aTHX);
 }
 
