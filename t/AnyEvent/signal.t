@@ -124,4 +124,34 @@ subtest 'a signal wakes a loop blocked in recv at once' => sub {
     is $calls, 1, 'one_event woken by a signal calls its watcher in that same iteration';
 };
 
+subtest 'Perl %SIG handlers run while the loop waits' => sub {
+    my $parent = $$;
+    my $cv = AE::cv;
+    my $fallback = AE::timer 10, 0, sub { $cv->send('fallback timer') };
+    local $SIG{HUP} = sub { $cv->send('%SIG handler') };
+    my $pid = fork // die "fork: $!";
+    if (!$pid) {
+        wait_until_blocked($parent);
+        kill HUP => $parent;
+        POSIX::_exit(0);
+    }
+    my $start = AE::time;
+    is $cv->recv, '%SIG handler', 'a $SIG{HUP} handler ran while recv was blocked, and could send';
+    cmp_ok AE::time - $start, '<', 3, 'at once';
+    waitpid $pid, 0;
+
+    local $SIG{HUP} = sub { die "from the handler\n" };
+    my $cv2 = AE::cv;
+    my $fallback2 = AE::timer 10, 0, sub { $cv2->send('fallback timer') };
+    $pid = fork // die "fork: $!";
+    if (!$pid) {
+        wait_until_blocked($parent);
+        kill HUP => $parent;
+        POSIX::_exit(0);
+    }
+    ok !eval { $cv2->recv; 1 }, 'die in a %SIG handler leaves recv';
+    is $@, "from the handler\n", 'with its exception (the alarm/die timeout idiom)';
+    waitpid $pid, 0;
+};
+
 done_testing;
