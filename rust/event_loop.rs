@@ -241,7 +241,11 @@ impl Loop {
             self.wake.drain();
             child_exited = self.signals.collect(&mut self.pending);
         }
-        if child_exited || self.children.reap_due {
+        if self.children.is_empty() {
+            // Nobody to report to: a SIGCHLD signal watcher alone leaves the exit statuses to the
+            // program's own waitpid.
+            self.children.reap_due = false;
+        } else if child_exited || self.children.reap_due {
             self.children.reap(&mut self.pending);
         }
         self.pending.extend(self.postponed.drain(..).map(Pending::Postponed));
