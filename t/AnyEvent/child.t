@@ -99,4 +99,31 @@ subtest 'a destroyed child watcher is not called' => sub {
     is $called, 0, 'the destroyed watcher was not called';
 };
 
+subtest 'a SIGCHLD signal watcher alone does not reap children' => sub {
+    my $cv = AE::cv;
+    my $s = AE::signal CHLD => sub { $cv->send('CHLD') };
+    my $pid = spawn(sub { 5 });
+    is recv_within($cv, 5, 'SIGCHLD'), 'CHLD', 'the signal watcher saw SIGCHLD';
+    is waitpid($pid, 0), $pid, "the program's own waitpid gets the child";
+    is $? >> 8, 5, 'with its exit status';
+};
+
+subtest 'child watchers and a SIGCHLD signal watcher together' => sub {
+    my $cv = AE::cv;
+    $cv->begin for 1 .. 2;
+    my ($sig, @child) = (0);
+    my $s = AE::signal CHLD => sub { $cv->end unless $sig++ };
+    my $pid = spawn(sub { 2 });
+    my $c = AE::child $pid, sub { @child = @_; $cv->end };
+    recv_within($cv, 5, 'both');
+    is_deeply [$child[0], $child[1] >> 8], [$pid, 2], 'the child watcher got the exit status';
+    ok $sig >= 1, 'the signal watcher fired';
+    undef $s;
+    my $cv2 = AE::cv;
+    my $pid2 = spawn(sub { 4 });
+    my $c2 = AE::child $pid2, sub { $cv2->send($_[1] >> 8) };
+    is recv_within($cv2, 5, 'child after the signal watcher is gone'), 4,
+        'child watchers keep working after the SIGCHLD signal watcher is gone';
+};
+
 done_testing;
