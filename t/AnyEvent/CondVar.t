@@ -38,8 +38,9 @@ subtest 'send and recv, list and scalar context' => sub {
 subtest 'croak makes recv die, with the error given' => sub {
     my $cv = AE::cv;
     my $t = AE::timer 0.01, 0, sub { $cv->croak("it broke") };
+    my $line = __LINE__ + 1;
     ok !eval { $cv->recv; 1 }, 'recv died';
-    like $@, qr/^it broke at /, 'with the croak message';
+    like $@, qr/^it broke at \Q$0\E line $line\.$/, "with the croak message, at the recv's line";
     ok !eval { $cv->recv; 1 }, 'and dies again on the next recv';
     like $@, qr/^it broke/, 'with the same message';
     ok $cv->ready, 'a croaked condvar is ready';
@@ -145,12 +146,15 @@ subtest 'a condvar is callable: cb => $cv' => sub {
 subtest 'recursive recv croaks' => sub {
     my $outer = AE::cv;
     my $inner = AE::cv;
+    my $line;
     my $t = AE::timer 0, 0, sub {
+        $line = __LINE__ + 1;
         my $ok = eval { $inner->recv; 1 };
         $outer->send($ok ? 'no error' : $@);
     };
     my $guard = fail_after($outer, 3);
-    like $outer->recv, qr/recursive blocking wait attempted/, 'recv inside a callback of a waiting recv croaks';
+    like $outer->recv, qr/recursive blocking wait attempted at \Q$0\E line $line\./,
+        "recv inside a callback of a waiting recv croaks, at the inner recv's line";
 
     my $sent = AE::cv;
     $sent->send(5);
