@@ -155,4 +155,20 @@ subtest 'timers too far away for the clock (9**9**9 means never) do not disturb 
     is $fired, 0, 'the far timers did not fire';
 };
 
+subtest '300 timers at random times, a third destroyed: the rest fire once, in order' => sub {
+    srand 42;
+    AnyEvent->now_update;
+    my (@fired, %timer);
+    my $cv = AE::cv;
+    my @after = map { int(rand 50) / 1000 } 1 .. 300;
+    for my $i (0 .. $#after) {
+        $cv->begin unless $i % 3 == 0;
+        $timer{$i} = AE::timer $after[$i], 0, sub { push @fired, $i; $cv->end };
+    }
+    delete $timer{$_} for grep { $_ % 3 == 0 } keys %timer;
+    recv_within($cv, 5, 'the timers');
+    my @expected = sort { $after[$a] <=> $after[$b] || $a <=> $b } grep { $_ % 3 } 0 .. $#after;
+    is_deeply \@fired, \@expected, 'every surviving timer fired once, by deadline, ties in creation order';
+};
+
 done_testing;
