@@ -10,6 +10,7 @@
 #include "XSUB.h"
 
 #include <string.h>
+#include <fcntl.h>
 #include "aers.h"
 
 static aers_loop *THE_LOOP;
@@ -26,15 +27,21 @@ static int (*const kind_stop[KIND_COUNT])(aers_loop *, uint64_t, void **) = {
 static HV *kind_stash[KIND_COUNT];
 static HV *condvar_stash;
 
-/* Croaks through Carp, so the message names the user's line, not ours. */
+/* Croaks at the user's line: through Carp when called from one of our Perl modules (listed in
+ * %Carp::Internal), directly otherwise (Carp would print a backtrace when the XSUB was called
+ * from a sub of the same package as its caller). */
 static void croak_caller(pTHX_ const char *fmt, ...)
 {
     dSP;
     va_list args;
     SV *msg;
+    HV *internal = get_hv("Carp::Internal", 0);
+    const char *pkg = CopSTASHPV(PL_curcop);
     va_start(args, fmt);
     msg = sv_2mortal(vnewSVpvf(fmt, &args));
     va_end(args);
+    if (!pkg || !internal || !hv_exists(internal, pkg, strlen(pkg)))
+        croak("%" SVf, SVfARG(msg));
     PUSHMARK(SP);
     XPUSHs(msg);
     PUTBACK;
@@ -77,8 +84,11 @@ static int fd_of(pTHX_ SV *fh, const char *who)
     }
     if (!SvROK(fh) && SvOK(sv) && looks_like_number(sv)) {
         IV fd = SvIV(sv);
-        if (fd >= 0 && fd <= INT_MAX)
+        if (fd >= 0 && fd <= INT_MAX) {
+            if (fcntl((int)fd, F_GETFD) < 0)
+                croak_caller(aTHX_ "%s: fh %d is not an open file descriptor", who, (int)fd);
             return (int)fd;
+        }
     }
     croak_caller(aTHX_ "%s: fh must be a file handle or a file descriptor number, not '%" SVf "'", who,
                  SVfARG(fh));
@@ -157,6 +167,9 @@ static void invoke_ready(pTHX)
 static void one_iteration(pTHX_ int block)
 {
     CHECK_STATUS(aers_poll(THE_LOOP, block), "AnyEvent loop");
+    /* A signal with a Perl %SIG handler (alarm and $SIG{ALRM}, say) interrupts the wait; Perl
+     * defers such handlers to its run loop, which a blocked recv never reaches: run them now. */
+    PERL_ASYNC_CHECK();
     invoke_ready(aTHX);
 }
 
@@ -210,10 +223,15 @@ timer(SV *after, SV *interval, SV *cb)
     PROTOTYPE: $$$
     CODE:
     {
-        NV at = SvOK(after) ? SvNV(after) : 0.;
-        NV every = SvOK(interval) ? SvNV(interval) : 0.;
+        NV at, every;
         SV *code;
         uint64_t key;
+        if (SvOK(interval) && !looks_like_number(interval))
+            croak_caller(aTHX_ "AnyEvent timer: interval must be a non-negative number of seconds, not '%" SVf "'", SVfARG(interval));
+        if (SvOK(after) && !looks_like_number(after))
+            croak_caller(aTHX_ "AnyEvent timer: after must be a number of seconds, not '%" SVf "'", SVfARG(after));
+        at = SvOK(after) ? SvNV(after) : 0.;
+        every = SvOK(interval) ? SvNV(interval) : 0.;
         if (every < 0. || every != every)
             croak_caller(aTHX_ "AnyEvent timer: interval must be a non-negative number of seconds, not %" NVgf, every);
         if (at != at)

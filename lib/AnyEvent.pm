@@ -214,8 +214,8 @@ from the loop time (L</AnyEvent-E<gt>now>). With C<interval> it then repeats eve
 seconds, scheduled without drift. C<after =E<gt> 0> fires at the next loop iteration. Timers
 run on the monotonic clock, so changing the system time does not disturb them.
 
-Returns the watcher. Croaks for a negative or non-numeric C<interval> and a missing or
-non-code C<cb>.
+Returns the watcher. Croaks for a negative or non-numeric C<interval>, a non-numeric C<after>,
+and a missing or non-code C<cb>.
 
 =head2 $w = AnyEvent->signal(signal => $name, cb => $cb)
 

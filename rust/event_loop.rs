@@ -147,7 +147,9 @@ impl Loop {
     }
 
     pub fn stop_io(&mut self, key: IoKey) -> Option<Callback> {
-        let epfd = self.poll.as_raw_fd();
+        // After fork the epoll instance is shared with the parent until the next poll replaces
+        // it: removing the fd from it would silence the parent's watcher.
+        let epfd = if FORKED.load(Ordering::Relaxed) { -1 } else { self.poll.as_raw_fd() };
         self.io.stop(key, epfd)
     }
 
@@ -169,10 +171,12 @@ impl Loop {
         !self.pending.is_empty()
     }
 
-    /// Seconds until the loop has something to do: 0 when something is due now, None when only
-    /// an io event or a signal could wake it.
+    /// Seconds until the loop has something to do: 0 when something is due now (including io
+    /// watchers that epoll does not know yet: an embedding loop must run us to register them),
+    /// None when only an io event or a signal could wake it.
     pub fn next_timeout(&self) -> Option<f64> {
         if !self.pending.is_empty()
+            || self.io.has_changes()
             || !self.postponed.is_empty()
             || !self.idle.is_empty()
             || self.io.has_immediate()
@@ -194,10 +198,23 @@ impl Loop {
             self.rebuild()?;
         }
         self.io.sync(self.poll.as_raw_fd());
-        let timeout = if block { self.next_timeout().map(Duration::from_secs_f64) } else { Some(Duration::ZERO) };
+        // A timer too far away for a Duration (after => 9**9**9 means "never") waits for events only.
+        let timeout = if block {
+            self.next_timeout().and_then(|t| Duration::try_from_secs_f64(t).ok())
+        } else {
+            Some(Duration::ZERO)
+        };
         if let Err(e) = self.poll.poll(&mut self.events, timeout) {
             if e.kind() != io::ErrorKind::Interrupted {
                 return Err(e);
+            }
+            // A signal interrupted the wait. If it is one of ours, its handler has written to the
+            // wake pipe: look again without waiting, so that this iteration delivers it. (Other
+            // signals: we return, and Perl runs its own %SIG handlers.)
+            if let Err(e) = self.poll.poll(&mut self.events, Some(Duration::ZERO)) {
+                if e.kind() != io::ErrorKind::Interrupted {
+                    return Err(e);
+                }
             }
         }
         self.update_now();
@@ -224,7 +241,11 @@ impl Loop {
             self.wake.drain();
             child_exited = self.signals.collect(&mut self.pending);
         }
-        if child_exited || self.children.reap_due {
+        if self.children.is_empty() {
+            // Nobody to report to: a SIGCHLD signal watcher alone leaves the exit statuses to the
+            // program's own waitpid.
+            self.children.reap_due = false;
+        } else if child_exited || self.children.reap_due {
             self.children.reap(&mut self.pending);
         }
         self.pending.extend(self.postponed.drain(..).map(Pending::Postponed));

@@ -112,6 +112,11 @@ impl IoSet {
         !self.always_ready.is_empty() || !self.invalid.is_empty()
     }
 
+    /// Whether watchers changed since the last sync (epoll does not know about them yet).
+    pub fn has_changes(&self) -> bool {
+        !self.changes.is_empty()
+    }
+
     /// Brings epoll's registrations in line with the watchers (once per loop iteration).
     pub fn sync(&mut self, epfd: RawFd) {
         let changes = std::mem::take(&mut self.changes);

@@ -54,7 +54,8 @@ something to report, so another event loop can watch it and call L</run_nowait> 
 =head2 next_timeout()
 
 Returns the number of seconds until the loop must run again to serve a timer (0 when something
-is due already: idle watchers, postponed callbacks, always-ready descriptors), or undef when
+is due already: idle watchers, postponed callbacks, always-ready descriptors, io
+watchers created or changed since the last iteration, which epoll does not know yet), or undef when
 only an event on L</backend_fd> can make work. An embedding loop waits at most this long before
 calling L</run_nowait>.
 
