@@ -315,7 +315,10 @@ sub _exec_child {
     if ($option->{on_prepare}) {
         eval { $option->{on_prepare}->(); 1 } or POSIX::_exit(123);
     }
-    ref $cmd ? exec { $cmd->[0] } @$cmd : exec $cmd;
+    {
+        no warnings 'exec'; # the exit status says it
+        ref $cmd ? exec { $cmd->[0] } @$cmd : exec '/bin/sh', '-c', $cmd;
+    }
     POSIX::_exit(126);
 }
 
