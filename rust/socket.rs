@@ -47,12 +47,13 @@ pub fn connect(fd: RawFd, addr: &SockAddr) -> io::Result<()> {
 /// address once connected, or the error that ended it.
 pub fn connect_result(fd: RawFd) -> io::Result<Option<SockAddr>> {
     let socket = borrow(fd);
-    if let Some(e) = socket.take_error()? {
-        return Err(e);
-    }
+    // a connected socket has a peer: one system call in the common case
     match socket.peer_addr() {
         Ok(peer) => Ok(Some(peer)),
-        Err(e) if e.raw_os_error() == Some(libc::ENOTCONN) => Ok(None),
+        Err(e) if e.raw_os_error() == Some(libc::ENOTCONN) => match socket.take_error()? {
+            Some(error) => Err(error),
+            None => Ok(None),
+        },
         Err(e) => Err(e),
     }
 }

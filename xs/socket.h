@@ -27,6 +27,34 @@ static int socket_status_ok(pTHX_ int status, const char *what)
     return 1;
 }
 
+/* A Perl file handle (a reference to an anonymous glob) owning socket `fd`, made as Perl's own
+ * socket() makes one: separate input and output PerlIO streams on the fd, IO type socket.
+ * NULL with errno set (and fd closed) when PerlIO cannot take it. */
+static SV *socket_handle(pTHX_ int fd)
+{
+    GV *gv = MUTABLE_GV(newSV_type(SVt_NULL));
+    IO *io;
+    gv_init_pvn(gv, gv_stashpvs("AnyEvent::Socket", GV_ADD), "__ANONIO__", 10, 0);
+    io = GvIOn(gv);
+    IoIFP(io) = PerlIO_fdopen(fd, "r");
+    IoOFP(io) = PerlIO_fdopen(fd, "w");
+    if (!IoIFP(io) || !IoOFP(io)) {
+        int err = errno;
+        if (IoIFP(io))
+            PerlIO_close(IoIFP(io));
+        if (IoOFP(io))
+            PerlIO_close(IoOFP(io));
+        if (!IoIFP(io) && !IoOFP(io))
+            close(fd);
+        IoIFP(io) = IoOFP(io) = NULL;
+        SvREFCNT_dec(gv);
+        SETERRNO(err, 0);
+        return NULL;
+    }
+    IoTYPE(io) = IoTYPE_SOCKET;
+    return newRV_noinc((SV *)gv);
+}
+
 /* The bytes of a packed sockaddr argument. */
 static const uint8_t *sockaddr_arg(pTHX_ SV *sv, STRLEN *len, const char *who)
 {

@@ -3,15 +3,17 @@ MODULE = AnyEvent		PACKAGE = AnyEvent::Socket
 PROTOTYPES: DISABLE
 
 # Private primitives of AnyEvent::Socket (lib/AnyEvent/Socket.pm wraps them). When the system
-# call fails, each sets $! and returns nothing defined.
+# call fails, each sets $! and returns nothing defined. New sockets come back as file handles.
 
 SV *
 _rs_open(int domain, int type, int protocol)
     CODE:
     {
         int fd;
-        RETVAL = socket_status_ok(aTHX_ aers_socket_open(domain, type, protocol, &fd), "socket")
-            ? newSViv(fd) : &PL_sv_undef;
+        SV *fh = NULL;
+        if (socket_status_ok(aTHX_ aers_socket_open(domain, type, protocol, &fd), "socket"))
+            fh = socket_handle(aTHX_ fd);
+        RETVAL = fh ? fh : &PL_sv_undef;
     }
     OUTPUT:
         RETVAL
@@ -73,10 +75,12 @@ _rs_accept(SV *fh)
         uint8_t peer[sizeof(struct sockaddr_storage)];
         size_t len = sizeof peer;
         int new_fd;
+        SV *handle;
         int fd = fd_of(aTHX_ fh, "accept");
-        if (socket_status_ok(aTHX_ aers_socket_accept(fd, &new_fd, peer, &len), "accept")) {
+        if (socket_status_ok(aTHX_ aers_socket_accept(fd, &new_fd, peer, &len), "accept")
+            && (handle = socket_handle(aTHX_ new_fd))) {
             EXTEND(SP, 2);
-            mPUSHi(new_fd);
+            mPUSHs(handle);
             mPUSHp((const char *)peer, len);
         }
     }

@@ -40,11 +40,14 @@ unless (%AnyEvent::PROTOCOL) {
 
 # ---- parsing and formatting addresses ----------------------------------------------------
 
-my $IPV4_PART = qr/0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*/;
-
 sub parse_ipv4($) {
     my ($text) = @_;
-    return undef unless defined $text && $text =~ /^(?:$IPV4_PART)(?:\.(?:$IPV4_PART)){0,3}$/;
+    return undef unless defined $text;
+    # the common dotted quad first (a leading 0 would mean octal, so none here)
+    if ($text =~ /^(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})\z/) {
+        return $1 < 256 && $2 < 256 && $3 < 256 && $4 < 256 ? pack('C4', $1, $2, $3, $4) : undef;
+    }
+    return undef unless $text =~ /^(?:0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)(?:\.(?:0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)){0,3}$/;
     my @part = map { /^0/ ? oct : $_ } split /\./, $text;
     my $last = pop @part;
     return undef if grep { $_ > 255 } @part;
@@ -81,6 +84,8 @@ sub parse_unix($) {
 }
 
 sub parse_address($) {
+    # without colons only IPv4 (mapped by parse_ipv6, unmapped again here) or unix/ can match
+    return parse_ipv4($_[0]) || parse_unix($_[0]) if defined $_[0] && index($_[0], ':') < 0;
     my $ipn = parse_ipv6($_[0]) or return parse_unix($_[0]);
     $ipn =~ s/^\0{10}\xff\xff(?=.{4}\z)//s;
     return $ipn;
@@ -308,6 +313,13 @@ sub resolve_sockaddr($$$$$$) {
     my $port;
     ($service, $port) = _service_port($service // Carp::croak('resolve_sockaddr: service is required'), $proto);
 
+    # the common case, a literal address, needs no look-up
+    if (my $ipn = parse_address($node)) {
+        my $af = address_family($ipn);
+        return $cb->() if $af == AF_INET ? $family == 6 : $family == 4;
+        return $cb->([$af, $type, $proto_number, pack_sockaddr($port, $ipn)]);
+    }
+
     my $resolve = sub {
         _resolve_targets(\@_, $family, $type, $proto_number, $cb);
     };
@@ -316,7 +328,7 @@ sub resolve_sockaddr($$$$$$) {
 
     if ($node eq 'localhost') {
         $resolve->(['127.0.0.1', $port], ['::1', $port]);
-    } elsif (defined $service && !parse_address($node)) {
+    } elsif (defined $service && !parse_address($node)) { # (an IDN may map to a literal)
         _dns(srv => $service, $proto, $node, sub {
             my @srv = @_;
             return $resolve->([$node, $port]) unless @srv;
@@ -377,13 +389,6 @@ sub _resolve_targets {
 
 # ---- connecting ----------------------------------------------------------------------------
 
-# A Perl handle owning a descriptor the Rust core made.
-sub _handle_of_fd {
-    my ($fd) = @_;
-    open my $fh, '+<&=', $fd or do { my $e = $!; require POSIX; POSIX::close($fd); $! = $e; return };
-    return $fh;
-}
-
 sub tcp_connect($$$;$) {
     my ($host, $service, $connect_cb, $prepare_cb) = @_;
     my %state = (alive => 1);
@@ -414,8 +419,7 @@ sub _connect_next {
     });
     my ($domain, $type, $proto, $sockaddr) = @$target;
 
-    my $fd = _rs_open($domain, $type, $proto) // return $state->{next}->();
-    my $fh = _handle_of_fd($fd) // return $state->{next}->();
+    my $fh = _rs_open($domain, $type, $proto) // return $state->{next}->();
     $state->{fh} = $fh;
 
     my $timeout = $prepare_cb && $prepare_cb->($fh);
@@ -468,13 +472,12 @@ sub _tcp_bind {
         }
     }
 
-    my $fd = _rs_open($af, SOCK_STREAM, 0);
-    if (!defined $fd && $dual_stack && $! == Errno::EAFNOSUPPORT()) { # no IPv6 in this kernel
+    my $fh = _rs_open($af, SOCK_STREAM, 0);
+    if (!defined $fh && $dual_stack && $! == Errno::EAFNOSUPPORT()) { # no IPv6 in this kernel
         ($ipn, $af, $dual_stack) = (parse_address('0'), AF_INET, 0);
-        $fd = _rs_open($af, SOCK_STREAM, 0);
+        $fh = _rs_open($af, SOCK_STREAM, 0);
     }
-    defined $fd or Carp::croak("$who: socket: $!");
-    my $fh = _handle_of_fd($fd) or Carp::croak("$who: $!");
+    defined $fh or Carp::croak("$who: socket: $!");
     _rs_bind($fh, pack_sockaddr($service, $ipn), $af != AF_UNIX, $dual_stack ? 0 : -1)
         or Carp::croak("$who: bind: $!");
     $state{fh} = $fh;
@@ -507,8 +510,7 @@ sub tcp_server($$$;$) {
         my $listener = $state->{fh};
         # the watcher's closure keeps %$state (and so the listener) alive until the guard clears it
         $state->{io} = AE::io($listener, 0, sub {
-            while ($state->{fh} and my ($fd, $peer) = _rs_accept($listener)) {
-                my $fh = _handle_of_fd($fd) or next;
+            while ($state->{fh} and my ($fh, $peer) = _rs_accept($listener)) {
                 my ($port, $peer_host) = unpack_sockaddr($peer);
                 $accept_cb->($fh, format_address($peer_host), $port);
             }
