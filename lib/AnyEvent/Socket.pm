@@ -532,3 +532,232 @@ sub tcp_congestion($$) {
 }
 
 1;
+
+__END__
+
+=head1 NAME
+
+AnyEvent::Socket - IPv4, IPv6 and unix domain addresses, non-blocking connects and servers
+
+=head1 SYNOPSIS
+
+    use AnyEvent::Socket;
+
+    tcp_connect "localhost", "finger", sub {
+        my ($fh, $host, $port) = @_
+            or die "connect failed: $!";
+        syswrite $fh, "root\015\012";
+        ...
+    };
+
+    my $server = tcp_server undef, 8888, sub {
+        my ($fh, $host, $port) = @_;
+        syswrite $fh, "hello $host:$port\015\012";
+    };
+
+=head1 DESCRIPTION
+
+The address, resolution and socket functions of AnyEvent 7.17, with the same names, arguments,
+results and errors. Sockets are created, connected, bound and accepted by the Rust core
+(C<socket2>): every socket it makes is non-blocking and close-on-exec, and comes back as an
+ordinary Perl file handle (the same kind Perl's C<socket> builtin makes), usable with
+C<sysread>, C<syswrite>, L<AnyEvent::Handle> and the socket builtins.
+
+Host addresses in "network form" are binary strings: 4 octets for IPv4, 16 for IPv6, and a
+special token for unix domain sockets (C<parse_unix>).
+
+The functions without the C<AnyEvent::Socket::> prefix below are exported by default:
+C<getprotobyname parse_hostport format_hostport parse_ipv4 parse_ipv6 parse_ip parse_address
+format_ipv4 format_ipv6 format_ip format_address address_family inet_aton tcp_server
+tcp_connect>.
+
+=head1 ADDRESSES
+
+=head2 $ipn = parse_ipv4 $text
+
+Takes an IPv4 address in any form POSIX allows (C<10.0.0.1>, C<10.1>, C<10.0x020304>,
+C<0x12345678>, C<0377.0377.0377.0377>) and returns it as 4 octets, or C<undef> when the text is
+not such an address (including parts out of range).
+
+=head2 $ipn = parse_ipv6 $text
+
+Takes an IPv6 address as RFC 2373 writes it (with C<::> compression and an optional dotted IPv4
+tail), or any IPv4 form C<parse_ipv4> accepts (returned IPv4-mapped, C<::ffff:a.b.c.d>), and
+returns 16 octets, or C<undef>. Scope ids (C<%eth0>) are not accepted.
+
+=head2 $token = AnyEvent::Socket::parse_unix $text
+
+Returns the unix domain socket token for the text C<unix/>, C<undef> for anything else.
+
+=head2 $ipn = parse_address $text
+
+=head2 $ipn = parse_ip $text
+
+=head2 $ipn = AnyEvent::Socket::aton $text
+
+C<parse_ipv6>, C<parse_ipv4> and C<parse_unix> in one: returns 4 octets for IPv4 addresses
+(also when written IPv4-mapped, C<::ffff:1.2.3.4>), 16 octets for other IPv6 addresses, the unix
+token for C<unix/>, or C<undef>. Never resolves names.
+
+=head2 $af = address_family $ipn
+
+Returns the address family (C<AF_INET>, C<AF_INET6> or C<AF_UNIX>) of an address in network form.
+
+=head2 $text = format_ipv4 $ipn
+
+Formats 4 octets as a dotted quad.
+
+=head2 $text = format_ipv6 $ipn
+
+Formats 16 octets as text: the longest run of two or more zero groups (the first of equally
+long runs) is written C<::>, hex digits in lower case, and addresses whose first 8 octets are
+zero are written as AnyEvent writes them: C<::>, C<::1>, C<::a.b.c.d> (IPv4-compatible),
+C<::ffff:a.b.c.d> (mapped) and C<::ffff:0:a.b.c.d> (translated).
+
+=head2 $text = format_address $ipn
+
+=head2 $text = format_ip $ipn
+
+=head2 $text = AnyEvent::Socket::ntoa $ipn
+
+Formats an address in network form: IPv4 as a dotted quad, IPv4-mapped IPv6 as the plain IPv4
+address, other IPv6 as C<format_ipv6> does, the unix token as C<unix/>. Returns C<undef> for
+anything else.
+
+=head2 ($host, $service) = parse_hostport $text[, $default_service]
+
+Splits C<host:port> strings, accepting C<host:port>, C<ipv4:port>, a bare IPv6 address,
+C<[host]:port>, C<[host] port>, C<host port>, C<host#port>, C<unix/:path> and C</path> (a unix
+socket). The port may be a number, a service name or C<name=number>. Without a port in the text,
+C<$default_service> is used. Returns the empty list when no port was found and no default
+given, or the text cannot be parsed (for example a host name containing colons).
+
+=head2 $text = format_hostport $host[, $port]
+
+The inverse: puts IPv6 addresses in brackets and appends C<:$port> when C<$port> is given.
+
+=head1 RESOLUTION
+
+=head2 ($name, $aliases, $number) = getprotobyname $name
+
+Like the builtin, case-insensitive, with C<tcp>, C<udp> and C<icmp> known even without
+F</etc/protocols>. Returns the protocol number in scalar context and the empty list for unknown
+names.
+
+=head2 inet_aton $name, $cb->(@addresses)
+
+Calls C<$cb> with the addresses of C<$name> in network form: the address itself for IP
+literals, C<127.0.0.1> and C<::1> for C<localhost> (both synchronously), otherwise the A and
+AAAA records (those of the preferred protocol first, see C<PERL_ANYEVENT_PROTOCOLS>) from
+L<AnyEvent::DNS>, or nothing. Returns nothing.
+
+=head2 AnyEvent::Socket::resolve_sockaddr $node, $service, $proto, $family, $type, $cb->([$family, $type, $proto, $sockaddr], ...)
+
+Resolves a host and a service into the socket addresses to try, in order, like
+C<getaddrinfo>. C<$node> is an IP literal, a host name (an IDN is converted with
+C<AnyEvent::Util::idn_to_ascii>) or C<unix/>. C<$service> is a port number, a service name from
+F</etc/services>, C<name=port>, or for C<unix/> the socket's absolute path. C<$proto> is
+C<tcp> (default), C<udp> or another protocol name; C<$family> 0 (any, default), 4 or 6;
+C<$type> a socket type (default C<SOCK_STREAM>, or C<SOCK_DGRAM> for udp).
+
+Literals need no look-up; C<localhost> is C<127.0.0.1> and C<::1>. For other names, when the
+service is a name, SRV records are consulted first; then A and AAAA records; when DNS has none
+for a name, the hosts file (F</etc/hosts>, or C<$ENV{PERL_ANYEVENT_HOSTS}>; read again when it
+changes) supplies them. L<AnyEvent::DNS> is loaded on the first look-up only; when it is not
+installed, names resolve through the hosts file alone. Candidates come ordered by the protocol
+preference of C<PERL_ANYEVENT_PROTOCOLS> (default C<ipv4,ipv6>), then in record order.
+
+Calls C<$cb> with one array reference per candidate (C<[$family, $type, $protocol_number,
+$sockaddr]>), or with nothing when the name has no usable address. Returns nothing. Croaks for
+an unknown service (C<"http-x/tcp: service unknown">) or protocol.
+
+=head2 $sa = AnyEvent::Socket::pack_sockaddr $port, $ipn
+
+Packs a port and a host address in network form (IPv4, IPv6, or the unix token with the path as
+C<$port>) into a C<sockaddr>. Croaks with C<pack_sockaddr: invalid host> for other hosts.
+
+=head2 ($port, $ipn) = AnyEvent::Socket::unpack_sockaddr $sa
+
+The inverse: returns the port and the host in network form; for unix domain sockets the path
+(empty for unnamed sockets) and the unix token. Croaks for other address families.
+
+=head1 SOCKETS
+
+=head2 $guard = tcp_connect $host, $service, $connect_cb[, $prepare_cb]
+
+Connects a stream socket without blocking. C<$host> and C<$service> are resolved with
+C<resolve_sockaddr> (so C<$host> may be a name, an IP literal or C<unix/>, C<$service> a port, a
+service name, C<name=port>, or the path of a unix socket), and every address found is tried in
+turn until one connects.
+
+For each attempt, C<< $prepare_cb->($fh) >> (if given) is called with the new, not yet
+connected handle; it may bind or set options, and its return value is the timeout of this
+attempt in seconds (0, C<undef> or nothing: no timeout of our own; the kernel's applies).
+
+On success C<< $connect_cb->($fh, $host, $port, $retry) >> is called with the connected handle
+(non-blocking, close-on-exec), the peer's address as text and its port (for unix sockets
+C<unix/> and the path). Calling C<< $retry->() >> drops this connection and goes on with the
+next address. When no address is left, C<$connect_cb> is called without arguments and C<$!>
+says why: the error of the last attempt (C<ECONNREFUSED>, C<ETIMEDOUT> when the prepare
+callback's timeout expired, ...), or C<ENXIO> when the name had no addresses at all. The
+callback is never called before C<tcp_connect> has returned.
+
+Returns, unless called in void context, a guard: destroying it before the callback was called
+cancels the connect, and the callback is then never called. Croaks when the service is unknown.
+
+=head2 $guard = tcp_server $host, $service, $accept_cb[, $prepare_cb]
+
+Listens on a stream socket and calls C<< $accept_cb->($fh, $host, $port) >> for each
+connection, with the accepted handle (non-blocking, close-on-exec) and the peer's address and
+port (C<unix/> and the empty string for unix sockets).
+
+C<$host> is an IP literal (C<0> is the IPv4 wildcard, C<::> the IPv6 one), C<unix/>, or
+C<undef>: then the socket listens on C<::> accepting IPv6 and IPv4 connections (dual-stack),
+or on C<0> when IPv6 is not available or disabled by C<PERL_ANYEVENT_PROTOCOLS>. (AnyEvent 7.17
+binds C<undef> to C<0> or C<::>, one of them.) C<$service> is a port number, a service name, or
+C<0>/C<undef> for a free port; for C<unix/> the socket's path, which is unlinked before binding
+and, when the guard is destroyed, after. Internet sockets get C<SO_REUSEADDR>.
+
+C<< $prepare_cb->($fh, $host, $port) >>, if given, is called after binding and before listening,
+with the bound address (so a free port picked for port 0 can be read here); its return value is
+the listen backlog (0 or C<undef>: 128).
+
+Returns, unless called in void context, a guard that stops listening (and unlinks a unix
+socket) when destroyed; connections already accepted are not affected. In void context the
+server runs for the life of the program. When C<tcp_server> returns, the socket listens.
+Croaks, naming the problem, when the host is not an address (C<tcp_server: cannot parse 'x' as
+host address>), the service is unknown, or socket, bind or listen fail (C<tcp_server: bind:
+Address already in use>).
+
+=head2 $guard = AnyEvent::Socket::tcp_bind $host, $service, $done_cb[, $prepare_cb]
+
+As C<tcp_server>, but does not accept: C<< $done_cb->($fh) >> is called (before C<tcp_bind>
+returns) with the listening handle. The guard unlinks a unix socket when destroyed; the handle
+itself stays open as long as you keep it. Croaks like C<tcp_server>.
+
+=head2 AnyEvent::Socket::tcp_nodelay $fh, $enable
+
+Sets or clears C<TCP_NODELAY> (disables or enables Nagle's algorithm). Returns true on success,
+false with C<$!> set on error.
+
+=head2 AnyEvent::Socket::tcp_congestion $fh, $algorithm
+
+Sets the congestion control algorithm (C<TCP_CONGESTION>, e.g. C<reno>, C<cubic>). Returns true
+on success, false with C<$!> set (e.g. for an algorithm the kernel does not offer), C<undef>
+where the option does not exist.
+
+=head1 ENVIRONMENT
+
+C<PERL_ANYEVENT_PROTOCOLS> (e.g. C<ipv6,ipv4>; default C<ipv4,ipv6>): the protocols to use and
+their preference, read when AnyEvent::Socket is loaded (into C<%AnyEvent::PROTOCOL> unless
+already set). C<PERL_ANYEVENT_HOSTS>: the hosts file to use instead of F</etc/hosts>.
+
+=head1 SEE ALSO
+
+L<AnyEvent>, L<AnyEvent::Util>, L<AnyEvent::DNS>, L<AnyEvent::Handle>.
+
+=head1 LICENSE
+
+Same terms as Perl itself.
+
+=cut

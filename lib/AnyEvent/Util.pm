@@ -360,3 +360,166 @@ sub idn_to_unicode($) {
 }
 
 1;
+
+__END__
+
+=encoding utf8
+
+=head1 NAME
+
+AnyEvent::Util - pipes, guards, child processes and IDN helpers for AnyEvent programs
+
+=head1 SYNOPSIS
+
+    use AnyEvent::Util;
+
+    my $cv = run_cmd [qw(ls -l /)], ">" => \my $listing;
+    $cv->recv and die "ls failed";
+
+    fork_call { expensive_computation(@_) } 1, 2, sub { my @result = @_ };
+
+    my $guard = guard { unlink $tmpfile };
+
+=head1 DESCRIPTION
+
+The utility functions of AnyEvent 7.17, with the same names, arguments and results. Exported by
+default: C<fh_nonblocking guard fork_call portable_pipe portable_socketpair run_cmd>. On request:
+C<AF_INET6 WSAEWOULDBLOCK WSAEINPROGRESS WSAEINVAL close_all_fds_except punycode_encode
+punycode_decode idn_nameprep idn_to_ascii idn_to_unicode>.
+
+=head1 FUNCTIONS
+
+=head2 ($r, $w) = portable_pipe
+
+A unidirectional pipe (Perl's C<pipe>). Returns the read and the write handle, or the empty
+list with C<$!> set.
+
+=head2 ($fh1, $fh2) = portable_socketpair
+
+A connected pair of unix stream sockets. Returns both handles, or the empty list with C<$!>
+set.
+
+=head2 fh_nonblocking $fh, $nonblocking
+
+Puts the handle into non-blocking (true) or blocking (false) mode. Returns true on success,
+false with C<$!> set.
+
+=head2 $guard = guard { CODE }
+
+Returns an C<AnyEvent::Util::guard> object that runs CODE when it is destroyed. An exception
+from CODE does not propagate: it is reported through C<AnyEvent::log> (level 3, a warning on
+STDERR) and C<$@> is left as it was.
+
+=head2 $guard->cancel
+
+Makes the guard forget its code: destroying it then does nothing. Returns nothing useful.
+
+=head2 fork_call { CODE } @args, $cb->(@results)
+
+Runs CODE with C<@args> in a forked child process and calls C<$cb> in the parent with what it
+returned (in list context), transferred with L<Storable>. On success C<$@> is C<undef> when
+C<$cb> runs. When CODE dies, C<$cb> is called without arguments and C<$@> holds the exception;
+when the child ends without answering (it exited or was killed), C<$cb> is called without
+arguments, C<$@> undefined and C<$!> set (C<EPIPE>). The child leaves with C<POSIX::_exit>, so
+no destructors or END blocks of the parent run in it; CODE must not use the event loop.
+
+At most C<$AnyEvent::Util::MAX_FORKS> children run at a time; further calls wait in a queue.
+Returns nothing. Croaks when the last argument is not a code reference; dies with
+C<fork_call: fork: ...> when no child can be created while none is running.
+
+=head2 $AnyEvent::Util::MAX_FORKS
+
+The limit of parallel C<fork_call> children: C<$ENV{PERL_ANYEVENT_MAX_FORKS}>, or 10.
+
+=head2 AnyEvent::Util::close_all_fds_except @fds
+
+Closes every open file descriptor of the process except C<@fds> (the list is read from
+F</proc/self/fd>, or all numbers up to the descriptor limit). Meant for a child just before
+C<exec>. Returns nothing.
+
+=head2 $cv = run_cmd $cmd, key => value, ...
+
+Runs a command in a child process and returns a condition variable that is sent the exit
+status (as in C<$?>) once the child has exited I<and> every redirected descriptor served by the
+parent has reached EOF (or its data has been written).
+
+C<$cmd> is a string, run with C</bin/sh -c>, or an array reference, run with C<execvp> (the
+first element is both the program and C<argv[0]>).
+
+Options:
+
+=over 4
+
+=item C<< ">" => $target >>, C<< "N>" => $target >>
+
+Redirects the child's standard output (or descriptor number N, e.g. C<< "3>" >>). C<$target> is a file name (opened for
+writing in the child), a file handle (its descriptor is passed), a scalar reference (output is
+I<appended> to the scalar), or a code reference (called with each chunk of data, then once
+without arguments at EOF).
+
+=item C<< "<" => $source >>, C<< "N<" => $source >> (N a descriptor number)
+
+Redirects standard input (or descriptor N): a file name (opened for reading in the child), a
+file handle, a scalar reference (its contents are written), or a code reference (called for
+data until it returns C<undef> or an empty string, which closes the pipe).
+
+=item C<< '$$' => \$pid >>
+
+Stores the child's process id in C<$pid> when C<run_cmd> returns.
+
+=item C<< on_prepare => $cb >>
+
+Called in the child just before C<exec> (after the redirections); if it dies, the child exits
+with 123.
+
+=item C<< close_all => $bool >>
+
+Closes every descriptor in the child except 0, 1, 2 and the redirected ones.
+
+=back
+
+The child exits with 125 when a redirect file cannot be opened, 124 or 123 when a descriptor
+cannot be duplicated, and 126 when C<exec> fails. Croaks when C<$cmd> is missing, for an odd
+number of options or an unknown option, and when the fork or a pipe fails.
+
+=head2 $ascii = AnyEvent::Util::idn_to_ascii $name
+
+Converts an internationalised domain name (e.g. C<bücher.de>, C<日本語。ＪＰ>) to its ASCII form
+(C<xn--bcher-kva.de>), following UTS #46 (the Rust C<idna> crate). Names that are ASCII already
+are returned unchanged (idempotent). Never fails: a name that cannot be converted is returned
+as it is.
+
+=head2 $unicode = AnyEvent::Util::idn_to_unicode $name
+
+The Unicode form of a domain name: C<xn--> labels decoded, characters mapped and lower-cased
+(UTS #46). Idempotent; a name that cannot be converted is returned unchanged.
+
+=head2 $prepared = AnyEvent::Util::idn_nameprep $name[, $display]
+
+The UTS #46 mapping and normalisation of a domain name, in Unicode form (the same for lookup and
+display here). Croaks when the name is not valid.
+
+=head2 $encoded = AnyEvent::Util::punycode_encode $string
+
+The punycode (RFC 3492) of one label, without the C<xn--> prefix and without case folding.
+Croaks when the string cannot be encoded.
+
+=head2 $string = AnyEvent::Util::punycode_decode $encoded
+
+The label a punycode string encodes. Croaks (C<punycode_decode: '...' is not valid punycode>)
+for malformed input.
+
+=head2 AF_INET6, WSAEWOULDBLOCK, WSAEINPROGRESS, WSAEINVAL
+
+C<AF_INET6> is Socket's value (0 without IPv6). The C<WSAE*> constants exist for Windows code;
+here they are values C<$!> never equals.
+
+=head1 SEE ALSO
+
+L<AnyEvent>, L<AnyEvent::Socket>.
+
+=head1 LICENSE
+
+Same terms as Perl itself.
+
+=cut
