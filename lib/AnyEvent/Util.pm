@@ -457,7 +457,7 @@ writing in the child), a file handle (its descriptor is passed), a scalar refere
 I<appended> to the scalar), or a code reference (called with each chunk of data, then once
 without arguments at EOF).
 
-=item C<< "<" => $source >>, C<< "N<" => $source >> (N a descriptor number)
+=item C<< "<" => $source >>, C<< "NE<lt>" => $source >> (N a descriptor number)
 
 Redirects standard input (or descriptor N): a file name (opened for reading in the child), a
 file handle, a scalar reference (its contents are written), or a code reference (called for
