@@ -96,7 +96,7 @@ sub fork_call(&@) {
     my ($code, @args) = @_;
     my $cb = pop @args;
     Carp::croak('fork_call: the last argument must be the result callback (a code reference)')
-        unless ref $cb eq 'CODE' || (ref $cb && overload::Method($cb, '&{}'));
+        unless ref $cb; # a code reference, or an object that overloads &{} (a condvar)
     push @fork_queue, [$code, \@args, $cb];
     _start_forks();
     return;

@@ -13,6 +13,7 @@ use AnyEvent::Socket; # reads PERL_ANYEVENT_HOSTS at each look-up, the resolver 
 
 watchdog(30);
 my $dnsmasq = need_program('dnsmasq');
+plan skip_all => 'dnsmasq on port 53 needs root' if $> != 0;
 my $dir = tempdir();
 
 # dnsmasq on its own loopback address (all of 127/8 is local on Linux), port 53

@@ -62,6 +62,13 @@ is $cv->recv, 1_000_000, 'a large result';
 }
 require File::Temp;
 
+ok !eval { fork_call { 1 } 'not a callback'; 1 }, 'a missing callback croaks';
+like $@, qr/last argument must be the result callback/, '... saying so';
+
+$cv = AE::cv;
+fork_call { 'to a condvar' } $cv;
+is $cv->recv, 'to a condvar', 'a condvar as the callback';
+
 is $AnyEvent::Util::MAX_FORKS, 10, 'default MAX_FORKS is 10';
 my $env = `PERL_ANYEVENT_MAX_FORKS=3 $^X -Mblib -MAnyEvent::Util -e 'print \$AnyEvent::Util::MAX_FORKS'`;
 is $env, 3, 'PERL_ANYEVENT_MAX_FORKS sets it';
