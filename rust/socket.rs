@@ -21,7 +21,7 @@ pub fn sockaddr_from_bytes(bytes: &[u8]) -> io::Result<SockAddr> {
     let mut storage = MaybeUninit::<libc::sockaddr_storage>::zeroed();
     unsafe {
         std::ptr::copy_nonoverlapping(bytes.as_ptr(), storage.as_mut_ptr().cast::<u8>(), bytes.len());
-        Ok(SockAddr::new(std::mem::transmute(storage.assume_init()), bytes.len() as libc::socklen_t))
+        Ok(SockAddr::new(storage.assume_init(), bytes.len() as libc::socklen_t))
     }
 }
 

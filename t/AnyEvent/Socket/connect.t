@@ -72,8 +72,8 @@ SKIP: {
         my ($reply, $host) = round_trip('::1', $port, 'six');
         is $reply, "::1 six\n", 'round trip over ::1';
         is $host, '::1', 'peer host ::1';
-        ($reply) = round_trip('[::1]' =~ s/[\[\]]//gr, $port, 'again');
-        is $reply, "::1 again\n", 'again';
+        ($reply) = round_trip(parse_hostport("[::1]:$port"), 'again');
+        is $reply, "::1 again\n", 'host and port from parse_hostport';
     };
 
     subtest 'undef host listens dual-stack' => sub {
