@@ -1,6 +1,6 @@
 # Host names from the hosts file (PERL_ANYEVENT_HOSTS). DNS, when the resolver is installed,
-# goes to a local dnsmasq that knows nothing about the names used here (domain "test" is
-# answered locally with NXDOMAIN), so the hosts file is what resolves them.
+# goes to a local dnsmasq that answers for domain "test" itself: NXDOMAIN for the names the
+# hosts file resolves, records for a few others (SRV, DNS taking precedence over hosts).
 use strict;
 use warnings;
 use lib 't/lib';
@@ -16,13 +16,18 @@ my $dnsmasq = need_program('dnsmasq');
 plan skip_all => 'dnsmasq on port 53 needs root' if $> != 0;
 my $dir = tempdir();
 
+# the server the SRV record points to
+my ($srv_port, $srv_peer);
+my $srv_server = tcp_server('127.0.0.1', 0, sub { }, sub { $srv_port = $_[2]; 0 });
+
 # dnsmasq on its own loopback address (all of 127/8 is local on Linux), port 53
 my $dns_ip = '127.0.79.53';
 my $dns_pid = fork // die "fork: $!";
 unless ($dns_pid) {
     exec $dnsmasq, '--keep-in-foreground', '--no-resolv', '--no-hosts', "--listen-address=$dns_ip",
         '--bind-interfaces', '--port=53', '--local=/test/', "--pid-file=$dir/dnsmasq.pid",
-        '--log-facility=/dev/null';
+        '--log-facility=/dev/null', "--srv-host=_finger._tcp.srv.test,target.test,$srv_port",
+        '--host-record=target.test,127.0.0.1', '--host-record=both.test,127.0.0.1';
     die "exec dnsmasq: $!";
 }
 END { if ($dns_pid) { kill "TERM", $dns_pid; waitpid $dns_pid, 0 } }
@@ -47,6 +52,7 @@ write_hosts(<<'HOSTS');
 ::1         web.test
 	127.0.0.3 tabbed.test
 127.0.0.1   xn--bcher-kva.test
+127.0.0.9   both.test
 junk-line-without-names
 HOSTS
 $ENV{PERL_ANYEVENT_HOSTS} = "$dir/hosts";
@@ -89,5 +95,18 @@ is $cv->recv, '127.0.0.1', 'tcp_connect to a hosts-file name';
 $cv = AE::cv;
 tcp_connect('nowhere.test', $server_port, sub { $cv->send([scalar @_, $! + 0]) });
 is_deeply $cv->recv, [0, ENXIO], 'unknown name: callback without arguments, $! ENXIO';
+
+SKIP: {
+    skip 'AnyEvent::DNS is not installed', 5 unless eval { require AnyEvent::DNS; 1 };
+    is resolve('both.test', 80), '127.0.0.1:80', 'DNS takes precedence over the hosts file';
+    is resolve('target.test', 80), '127.0.0.1:80', 'addresses from DNS';
+    is resolve('srv.test', 'finger'), "127.0.0.1:$srv_port", 'SRV records give target and port';
+    $cv = AE::cv;
+    tcp_connect('srv.test', 'finger', sub { $cv->send($_[2]) });
+    is $cv->recv, $srv_port, 'tcp_connect follows the SRV record';
+    $cv = AE::cv;
+    inet_aton('target.test', sub { $cv->send(map { format_address($_) } @_) });
+    is $cv->recv, '127.0.0.1', 'inet_aton asks DNS';
+}
 
 done_testing;
