@@ -188,6 +188,9 @@ sub getprotobyname($) {
     return ($name, uc $name, $number);
 }
 
+# The family of a packed sockaddr (AnyEvent::DNS and others call it by this name).
+*sockaddr_family = \&Socket::sockaddr_family;
+
 sub pack_sockaddr($$) {
     my ($service, $host) = @_;
     my $af = address_family($host);
@@ -675,6 +678,10 @@ an unknown service (C<"http-x/tcp: service unknown">) or protocol.
 
 Packs a port and a host address in network form (IPv4, IPv6, or the unix token with the path as
 C<$port>) into a C<sockaddr>. Croaks with C<pack_sockaddr: invalid host> for other hosts.
+
+=head2 $af = AnyEvent::Socket::sockaddr_family $sa
+
+The address family of a packed C<sockaddr> (C<Socket::sockaddr_family>).
 
 =head2 ($port, $ipn) = AnyEvent::Socket::unpack_sockaddr $sa
 

@@ -128,6 +128,7 @@ is_deeply [AnyEvent::Socket::unpack_sockaddr(Socket::pack_sockaddr_in(25, parse_
 my ($path, $token) = AnyEvent::Socket::unpack_sockaddr(AnyEvent::Socket::pack_sockaddr('/tmp/s', AnyEvent::Socket::parse_unix('unix/')));
 is $path, '/tmp/s', 'unix sockaddr path';
 is format_address($token), 'unix/', 'unix sockaddr token';
+is AnyEvent::Socket::sockaddr_family(AnyEvent::Socket::pack_sockaddr(1, parse_address('::1'))), Socket::AF_INET6(), 'sockaddr_family';
 ok !eval { AnyEvent::Socket::pack_sockaddr(1, 'xyz'); 1 }, 'pack_sockaddr croaks for a bad host';
 like $@, qr/invalid host/, '... saying why';
 
