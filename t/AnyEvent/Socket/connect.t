@@ -113,6 +113,11 @@ subtest 'unix sockets' => sub {
     is $peer, $path, 'peer "port" is the path';
     undef $server;
     ok !-e $path, 'destroying the guard unlinks the socket';
+    open my $stale, '>', $path or die; # a leftover file where the socket goes
+    close $stale;
+    ($server) = echo_server('unix/', $path);
+    ok -S $path, 'a leftover file is replaced';
+    is((round_trip('unix/', $path, 'again'))[0], "unix/ again\n", 'and served');
 };
 
 subtest 'service names via /etc/services' => sub {
@@ -242,6 +247,8 @@ subtest 'socket options, handles' => sub {
     require Fcntl;
     ok fcntl($fh, Fcntl::F_GETFL(), 0) & Fcntl::O_NONBLOCK(), 'connected handle is non-blocking';
     ok fcntl($fh, Fcntl::F_GETFD(), 0) & Fcntl::FD_CLOEXEC(), 'and close-on-exec';
+    ok !eval { tcp_server '127.0.0.1', $port, sub { }; 1 }, 'a port in use croaks';
+    like $@, qr/^tcp_server: bind: Address already in use at \Q$0\E line/, '... at the caller\'s line';
     ok !eval { tcp_server 'not-an-address', 0, sub { }; 1 }, 'tcp_server croaks for a host name';
     like $@, qr/cannot parse 'not-an-address' as host address/, '... saying so';
 };
