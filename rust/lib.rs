@@ -12,8 +12,10 @@
 pub mod child;
 pub mod event_loop;
 pub mod ffi;
+pub mod idn;
 pub mod io;
 pub mod signal;
+pub mod socket;
 pub mod timer;
 
 /// An opaque callback owned by the glue (a Perl code reference with a reference count held).

@@ -7,6 +7,10 @@
 
 mod watchers;
 pub use watchers::*;
+mod socket;
+pub use socket::*;
+mod idn;
+pub use idn::*;
 
 use crate::event_loop::Loop;
 use crate::Callback;

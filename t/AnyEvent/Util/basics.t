@@ -1,0 +1,73 @@
+# guard, portable_pipe, portable_socketpair, fh_nonblocking, close_all_fds_except.
+use strict;
+use warnings;
+use lib 't/lib';
+use Test::More;
+use AETest qw(watchdog);
+use Fcntl ();
+use POSIX ();
+use AnyEvent;
+use AnyEvent::Util;
+use AnyEvent::Util qw(close_all_fds_except AF_INET6);
+
+watchdog(20);
+
+subtest guard => sub {
+    my $ran = 0;
+    { my $g = guard { $ran++ }; is $ran, 0, 'not run while alive'; }
+    is $ran, 1, 'run when destroyed';
+    { my $g = guard { $ran++ }; $g->cancel; }
+    is $ran, 1, 'cancelled guard does not run';
+    isa_ok guard { 1 }, 'AnyEvent::Util::guard';
+    my @warnings;
+    local $SIG{__WARN__} = sub { push @warnings, @_ };
+    my $after = 0;
+    { my $g = guard { die "oops\n" }; }
+    $after = 1;
+    ok $after, 'an exception in the guard does not propagate';
+    like "@warnings", qr/oops/, 'but is reported';
+    local $@ = 'kept';
+    { my $g = guard { eval { die "inner\n" } }; }
+    is $@, 'kept', '$@ is left alone';
+};
+
+subtest pipes => sub {
+    my ($r, $w) = portable_pipe;
+    ok $r && $w, 'portable_pipe';
+    syswrite $w, "through\n";
+    is sysread($r, my $buf, 100), 8, 'data flows';
+    is $buf, "through\n", 'unchanged';
+
+    my ($one, $two) = portable_socketpair;
+    ok $one && $two, 'portable_socketpair';
+    syswrite $one, "ab"; syswrite $two, "ba";
+    sysread $two, my $x, 10; sysread $one, my $y, 10;
+    is "$x$y", 'abba', 'both directions';
+
+    ok fh_nonblocking($one, 1), 'fh_nonblocking on';
+    ok fcntl($one, Fcntl::F_GETFL(), 0) & Fcntl::O_NONBLOCK(), 'O_NONBLOCK set';
+    is sysread($one, my $z, 10), undef, 'empty non-blocking read fails';
+    ok $!{EAGAIN}, 'with EAGAIN';
+    ok fh_nonblocking($one, 0), 'fh_nonblocking off';
+    ok !(fcntl($one, Fcntl::F_GETFL(), 0) & Fcntl::O_NONBLOCK()), 'O_NONBLOCK cleared';
+    ok AF_INET6, 'AF_INET6 exported on request';
+};
+
+subtest close_all_fds_except => sub {
+    my ($r, $w) = portable_pipe;
+    my ($keep_r, $keep_w) = portable_pipe;
+    my $kept = fileno $keep_w;
+    my $pid = fork // die;
+    unless ($pid) {
+        close_all_fds_except(fileno $keep_w, 2);
+        # report which of our descriptors are still open, through the kept one
+        my @open = grep { -e "/proc/self/fd/$_" } 0 .. 64; # stat allocates no descriptor
+        POSIX::write(fileno $keep_w, "@open", length "@open");
+        POSIX::_exit(0);
+    }
+    close $keep_w;
+    my $got = do { local $/; <$keep_r> };
+    waitpid $pid, 0;
+    is $got, join(' ', sort { $a <=> $b } 2, $kept), 'only the kept descriptors stay open';
+};
+done_testing;
