@@ -7,6 +7,8 @@
 
 mod watchers;
 pub use watchers::*;
+mod dns;
+pub use dns::*;
 
 use crate::event_loop::Loop;
 use crate::Callback;

@@ -1,0 +1,791 @@
+//! The query state machine: look-ups (search list, CNAME chains, cache, hosts fallback) on
+//! top of wire queries (ids, retries over servers and timeouts, TCP fallback, answer matching).
+//!
+//! The glue drives it: it watches the descriptors [`Resolver::watch_list`] names, arms one timer
+//! for [`Resolver::next_timeout`], calls [`Resolver::on_readable`], [`Resolver::on_writable`] and
+//! [`Resolver::on_timeout`], and takes finished callbacks from [`Resolver::next_completion`].
+//! Every entry point returns [`Flags`] telling the glue what to refresh.
+
+use super::cache::{self, Cache};
+use super::hosts::Hosts;
+use super::transport::{TcpExchange, UdpSock, POOL_SIZE, QUERIES_PER_SOCKET};
+use super::value::Value;
+use super::wire::{self, CLASS_IN, TYPE_A, TYPE_AAAA, TYPE_ANY};
+use crate::Callback;
+use hickory_proto::op::{Message, MessageType};
+use hickory_proto::rr::{Name, Record};
+use slotmap::{new_key_type, SlotMap};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
+use std::io;
+use std::net::SocketAddr;
+use std::os::fd::RawFd;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+new_key_type! {
+    pub struct WireKey;
+    pub struct LookupKey;
+    pub struct SockKey;
+}
+
+/// The set of descriptors to watch changed: ask [`Resolver::watch_list`] again.
+pub const FLAG_FDS: u32 = 1;
+/// The next deadline is earlier than the one last reported: ask [`Resolver::next_timeout`].
+pub const FLAG_TIMER: u32 = 2;
+/// Callbacks are ready: take them with [`Resolver::next_completion`].
+pub const FLAG_DONE: u32 = 4;
+pub type Flags = u32;
+
+/// CNAME links followed per question before giving up (AnyEvent's limit).
+const MAX_CNAME_DEPTH: u32 = 10;
+/// Datagrams read per readiness report, so one busy socket cannot starve the loop.
+const MAX_DATAGRAMS_PER_WAKEUP: usize = 512;
+
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub servers: Vec<SocketAddr>,
+    pub timeouts: Vec<Duration>,
+    pub search: Vec<Vec<u8>>,
+    pub ndots: usize,
+    pub max_outstanding: usize,
+    pub reuse: Duration,
+    /// EDNS0 payload size advertised in queries, or none to send plain queries.
+    pub edns_payload: Option<u16>,
+    pub cache: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            servers: vec![SocketAddr::from(([127, 0, 0, 1], 53))],
+            timeouts: [2, 5, 5].iter().map(|&s| Duration::from_secs(s)).collect(),
+            search: Vec::new(),
+            ndots: 1,
+            max_outstanding: 10,
+            reuse: Duration::from_secs(300),
+            edns_payload: Some(1232),
+            cache: true,
+        }
+    }
+}
+
+/// A finished request: the callback and its arguments.
+pub struct Completion {
+    pub cb: Callback,
+    pub args: Vec<Value>,
+}
+
+/// What a look-up accepts as an answer.
+pub enum Accept {
+    Any,
+    Types(Vec<u16>),
+}
+
+impl Accept {
+    fn takes(&self, rtype: u16) -> bool {
+        match self {
+            Accept::Any => true,
+            Accept::Types(t) => t.contains(&rtype),
+        }
+    }
+}
+
+/// A look-up as `resolve` asks for it.
+pub struct LookupRequest {
+    pub name: Vec<u8>,
+    pub qtype: u16,
+    pub qclass: u16,
+    /// The search list to use instead of the configured one (with `ndots`).
+    pub search: Option<Vec<Vec<u8>>>,
+    pub accept: Option<Vec<u16>>,
+    /// Hosts file to fall back to when DNS has no A/AAAA answer.
+    pub hosts_file: Option<PathBuf>,
+}
+
+struct Lookup {
+    cb: Callback,
+    /// The name asked for, lower case, without a final dot (for the hosts fallback).
+    base: Vec<u8>,
+    suffixes: VecDeque<Vec<u8>>,
+    current: Name,
+    qtype: u16,
+    qclass: u16,
+    accept: Accept,
+    depth: u32,
+    hosts_file: Option<PathBuf>,
+}
+
+enum Owner {
+    Lookup(LookupKey),
+    Raw(Callback),
+}
+
+struct Wire {
+    owner: Owner,
+    packet: Vec<u8>,
+    name: Name,
+    qtype: u16,
+    qclass: u16,
+    id: Option<u16>,
+    attempt: usize,
+    sock: Option<SockKey>,
+    sent_to: Vec<SocketAddr>,
+    deadline: Instant,
+    timed_out: bool,
+    tcp: Option<TcpExchange>,
+}
+
+enum FdOwner {
+    Udp(SockKey),
+    Tcp(WireKey),
+}
+
+pub struct Resolver {
+    settings: Settings,
+    /// (server, timeout) per try: every server with the first timeout, then the second ...
+    tries: Vec<(SocketAddr, Duration)>,
+    socks: SlotMap<SockKey, UdpSock>,
+    fds: HashMap<RawFd, FdOwner>,
+    wires: SlotMap<WireKey, Wire>,
+    by_id: HashMap<u16, WireKey>,
+    blocked_ids: HashSet<u16>,
+    reuse_queue: VecDeque<(Instant, u16)>,
+    waiting: VecDeque<WireKey>,
+    outstanding: usize,
+    deadlines: BinaryHeap<Reverse<(Instant, WireKey)>>,
+    lookups: SlotMap<LookupKey, Lookup>,
+    done: VecDeque<Completion>,
+    cache: Cache,
+    hosts: Hosts,
+    dropped: u64,
+    fds_changed: bool,
+    armed: Option<Instant>,
+    buf: Vec<u8>,
+    serials: u64,
+}
+
+impl Resolver {
+    pub fn new(settings: Settings) -> Resolver {
+        let mut r = Resolver {
+            settings: Settings::default(),
+            tries: Vec::new(),
+            socks: SlotMap::with_key(),
+            fds: HashMap::new(),
+            wires: SlotMap::with_key(),
+            by_id: HashMap::new(),
+            blocked_ids: HashSet::new(),
+            reuse_queue: VecDeque::new(),
+            waiting: VecDeque::new(),
+            outstanding: 0,
+            deadlines: BinaryHeap::new(),
+            lookups: SlotMap::with_key(),
+            done: VecDeque::new(),
+            cache: Cache::default(),
+            hosts: Hosts::default(),
+            dropped: 0,
+            fds_changed: false,
+            armed: None,
+            buf: vec![0; 65536],
+            serials: 0,
+        };
+        r.configure(settings);
+        r
+    }
+
+    /// Replaces the configuration; requests in flight finish with the tries they have.
+    pub fn configure(&mut self, mut settings: Settings) -> Flags {
+        if settings.servers.is_empty() {
+            settings.servers = Settings::default().servers;
+        }
+        if settings.timeouts.is_empty() {
+            settings.timeouts = Settings::default().timeouts;
+        }
+        settings.max_outstanding = settings.max_outstanding.max(1);
+        self.tries = settings
+            .timeouts
+            .iter()
+            .flat_map(|&t| settings.servers.iter().map(move |&s| (s, t)))
+            .collect();
+        if !settings.cache {
+            self.cache.clear();
+        }
+        self.settings = settings;
+        self.schedule();
+        self.flags()
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Answers dropped because they did not match a query (id, question, source) or did not
+    /// parse.
+    pub fn dropped(&self) -> u64 {
+        self.dropped
+    }
+
+    pub fn outstanding(&self) -> usize {
+        self.outstanding
+    }
+
+    pub fn queued(&self) -> usize {
+        self.waiting.len()
+    }
+
+    /// Whether a request submitted now would go out at once.
+    pub fn has_slot(&self) -> bool {
+        self.outstanding < self.settings.max_outstanding && self.waiting.is_empty()
+    }
+
+    pub fn cache_len(&self) -> usize {
+        self.cache.len()
+    }
+
+    pub fn clear_cache(&mut self) {
+        self.cache.clear();
+    }
+
+    // ---- requests ------------------------------------------------------------------------
+
+    /// Starts a look-up; its callback gets the matching records (none on failure).
+    pub fn resolve(&mut self, cb: Callback, req: LookupRequest) -> Result<Flags, String> {
+        let dotted = req.name.ends_with(b".");
+        let base = req.name.strip_suffix(b".").unwrap_or(&req.name).to_ascii_lowercase();
+        let first = wire::parse_name(&base).map_err(|e| format!("invalid domain name '{}': {e}", String::from_utf8_lossy(&req.name)))?;
+        let suffixes: VecDeque<Vec<u8>> = if dotted {
+            VecDeque::from([Vec::new()])
+        } else if let Some(search) = req.search {
+            search.into()
+        } else {
+            let dots = base.iter().filter(|&&b| b == b'.').count();
+            let configured = self.settings.search.iter().cloned();
+            if dots >= self.settings.ndots {
+                std::iter::once(Vec::new()).chain(configured).collect()
+            } else {
+                configured.chain(std::iter::once(Vec::new())).collect()
+            }
+        };
+        let accept = match req.accept {
+            Some(types) if types.contains(&TYPE_ANY) => Accept::Any,
+            Some(types) => Accept::Types(types),
+            None if req.qtype == TYPE_ANY => Accept::Any,
+            None => Accept::Types(vec![req.qtype]),
+        };
+        let lookup = Lookup {
+            cb,
+            base,
+            suffixes,
+            current: first,
+            qtype: req.qtype,
+            qclass: req.qclass,
+            accept,
+            depth: MAX_CNAME_DEPTH,
+            hosts_file: req.hosts_file,
+        };
+        let key = self.lookups.insert(lookup);
+        self.next_suffix(key);
+        Ok(self.flags())
+    }
+
+    /// Sends a ready-made query packet (its id is replaced); the callback gets the answer packet,
+    /// or nothing when no server answered.
+    pub fn request(&mut self, cb: Callback, packet: Vec<u8>) -> Result<Flags, String> {
+        let msg = Message::from_vec(&packet).map_err(|e| format!("not a DNS packet: {e}"))?;
+        let q = msg.queries.first().ok_or("the request has no question")?;
+        let key = self.new_wire(Owner::Raw(cb), packet, q.name().clone(), q.query_type().into(), q.query_class().into());
+        self.waiting.push_back(key);
+        self.schedule();
+        Ok(self.flags())
+    }
+
+    // ---- look-ups ------------------------------------------------------------------------
+
+    /// Moves a look-up to its next search suffix, or ends it when none is left.
+    fn next_suffix(&mut self, key: LookupKey) {
+        loop {
+            let l = &mut self.lookups[key];
+            let Some(suffix) = l.suffixes.pop_front() else {
+                return self.finish_lookup(key, Vec::new());
+            };
+            let mut name = l.base.clone();
+            if !suffix.is_empty() {
+                name.push(b'.');
+                name.extend_from_slice(suffix.strip_suffix(b".").unwrap_or(&suffix));
+            }
+            // A suffix making the name too long just cannot match.
+            if let Ok(name) = wire::parse_name(&name) {
+                l.current = name;
+                l.depth = MAX_CNAME_DEPTH;
+                return self.ask(key);
+            }
+        }
+    }
+
+    /// Asks the look-up's current question, from the cache when it has the answer.
+    fn ask(&mut self, key: LookupKey) {
+        let l = &self.lookups[key];
+        if self.settings.cache {
+            let ckey = cache::key(&wire::name_bytes(&l.current), l.qtype, l.qclass);
+            if let Some(hit) = self.cache.get(&ckey, Instant::now()) {
+                return self.on_answer(key, &hit.answers, hit.age);
+            }
+        }
+        let packet = match wire::query_packet(0, &l.current, l.qtype, l.qclass, self.settings.edns_payload) {
+            Ok(p) => p,
+            Err(_) => return self.next_suffix(key),
+        };
+        let (name, qtype, qclass) = (l.current.clone(), l.qtype, l.qclass);
+        let wkey = self.new_wire(Owner::Lookup(key), packet, name, qtype, qclass);
+        self.waiting.push_back(wkey);
+        self.schedule();
+    }
+
+    /// Looks for the answer in `answers`, following CNAMEs as AnyEvent does: records of an
+    /// accepted type for the current name end the look-up; else a CNAME for it moves the
+    /// question to its target (within the same answer while it has records for it, else by
+    /// asking again); else the next search suffix is tried.
+    fn on_answer(&mut self, key: LookupKey, answers: &[Record], age: u32) {
+        let mut followed = false;
+        loop {
+            let l = &mut self.lookups[key];
+            let found: Vec<Value> = answers
+                .iter()
+                .filter(|r| wire::same_name(&r.name, &l.current) && l.accept.takes(r.record_type().into()))
+                .map(|r| wire::record_value_ttl(r, r.ttl.saturating_sub(age)))
+                .collect();
+            if !found.is_empty() {
+                return self.finish_lookup(key, found);
+            }
+            let cname = answers.iter().find_map(|r| match &r.data {
+                hickory_proto::rr::RData::CNAME(target) if wire::same_name(&r.name, &l.current) => Some(target.0.clone()),
+                _ => None,
+            });
+            match cname {
+                Some(target) => {
+                    if l.depth == 0 {
+                        return self.next_suffix(key);
+                    }
+                    l.depth -= 1;
+                    l.current = target;
+                    followed = true;
+                }
+                None if followed => return self.ask(key),
+                None => return self.next_suffix(key),
+            }
+        }
+    }
+
+    fn finish_lookup(&mut self, key: LookupKey, mut found: Vec<Value>) {
+        let Some(l) = self.lookups.remove(key) else { return };
+        if found.is_empty() && l.qclass == CLASS_IN && (l.qtype == TYPE_A || l.qtype == TYPE_AAAA) {
+            if let Some(path) = &l.hosts_file {
+                let v6 = l.qtype == TYPE_AAAA;
+                for addr in self.hosts.lookup(path, &l.base, v6) {
+                    let rtype = if v6 { "aaaa" } else { "a" };
+                    found.push(Value::List(vec![
+                        Value::str(&l.base), Value::str(rtype), Value::str("in"), Value::Int(0), Value::str(addr),
+                    ]));
+                }
+            }
+        }
+        self.done.push_back(Completion { cb: l.cb, args: found });
+    }
+
+    // ---- wire queries --------------------------------------------------------------------
+
+    fn new_wire(&mut self, owner: Owner, packet: Vec<u8>, name: Name, qtype: u16, qclass: u16) -> WireKey {
+        self.wires.insert(Wire {
+            owner,
+            packet,
+            name,
+            qtype,
+            qclass,
+            id: None,
+            attempt: 0,
+            sock: None,
+            sent_to: Vec::new(),
+            deadline: Instant::now(),
+            timed_out: false,
+            tcp: None,
+        })
+    }
+
+    /// Sends waiting queries while fewer than `max_outstanding` are in flight.
+    fn schedule(&mut self) {
+        while self.outstanding < self.settings.max_outstanding {
+            let Some(&key) = self.waiting.front() else { break };
+            let Some(id) = self.alloc_id() else { break };
+            self.waiting.pop_front();
+            let w = &mut self.wires[key];
+            w.id = Some(id);
+            w.packet[..2].copy_from_slice(&id.to_be_bytes());
+            self.by_id.insert(id, key);
+            self.outstanding += 1;
+            self.transmit(key);
+        }
+    }
+
+    /// A random id neither in flight nor held back after a timeout.
+    fn alloc_id(&mut self) -> Option<u16> {
+        let now = Instant::now();
+        while let Some(&(until, id)) = self.reuse_queue.front() {
+            if until > now {
+                break;
+            }
+            self.reuse_queue.pop_front();
+            self.blocked_ids.remove(&id);
+        }
+        let free = |id: &u16| !self.by_id.contains_key(id) && !self.blocked_ids.contains(id);
+        (0..64).map(|_| rand::random::<u16>()).find(free).or_else(|| {
+            let start = rand::random::<u16>();
+            (0..=u16::MAX).map(|i| start.wrapping_add(i)).find(free)
+        })
+    }
+
+    /// Sends the query for its current try and sets the try's deadline.
+    fn transmit(&mut self, key: WireKey) {
+        let (server, timeout) = self.tries[self.wires[key].attempt % self.tries.len()];
+        let sock = match self.socket_for(key, server.is_ipv6()) {
+            Ok(s) => Some(s),
+            Err(_) => None,
+        };
+        let w = &mut self.wires[key];
+        if let Some(sk) = sock {
+            // A failed send is a lost datagram: the try times out like one.
+            let _ = self.socks[sk].socket.send_to(&w.packet, server);
+        }
+        if !w.sent_to.contains(&server) {
+            w.sent_to.push(server);
+        }
+        w.deadline = Instant::now() + timeout;
+        self.deadlines.push(Reverse((w.deadline, key)));
+    }
+
+    /// The UDP socket the query goes out on: the one it used before when the family matches
+    /// (answers to earlier tries stay acceptable), else a random one of the pool.
+    fn socket_for(&mut self, key: WireKey, v6: bool) -> io::Result<SockKey> {
+        if let Some(sk) = self.wires[key].sock {
+            if self.socks[sk].v6 == v6 {
+                return Ok(sk);
+            }
+            self.release_socket(sk);
+            self.wires[key].sock = None;
+        }
+        let live: Vec<SockKey> = self.socks.iter().filter(|(_, s)| s.v6 == v6 && !s.retired).map(|(k, _)| k).collect();
+        let sk = if live.len() < POOL_SIZE {
+            let mut sock = UdpSock::bind_random(v6)?;
+            sock.serial = self.next_serial();
+            let fd = sock.fd();
+            let sk = self.socks.insert(sock);
+            self.fds.insert(fd, FdOwner::Udp(sk));
+            self.fds_changed = true;
+            sk
+        } else {
+            live[rand::random_range(0..live.len())]
+        };
+        let s = &mut self.socks[sk];
+        s.sent += 1;
+        s.pending += 1;
+        s.retired = s.sent >= QUERIES_PER_SOCKET;
+        self.wires[key].sock = Some(sk);
+        Ok(sk)
+    }
+
+    fn release_socket(&mut self, sk: SockKey) {
+        let s = &mut self.socks[sk];
+        s.pending -= 1;
+        if s.retired && s.pending == 0 {
+            let fd = s.fd();
+            self.fds.remove(&fd);
+            self.socks.remove(sk);
+            self.fds_changed = true;
+        }
+    }
+
+    /// Moves to the next try, or fails the query when none is left.
+    fn next_try(&mut self, key: WireKey) {
+        self.drop_tcp(key);
+        let w = &mut self.wires[key];
+        w.attempt += 1;
+        if w.attempt >= self.tries.len() {
+            self.finish_wire(key, None);
+        } else {
+            self.transmit(key);
+        }
+    }
+
+    fn drop_tcp(&mut self, key: WireKey) {
+        if let Some(tcp) = self.wires[key].tcp.take() {
+            self.fds.remove(&tcp.fd());
+            self.fds_changed = true;
+        }
+    }
+
+    /// Ends a wire query with its answer (or none) and hands the answer to its owner.
+    fn finish_wire(&mut self, key: WireKey, answer: Option<(Message, Vec<u8>)>) {
+        self.drop_tcp(key);
+        let w = self.wires.remove(key).expect("finishing a live query");
+        if let Some(id) = w.id {
+            self.by_id.remove(&id);
+            self.outstanding -= 1;
+            // An id that timed out may still see a late answer: keep it out of use a while.
+            if w.timed_out {
+                self.blocked_ids.insert(id);
+                self.reuse_queue.push_back((Instant::now() + self.settings.reuse, id));
+            }
+        }
+        if let Some(sk) = w.sock {
+            self.release_socket(sk);
+        }
+        match w.owner {
+            Owner::Raw(cb) => {
+                let args = answer.map(|(_, raw)| vec![Value::Bytes(raw)]).unwrap_or_default();
+                self.done.push_back(Completion { cb, args });
+            }
+            Owner::Lookup(lk) => match answer {
+                Some((msg, _)) => {
+                    if self.settings.cache {
+                        let ckey = cache::key(&wire::name_bytes(&w.name), w.qtype, w.qclass);
+                        self.cache.put(ckey, &msg, Instant::now());
+                    }
+                    self.on_answer(lk, &msg.answers, 0);
+                }
+                None => self.next_suffix(lk),
+            },
+        }
+        self.schedule();
+    }
+
+    fn question_matches(w: &Wire, msg: &Message) -> bool {
+        msg.metadata.message_type == MessageType::Response
+            && msg.queries.len() == 1
+            && wire::same_name(msg.queries[0].name(), &w.name)
+            && u16::from(msg.queries[0].query_type()) == w.qtype
+            && u16::from(msg.queries[0].query_class()) == w.qclass
+    }
+
+    // ---- readiness -----------------------------------------------------------------------
+
+    pub fn on_readable(&mut self, fd: RawFd) -> Flags {
+        match self.fds.get(&fd) {
+            Some(&FdOwner::Udp(sk)) => self.read_udp(sk),
+            Some(&FdOwner::Tcp(key)) => self.read_tcp(key),
+            None => {}
+        }
+        self.flags()
+    }
+
+    pub fn on_writable(&mut self, fd: RawFd) -> Flags {
+        if let Some(&FdOwner::Tcp(key)) = self.fds.get(&fd) {
+            let tcp = self.wires[key].tcp.as_mut().expect("tcp fd has an exchange");
+            match tcp.on_writable() {
+                Ok(()) if !tcp.wants_write() => self.fds_changed = true,
+                Ok(()) => {}
+                Err(_) => self.next_try(key),
+            }
+        }
+        self.flags()
+    }
+
+    fn read_udp(&mut self, sk: SockKey) {
+        let mut buf = std::mem::take(&mut self.buf);
+        for _ in 0..MAX_DATAGRAMS_PER_WAKEUP {
+            let Some(sock) = self.socks.get(sk) else { break };
+            match sock.socket.recv_from(&mut buf) {
+                Ok((n, from)) => self.on_datagram(sk, from, &buf[..n]),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                // WouldBlock, or an ICMP error report: nothing more to read now.
+                Err(_) => break,
+            }
+        }
+        self.buf = buf;
+    }
+
+    /// Accepts a datagram only as the answer to a query in flight with the same id, sent on
+    /// this socket to the server it came from, for the same question.
+    fn on_datagram(&mut self, sk: SockKey, from: SocketAddr, data: &[u8]) {
+        let key = match data.get(..2).and_then(|id| self.by_id.get(&u16::from_be_bytes([id[0], id[1]]))) {
+            Some(&key) => key,
+            None => return self.dropped += 1,
+        };
+        let w = &self.wires[key];
+        if w.sock != Some(sk) || w.tcp.is_some() || !w.sent_to.contains(&from) {
+            return self.dropped += 1;
+        }
+        let msg = match Message::from_vec(data) {
+            Ok(m) if Self::question_matches(w, &m) => m,
+            _ => return self.dropped += 1,
+        };
+        if msg.metadata.truncation {
+            self.start_tcp(key, from);
+        } else {
+            self.finish_wire(key, Some((msg, data.to_vec())));
+        }
+    }
+
+    /// Retries a truncated answer's question over TCP to the same server, within the try's
+    /// timeout restarted.
+    fn start_tcp(&mut self, key: WireKey, server: SocketAddr) {
+        let timeout = self.tries[self.wires[key].attempt % self.tries.len()].1;
+        match TcpExchange::start(server, &self.wires[key].packet) {
+            Ok(mut tcp) => {
+                tcp.serial = self.next_serial();
+                self.fds.insert(tcp.fd(), FdOwner::Tcp(key));
+                self.fds_changed = true;
+                let w = &mut self.wires[key];
+                w.tcp = Some(tcp);
+                w.deadline = Instant::now() + timeout;
+                self.deadlines.push(Reverse((w.deadline, key)));
+            }
+            Err(_) => self.next_try(key),
+        }
+    }
+
+    fn read_tcp(&mut self, key: WireKey) {
+        let w = &mut self.wires[key];
+        let tcp = w.tcp.as_mut().expect("tcp fd has an exchange");
+        match tcp.on_readable() {
+            Ok(None) => {}
+            Ok(Some(data)) => match Message::from_vec(&data) {
+                Ok(msg) if Some(msg.metadata.id) == w.id && Self::question_matches(w, &msg) => {
+                    self.finish_wire(key, Some((msg, data)));
+                }
+                _ => {
+                    self.dropped += 1;
+                    self.next_try(key);
+                }
+            },
+            Err(_) => self.next_try(key),
+        }
+    }
+
+    /// Handles the deadlines that have passed: each expired try moves to the next one.
+    pub fn on_timeout(&mut self) -> Flags {
+        self.armed = None;
+        let now = Instant::now();
+        while let Some(&Reverse((deadline, key))) = self.deadlines.peek() {
+            if deadline > now {
+                break;
+            }
+            self.deadlines.pop();
+            if self.is_current_deadline(deadline, key) {
+                self.wires[key].timed_out = true;
+                self.next_try(key);
+            }
+        }
+        self.flags()
+    }
+
+    fn is_current_deadline(&self, deadline: Instant, key: WireKey) -> bool {
+        self.wires.get(key).is_some_and(|w| w.id.is_some() && w.deadline == deadline)
+    }
+
+    /// Seconds until the next deadline (the glue arms its timer for this), or none.
+    pub fn next_timeout(&mut self) -> Option<f64> {
+        self.drop_stale_deadlines();
+        let &Reverse((deadline, _)) = self.deadlines.peek()?;
+        self.armed = Some(deadline);
+        Some(deadline.saturating_duration_since(Instant::now()).as_secs_f64())
+    }
+
+    fn drop_stale_deadlines(&mut self) {
+        while let Some(&Reverse((deadline, key))) = self.deadlines.peek() {
+            if self.is_current_deadline(deadline, key) {
+                break;
+            }
+            self.deadlines.pop();
+        }
+    }
+
+    fn flags(&mut self) -> Flags {
+        let mut flags = 0;
+        if std::mem::take(&mut self.fds_changed) {
+            flags |= FLAG_FDS;
+        }
+        self.drop_stale_deadlines();
+        if let Some(&Reverse((deadline, _))) = self.deadlines.peek() {
+            if self.armed.is_none_or(|armed| deadline < armed) {
+                flags |= FLAG_TIMER;
+            }
+        }
+        if !self.done.is_empty() {
+            flags |= FLAG_DONE;
+        }
+        flags
+    }
+
+    fn next_serial(&mut self) -> u64 {
+        self.serials += 1;
+        self.serials
+    }
+
+    /// The descriptors to watch: (fd, true to write / false to read, serial). The serial tells
+    /// a new socket from a closed one that had the same fd number.
+    pub fn watch_list(&self) -> Vec<(RawFd, bool, u64)> {
+        let mut list: Vec<(RawFd, bool, u64)> = self.socks.values().map(|s| (s.fd(), false, s.serial)).collect();
+        for w in self.wires.values() {
+            if let Some(tcp) = &w.tcp {
+                list.push((tcp.fd(), tcp.wants_write(), tcp.serial));
+            }
+        }
+        list
+    }
+
+    pub fn next_completion(&mut self) -> Option<Completion> {
+        self.done.pop_front()
+    }
+
+    /// Every callback still held (the resolver is going away; none of them will be called).
+    pub fn take_callbacks(&mut self) -> Vec<Callback> {
+        let mut cbs: Vec<Callback> = self.done.drain(..).map(|c| c.cb).collect();
+        cbs.extend(self.lookups.drain().map(|(_, l)| l.cb));
+        cbs.extend(self.wires.drain().filter_map(|(_, w)| match w.owner {
+            Owner::Raw(cb) => Some(cb),
+            Owner::Lookup(_) => None,
+        }));
+        cbs
+    }
+
+    /// The PTR name of an IPv4 or IPv6 address (v4-mapped and v4-compatible IPv6 addresses
+    /// are treated as IPv4, as AnyEvent does), or none when `text` is not an address.
+    pub fn ptr_name(text: &str) -> Option<String> {
+        let ip: std::net::IpAddr = text.parse().ok()?;
+        let v4 = match ip {
+            std::net::IpAddr::V4(v4) => Some(v4),
+            std::net::IpAddr::V6(v6) => {
+                let o = v6.octets();
+                let low = &o[..10] == [0; 10] && (o[10..12] == [0xff, 0xff] || o[10..12] == [0, 0]);
+                low.then(|| std::net::Ipv4Addr::new(o[12], o[13], o[14], o[15]))
+            }
+        };
+        Some(match (v4, ip) {
+            (Some(v4), _) => {
+                let o = v4.octets();
+                format!("{}.{}.{}.{}.in-addr.arpa.", o[3], o[2], o[1], o[0])
+            }
+            (None, std::net::IpAddr::V6(v6)) => {
+                let mut s = String::new();
+                for b in v6.octets().iter().rev() {
+                    s.push_str(&format!("{:x}.{:x}.", b & 0xf, b >> 4));
+                }
+                s + "ip6.arpa."
+            }
+            _ => unreachable!(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ptr_names() {
+        assert_eq!(Resolver::ptr_name("10.1.2.3").unwrap(), "3.2.1.10.in-addr.arpa.");
+        assert_eq!(Resolver::ptr_name("::ffff:10.1.2.3").unwrap(), "3.2.1.10.in-addr.arpa.");
+        assert!(Resolver::ptr_name("2001:db8::1").unwrap().starts_with("1.0.0.0.0.0.0.0"));
+        assert!(Resolver::ptr_name("2001:db8::1").unwrap().ends_with("8.b.d.0.1.0.0.2.ip6.arpa."));
+        assert!(Resolver::ptr_name("nope").is_none());
+    }
+}
