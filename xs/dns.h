@@ -32,7 +32,7 @@ typedef struct {
     size_t nquestions;
 } aers_dns_pack_req;
 
-typedef struct { uint64_t dropped, outstanding, queued, cached; int32_t has_slot; } aers_dns_stats_t;
+typedef struct { uint64_t dropped, outstanding, queued, cached, tcp; int32_t has_slot; } aers_dns_stats_t;
 
 int aers_dns_new(aers_dns **out);
 int aers_dns_take_callback(aers_dns *r, void **cb);

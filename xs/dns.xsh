@@ -205,6 +205,7 @@ _rs_stats(SV *handle)
         hv_stores(hv, "outstanding", newSVuv((UV)s.outstanding));
         hv_stores(hv, "queued", newSVuv((UV)s.queued));
         hv_stores(hv, "cached", newSVuv((UV)s.cached));
+        hv_stores(hv, "tcp", newSVuv((UV)s.tcp));
         hv_stores(hv, "has_slot", newSViv(s.has_slot));
         RETVAL = newRV_noinc((SV *)hv);
     }

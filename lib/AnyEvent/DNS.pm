@@ -279,7 +279,12 @@ sub parse_resolv_conf {
     my ($self, $text) = @_;
     my $conf = _parse_resolv_conf($text // '');
     AE::log(5 => "nameserver $_ invalid and ignored, while parsing resolver config.") for @{ $conf->{invalid} };
-    $self->{server} = [map { Socket::inet_pton(/:/ ? Socket::AF_INET6() : Socket::AF_INET(), $_) } @{ $conf->{server} }];
+    # Port 53 addresses are kept packed, as AnyEvent keeps them; others as "ip:port" text.
+    $self->{server} = [map {
+        /^\[(.*)\]:53\z/ ? Socket::inet_pton(Socket::AF_INET6(), $1)
+        : /^([^:]*):53\z/ ? Socket::inet_pton(Socket::AF_INET(), $1)
+        : $_
+    } @{ $conf->{server} }];
     $self->{search} = $conf->{search};
     $self->{ndots} = $conf->{ndots} if defined $conf->{ndots};
     $self->{timeout} = $conf->{timeout} if $conf->{timeout};

@@ -2,11 +2,13 @@
 //! `timeout`, `attempts` and `ndots` options; `#` and `;` start comments; anything else is
 //! ignored.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
 #[derive(Debug, Default, PartialEq)]
 pub struct ResolvConf {
-    pub servers: Vec<IpAddr>,
+    /// Addresses, with a port when the line gave one ("ip:port", "[ipv6]:port": an extension
+    /// of ours so that tests can point at a server on a high port).
+    pub servers: Vec<SocketAddr>,
     /// Nameserver lines whose address did not parse (the caller logs them).
     pub invalid_servers: Vec<String>,
     pub search: Vec<String>,
@@ -25,8 +27,11 @@ pub fn parse_resolv_conf(text: &str) -> ResolvConf {
         let rest: Vec<&str> = words.collect();
         match keyword.to_ascii_lowercase().as_str() {
             "nameserver" if rest.len() == 1 => match rest[0].parse::<IpAddr>() {
-                Ok(ip) => conf.servers.push(ip),
-                Err(_) => conf.invalid_servers.push(rest[0].to_string()),
+                Ok(ip) => conf.servers.push(SocketAddr::new(ip, 53)),
+                Err(_) => match rest[0].parse::<SocketAddr>() {
+                    Ok(addr) => conf.servers.push(addr),
+                    Err(_) => conf.invalid_servers.push(rest[0].to_string()),
+                },
             },
             "domain" if rest.len() <= 1 => conf.search = rest.iter().map(|s| s.to_string()).collect(),
             "search" => conf.search = rest.iter().map(|s| s.to_string()).collect(),
@@ -62,10 +67,11 @@ mod tests {
     #[test]
     fn parses_the_directives_anyevent_knows() {
         let c = parse_resolv_conf(
-            "# comment\nnameserver 127.0.0.1 ; trailing\nnameserver ::1\nnameserver bogus\n\
+            "# comment\nnameserver 127.0.0.1 ; trailing\nnameserver ::1\nnameserver bogus\nnameserver 127.0.0.2:5353\n\
              search a.test b.test\noptions ndots:3 timeout:4 attempts:2 rotate\nsortlist 1.2.3.4\n",
         );
-        assert_eq!(c.servers, vec!["127.0.0.1".parse::<IpAddr>().unwrap(), "::1".parse().unwrap()]);
+        let want: Vec<SocketAddr> = ["127.0.0.1:53", "[::1]:53", "127.0.0.2:5353"].iter().map(|s| s.parse().unwrap()).collect();
+        assert_eq!(c.servers, want);
         assert_eq!(c.invalid_servers, vec!["bogus"]);
         assert_eq!(c.search, vec!["a.test", "b.test"]);
         assert_eq!(c.ndots, Some(3));

@@ -159,6 +159,7 @@ pub struct Resolver {
     cache: Cache,
     hosts: Hosts,
     dropped: u64,
+    tcp_exchanges: u64,
     fds_changed: bool,
     armed: Option<Instant>,
     buf: Vec<u8>,
@@ -184,6 +185,7 @@ impl Resolver {
             cache: Cache::default(),
             hosts: Hosts::default(),
             dropped: 0,
+            tcp_exchanges: 0,
             fds_changed: false,
             armed: None,
             buf: vec![0; 65536],
@@ -223,6 +225,11 @@ impl Resolver {
     /// parse.
     pub fn dropped(&self) -> u64 {
         self.dropped
+    }
+
+    /// Truncated answers retried over TCP so far.
+    pub fn tcp_exchanges(&self) -> u64 {
+        self.tcp_exchanges
     }
 
     pub fn outstanding(&self) -> usize {
@@ -630,6 +637,7 @@ impl Resolver {
         let timeout = self.tries[self.wires[key].attempt % self.tries.len()].1;
         match TcpExchange::start(server, &self.wires[key].packet) {
             Ok(mut tcp) => {
+                self.tcp_exchanges += 1;
                 tcp.serial = self.next_serial();
                 self.fds.insert(tcp.fd(), FdOwner::Tcp(key));
                 self.fds_changed = true;

@@ -288,6 +288,7 @@ pub struct AersDnsStats {
     pub outstanding: u64,
     pub queued: u64,
     pub cached: u64,
+    pub tcp: u64,
     pub has_slot: i32,
 }
 
@@ -301,6 +302,7 @@ pub extern "C" fn aers_dns_stats(p: *mut DnsHandle, out: *mut AersDnsStats) -> i
                 outstanding: r.outstanding() as u64,
                 queued: r.queued() as u64,
                 cached: r.cache_len() as u64,
+                tcp: r.tcp_exchanges(),
                 has_slot: r.has_slot() as i32,
             }
         };
