@@ -12,7 +12,7 @@ use super::transport::{TcpExchange, UdpSock, POOL_SIZE, QUERIES_PER_SOCKET};
 use super::value::Value;
 use super::wire::{self, CLASS_IN, TYPE_A, TYPE_AAAA, TYPE_ANY};
 use crate::Callback;
-use hickory_proto::op::{Message, MessageType};
+use hickory_proto::op::{Message, MessageType, ResponseCode};
 use hickory_proto::rr::{Name, Record};
 use slotmap::{new_key_type, SlotMap};
 use std::cmp::Reverse;
@@ -134,6 +134,8 @@ struct Wire {
     deadline: Instant,
     timed_out: bool,
     tcp: Option<TcpExchange>,
+    /// The query advertises EDNS0 (and may be asked again without it).
+    edns: bool,
 }
 
 enum FdOwner {
@@ -344,6 +346,7 @@ impl Resolver {
         };
         let (name, qtype, qclass) = (l.current.clone(), l.qtype, l.qclass);
         let wkey = self.new_wire(Owner::Lookup(key), packet, name, qtype, qclass);
+        self.wires[wkey].edns = self.settings.edns_payload.is_some();
         self.waiting.push_back(wkey);
         self.schedule();
     }
@@ -415,6 +418,7 @@ impl Resolver {
             deadline: Instant::now(),
             timed_out: false,
             tcp: None,
+            edns: false,
         })
     }
 
@@ -626,8 +630,25 @@ impl Resolver {
         };
         if msg.metadata.truncation {
             self.start_tcp(key, from);
+        } else if w.edns && msg.metadata.response_code == ResponseCode::FormErr && msg.edns.is_none() {
+            self.retry_without_edns(key);
         } else {
             self.finish_wire(key, Some((msg, data.to_vec())));
+        }
+    }
+
+    /// A server that does not know EDNS0 answers FORMERR (RFC 6891 6.2.2): ask it again,
+    /// same id, without the OPT record.
+    fn retry_without_edns(&mut self, key: WireKey) {
+        let w = &mut self.wires[key];
+        let id = w.id.unwrap_or(0);
+        match wire::query_packet(id, &w.name, w.qtype, w.qclass, None) {
+            Ok(packet) => {
+                w.packet = packet;
+                w.edns = false;
+                self.transmit(key);
+            }
+            Err(_) => self.next_try(key),
         }
     }
 
@@ -731,13 +752,13 @@ impl Resolver {
     /// The descriptors to watch: (fd, true to write / false to read, serial). The serial tells
     /// a new socket from a closed one that had the same fd number.
     pub fn watch_list(&self) -> Vec<(RawFd, bool, u64)> {
-        let mut list: Vec<(RawFd, bool, u64)> = self.socks.values().map(|s| (s.fd(), false, s.serial)).collect();
-        for w in self.wires.values() {
-            if let Some(tcp) = &w.tcp {
-                list.push((tcp.fd(), tcp.wants_write(), tcp.serial));
-            }
-        }
-        list
+        self.fds
+            .values()
+            .filter_map(|owner| match *owner {
+                FdOwner::Udp(sk) => self.socks.get(sk).map(|s| (s.fd(), false, s.serial)),
+                FdOwner::Tcp(key) => self.wires.get(key)?.tcp.as_ref().map(|t| (t.fd(), t.wants_write(), t.serial)),
+            })
+            .collect()
     }
 
     pub fn next_completion(&mut self) -> Option<Completion> {
