@@ -340,6 +340,7 @@ sub stats { _rs_stats($_[0]{_rs}) }
 
 sub request($$) {
     my ($self, $req, $cb) = @_;
+    Carp::croak('AnyEvent::DNS request: the callback must be a code reference') unless ref $cb;
     my $pkt = dns_pack($req);
     my $flags = _rs_request($self->{_rs}, $pkt, sub { $cb->(@_ ? dns_unpack($_[0]) : ()) });
     $self->_submitted($flags) if $flags;
@@ -348,6 +349,7 @@ sub request($$) {
 sub resolve($%) {
     my $cb = pop;
     my ($self, $qname, $qtype, %opt) = @_;
+    Carp::croak('AnyEvent::DNS resolve: the last argument must be the callback (a code reference)') unless ref $cb;
     Carp::croak('AnyEvent::DNS resolve: the name is undefined') unless defined $qname;
     my $type = $type_id{$qtype // ''} // _type_number($qtype, 'AnyEvent::DNS resolve');
     my $class = defined $opt{class} ? _class_number($opt{class}, 'AnyEvent::DNS resolve') : 1;
@@ -444,3 +446,364 @@ sub DESTROY {
 }
 
 1;
+
+__END__
+
+=head1 NAME
+
+AnyEvent::DNS - asynchronous DNS resolution, with the resolver written in Rust
+
+=head1 SYNOPSIS
+
+    use AnyEvent;
+    use AnyEvent::DNS;
+
+    my $cv = AE::cv;
+    AnyEvent::DNS::a "www.example.org", $cv;
+    my @addrs = $cv->recv;              # ("192.0.2.10", ...) or () on failure
+
+    # full records, any type
+    AnyEvent::DNS::resolver->resolve("example.org", "mx", sub {
+        for my $rr (@_) {
+            my ($name, $type, $class, $ttl, $preference, $exchange) = @$rr;
+        }
+    });
+
+    # a resolver of your own
+    my $r = AnyEvent::DNS->new(server => ["127.0.0.1:5353"], timeout => [1, 2], search => ["lan"]);
+
+=head1 DESCRIPTION
+
+The AnyEvent::DNS interface of AnyEvent 7.17 - convenience functions, the resolver class,
+C<dns_pack> and C<dns_unpack> - on a stub resolver implemented in Rust. The resolver owns its
+sockets and all query state (ids, retries, deadlines, the answer cache) and uses hickory-proto
+to encode and decode messages; the Perl side watches the resolver's sockets with ordinary
+AnyEvent watchers in the same event loop as everything else and runs your callbacks.
+
+Callbacks are never called from inside the call that starts a request: even an answer from the
+cache is delivered from the event loop. A request that fails (no answer, NXDOMAIN, no records
+of the type, timeout of every server) calls its callback with an empty list; resolving never
+dies because of what the network does. Bad arguments (an invalid domain name, an unknown
+record type, a missing callback) croak at the call.
+
+=head2 Security
+
+Every query gets a random 16-bit id and leaves from one of a small pool of UDP sockets bound
+to random unprivileged ports (each socket is replaced by one on a fresh random port after 256
+queries). An answer is accepted only when it carries the id of a query in flight, arrives on
+the socket that query was sent from, comes from the address and port of a server the query was
+sent to, and repeats the question (name without regard to case, type and class). Anything else
+is dropped and counted (see C<dropped>). An id whose query timed out is not reused for
+C<reuse> seconds, so a late answer cannot be taken for a newer query. This is still a stub
+resolver: it trusts the servers it is configured with.
+
+=head1 CONVENIENCE FUNCTIONS
+
+These use the shared resolver (C<AnyEvent::DNS::resolver> (below)). Each takes a callback (a code
+reference or a condition variable) and calls it once, with the results or with an empty list.
+They croak for an invalid domain name.
+
+=over 4
+
+=item AnyEvent::DNS::a $domain, $cb->(@ipv4_addresses)
+
+Resolves C<$domain> to IPv4 addresses in dotted-quad text, following CNAMEs and applying the
+search list. When DNS has no A records for the name, the hosts file (F</etc/hosts>, or
+C<$ENV{PERL_ANYEVENT_HOSTS}>) is consulted, as AnyEvent's C<resolve_sockaddr> does: DNS
+answers take precedence. The file is re-read when its modification time changes.
+
+=item AnyEvent::DNS::aaaa $domain, $cb->(@ipv6_addresses)
+
+The same for IPv6 addresses, in compressed text form (C<2001:db8::1>; v4-mapped addresses as
+C<::ffff:192.0.2.1>), with the same hosts file fallback.
+
+=item AnyEvent::DNS::mx $domain, $cb->(@hostnames)
+
+The mail exchangers of C<$domain>, lowest preference value first.
+
+=item AnyEvent::DNS::ns $domain, $cb->(@hostnames)
+
+The name servers of C<$domain>.
+
+=item AnyEvent::DNS::txt $domain, $cb->(@strings)
+
+The first string of each TXT record of C<$domain>. For all strings, use C<resolve> with type
+C<txt>: each record is C<[$name, "txt", $class, $ttl, @strings]>.
+
+=item AnyEvent::DNS::srv $service, $proto, $domain, $cb->(@srv_rr)
+
+Looks up C<_$service._$proto.$domain> and returns its SRV records as
+C<[$priority, $weight, $port, $target]>, lowest priority first and, within a priority, in
+the random weighted order RFC 2782 prescribes.
+
+    AnyEvent::DNS::srv "sip", "udp", "example.org", sub { ... };
+    # @_ = ([10, 60, 5060, "sip1.example.org"], [10, 40, 5060, "sip2.example.org"])
+
+=item AnyEvent::DNS::any $domain, $cb->(@rrs)
+
+An ANY query; the callback gets all records (full records, as C<resolve> returns them). ANY
+queries are deprecated (RFC 8482) and many servers answer them partially.
+
+=item AnyEvent::DNS::ptr $domain, $cb->(@hostnames)
+
+The PTR records of C<$domain> (a name such as C<4.3.2.1.in-addr.arpa>).
+
+=item AnyEvent::DNS::reverse_lookup $ip, $cb->(@hostnames)
+
+The host names of an IPv4 or IPv6 address given as text. v4-mapped and v4-compatible IPv6
+addresses are looked up as IPv4. Something that is not an address gives an empty list.
+
+=item AnyEvent::DNS::reverse_verify $ip, $cb->(@hostnames)
+
+Like C<reverse_lookup>, but keeps only the names whose forward look-up (A for IPv4, AAAA for
+IPv6) gives C<$ip> back. This is the way to turn an address into a name you can show.
+
+=back
+
+=head1 LOW-LEVEL ENCODING AND DECODING
+
+=over 4
+
+=item $AnyEvent::DNS::EDNS0
+
+When true, C<dns_pack> adds an EDNS0 OPT record advertising 4096 bytes, as AnyEvent does.
+Default: C<$ENV{PERL_ANYEVENT_EDNS0}>, else 0. (The resolver's own queries are configured by
+its C<edns0> option instead.)
+
+=item $packet = AnyEvent::DNS::dns_pack $hashref
+
+Encodes a DNS message with questions only (encoding resource records is not supported, as in
+AnyEvent; a non-empty C<an>, C<ns> or C<ar> croaks). Fields: C<id> (default 0), C<op>
+(opcode name or number, default C<query>), C<rc> (rcode name or number, default C<noerror>),
+the flags C<qr aa tc rd ra ad cd> (true or false), and C<qd>, a list of questions
+C<[$name, $type, $class]> (type and class as names - see C<%type_id>, C<%class_id> - or
+numbers; class defaults to C<in>).
+
+    my $pkt = AnyEvent::DNS::dns_pack { id => 4711, rd => 1, qd => [["example.org", "mx"]] };
+
+Croaks for an invalid domain name (empty label, label over 63 bytes, name over 255 bytes) and
+for unknown types, classes, opcodes or rcodes. Names may be compressed in the packet.
+
+=item $hashref = AnyEvent::DNS::dns_unpack $packet
+
+Decodes a DNS message into the hash AnyEvent returns: C<id>; the flags C<qr aa tc rd ra ad
+cd> (1 or the empty string); C<op> and C<rc> as names (numbers when they have none); C<qd>, a
+list of C<[$name, $type, $class]>; C<an>, C<ns> and C<ar>, lists of records
+C<[$name, $type, $class, $ttl, @data]> (see C<resolve> for C<@data>); and C<__>, the packet
+itself. Names have no final dot. The EDNS0 OPT record is not listed in C<ar>. Returns undef
+when the packet is not a well-formed DNS message.
+
+=item %AnyEvent::DNS::opcode_id, %opcode_str, %rcode_id, %rcode_str, %type_id, %type_str, %class_id, %class_str
+
+AnyEvent's tables of names and numbers. The encoder side (C<dns_pack>, the C<$qtype>,
+C<class> and C<accept> arguments of C<resolve>) consults C<%type_id> and C<%class_id>, so
+names added there can be used. Decoding happens in Rust with the same built-in names: names
+added to the C<_str> tables and decoders added to C<%AnyEvent::DNS::dec_rr> are not consulted
+(records of types without a decoder come back with their raw rdata).
+
+=back
+
+=head1 THE AnyEvent::DNS RESOLVER CLASS
+
+=over 4
+
+=item $resolver = AnyEvent::DNS::resolver
+
+The shared resolver, created on first use and kept in C<$AnyEvent::DNS::RESOLVER>. It reads
+the file named by C<$ENV{PERL_ANYEVENT_RESOLV_CONF}> if set, else F</etc/resolv.conf> (see
+C<os_config>). C<max_outstanding> is C<$ENV{PERL_ANYEVENT_MAX_OUTSTANDING_DNS}> or 10; the
+cache is on unless C<$ENV{PERL_ANYEVENT_DNS_CACHE}> is set to a false value.
+
+=item $AnyEvent::DNS::RESOLVER
+
+The shared resolver, or undef before its first use. Store your own resolver (any object with a
+C<resolve> method) here to have the convenience functions use it.
+
+=item $resolver = AnyEvent::DNS->new(key => value, ...)
+
+Creates a resolver. Options:
+
+=over 4
+
+=item server => [...]
+
+The name servers, tried in order. Each is an IPv4 or IPv6 address in AnyEvent's packed form
+(4 or 16 bytes, as C<AnyEvent::Socket::parse_address> returns; port 53), or - an extension,
+so that a server can listen on another port - text: C<"192.0.2.1">, C<"192.0.2.1:5353">,
+C<"::1">, C<"[::1]:5353">, or an array reference C<[$ip, $port]>. Default: 127.0.0.1 port 53.
+Duplicates are dropped. An address that is none of these croaks.
+
+=item timeout => [$seconds, ...]
+
+The timeout of each round of tries; every round asks every server in turn. Default
+C<[2, 5, 5]>. Timeouts must be positive numbers (fractions allowed), else the call croaks.
+
+=item search => [$suffix, ...]
+
+Suffixes appended to names (see C<resolve>). Default: none.
+
+=item ndots => $n
+
+A name with at least this many dots is tried as it is before the search list, else after it.
+Default 1.
+
+=item max_outstanding => $n
+
+At most this many queries are on the wire at once; more wait in a queue. Default 10.
+
+=item reuse => $seconds
+
+How long the id of a timed-out query stays unused. Default 300.
+
+=item edns0 => $bytes
+
+Extension: the EDNS0 payload size advertised in the resolver's queries. Default 1232 (the
+size that fits any usual path without fragmentation, recommended since DNS flag day 2020);
+0 sends plain queries (answers then truncate at 512 bytes). Answers that come back truncated
+are fetched again over TCP; a server answering FORMERR to the OPT record is asked again
+without it.
+
+=item cache => $bool
+
+Extension: keep answers (default on; see L</CACHE>). 0 turns the cache off.
+
+=item untaint => $bool
+
+Accepted for compatibility; results are never tainted.
+
+=back
+
+=item $resolver->parse_resolv_conf($text)
+
+Configures the resolver from resolv.conf text: C<nameserver> (IPv4 or IPv6; as an extension
+also C<ip:port> and C<[ipv6]:port>), C<domain> and C<search> (the search list),
+C<options> C<ndots:N>, C<timeout:N> and C<attempts:N> (the timeout list becomes N copies of
+the timeout). C<#> and C<;> start comments; anything else is ignored. The server and search
+lists start empty; invalid nameserver lines are logged (AE::log level 5) and skipped. Port 53
+servers are stored packed in C<< $resolver->{server} >>, others as C<ip:port> text.
+
+=item $resolver->os_config
+
+Reads F</etc/resolv.conf> with C<parse_resolv_conf> (the server list stays empty - hence
+127.0.0.1 - when the file does not exist). The file is read synchronously: it is small and
+local.
+
+=item $resolver->timeout($seconds, ...)
+
+Sets the timeouts (a list, not an array reference).
+
+=item $resolver->max_outstanding($n)
+
+Sets C<max_outstanding>.
+
+=item $resolver->resolve($qname, $qtype, %options, $cb->(@rrs))
+
+Looks up C<$qname>. C<$qtype> is a type name in lower case (C<a>, C<aaaa>, C<mx>, C<txt>,
+C<srv>, C<ptr>, C<*> for ANY ... as in C<%type_id>) or a number. The callback gets the
+matching records, or an empty list on any failure. Each record is an array reference:
+
+    [$name, $type, $class, $ttl, @data]
+
+with C<$type> and C<$class> as names (numbers when they have none) and C<$ttl> the remaining
+seconds. C<@data> by type: C<a> the dotted quad; C<aaaa> the compressed IPv6 text; C<ns>,
+C<cname>, C<ptr> a name; C<mx> preference and exchange; C<txt> and C<spf> all strings;
+C<srv> priority, weight, port, target; C<soa> mname, rname, serial, refresh, retry, expire,
+minimum; C<hinfo> cpu and os; C<naptr> order, preference, flags, service, regexp,
+replacement; C<caa> flags, tag, value; C<wks> address, protocol, bitmap; any other type its
+raw rdata. Names have no final dot.
+
+The name is asked in lower case. CNAMEs are followed (at most 10 per name) unless C<cname>
+is an accepted type; a name ending in a dot is tried as it is, otherwise with the search list
+per C<ndots>, the first suffix giving records winning. Options:
+
+=over 4
+
+=item search => [$suffix, ...]
+
+The suffixes to try instead of the configured search list (the empty suffix C<""> is the name
+itself; an empty list tries nothing).
+
+=item accept => [$type, ...]
+
+The record types to return (default: C<$qtype> only; C<*> accepts all).
+
+=item class => $class
+
+C<in> (default), C<ch>, C<hs>, or a number.
+
+=item hosts => $file
+
+Extension: when DNS gives no records for an A or AAAA look-up, take the addresses from this
+hosts file (what C<a> and C<aaaa> use).
+
+=back
+
+Croaks for an undefined or invalid name, an unknown type or class, or a missing callback.
+
+=item $resolver->request($req, $cb->($response))
+
+Sends one DNS message (a hash as for C<dns_pack>, normally a question with C<< rd => 1 >>)
+to the servers in turn, with the configured timeouts and the TCP fallback, and calls back with
+the decoded answer (as C<dns_unpack> returns it, whatever its rcode) or with no arguments when
+no server answered. No search list, no CNAME following, no cache. Croaks like C<dns_pack>.
+
+=item $resolver->wait_for_slot($cb->($resolver))
+
+Calls the callback as soon as a request would be sent at once rather than queued (at once, if
+that is now). The callback may start requests or not.
+
+=item $resolver->cache($bool)
+
+Extension: turns the answer cache on or off (off also empties it).
+
+=item $resolver->clear_cache
+
+Extension: forgets all cached answers.
+
+=item $n = $resolver->dropped
+
+Extension: the number of datagrams dropped so far because they matched no query in flight
+(wrong id, question, source address or port, socket) or did not parse.
+
+=item $hashref = $resolver->stats
+
+Extension: counters - C<dropped>, C<outstanding> (queries on the wire), C<queued> (waiting
+for a slot), C<cached> (answers in the cache), C<tcp> (truncated answers fetched over TCP),
+C<has_slot> (whether a request would go out at once).
+
+=back
+
+=head1 CACHE
+
+Beyond AnyEvent: answers to C<resolve>'s questions are kept, keyed by name (without case),
+type and class. A positive answer is kept for the smallest TTL among its records, a negative
+one (NXDOMAIN, or no records of the type) for the TTL of the SOA record in it, capped by the
+SOA's minimum field (RFC 2308). Answers with TTL 0, negative answers without SOA, truncated
+answers and other errors are not kept; nothing is kept longer than a day, and the cache holds
+at most 10000 answers. Records from the cache carry their remaining TTL. C<request> never uses
+the cache. Turn it off with C<< cache => 0 >>, C<< $resolver->cache(0) >>, or (for the shared
+resolver) C<PERL_ANYEVENT_DNS_CACHE=0>.
+
+=head1 ENVIRONMENT
+
+C<PERL_ANYEVENT_RESOLV_CONF> (resolv.conf file of the shared resolver),
+C<PERL_ANYEVENT_HOSTS> (hosts file of C<a> and C<aaaa>), C<PERL_ANYEVENT_MAX_OUTSTANDING_DNS>,
+C<PERL_ANYEVENT_EDNS0> (C<$EDNS0>), C<PERL_ANYEVENT_DNS_CACHE> (0 turns the shared resolver's
+cache off).
+
+=head1 DIFFERENCES FROM AnyEvent 7.17
+
+The resolver advertises EDNS0 (1232 bytes) by default; AnyEvent sends plain queries unless
+C<PERL_ANYEVENT_EDNS0> is set. C<a> and C<aaaa> fall back to the hosts file. Answers are
+cached. Queries leave from random source ports, and answers must match the question and the
+server's port as well as the id. A numeric C<$qtype> matches records of that type (AnyEvent
+compares it with type names and finds nothing). Without a configured server the default is
+127.0.0.1 only: no public fallback servers are added. resolv.conf is read synchronously. Invalid
+names croak instead of failing silently. C<%dec_rr> and the C<_str> tables are not consulted
+by the decoder.
+
+=head1 SEE ALSO
+
+L<AnyEvent>, L<AnyEvent::Socket> (C<resolve_sockaddr> builds on this module).
+
+=cut

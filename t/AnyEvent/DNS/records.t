@@ -92,6 +92,7 @@ ok !eval { $r->resolve(('x' x 64) . '.test', 'a', sub { }); 1 }, 'label over 63 
 ok !eval { $r->resolve('www.test', 'nosuchtype', sub { }); 1 }, 'unknown type croaks';
 like $@, qr/unknown record type 'nosuchtype'/, '... naming it';
 ok !eval { $r->resolve('www.test', 'a'); 1 }, 'a missing callback croaks';
+like $@, qr/callback/, '... saying so';
 
 is $r->dropped, 0, 'nothing was dropped';
 done_testing;
