@@ -429,11 +429,15 @@ sub _arm_timer {
 # (the exception still propagates).
 sub _dispatch {
     my ($self) = @_;
-    eval { _rs_dispatch($self->{_rs}); 1 } or do {
-        my $error = $@;
+    my $error;
+    {
+        local $@;
+        eval { _rs_dispatch($self->{_rs}); 1 } or $error = $@;
+    }
+    if (defined $error) {
         $self->_defer_dispatch;
         die $error;
-    };
+    }
     $self->_wake_waiters if @{ $self->{wait} };
 }
 

@@ -457,10 +457,7 @@ impl Resolver {
     /// Sends the query for its current try and sets the try's deadline.
     fn transmit(&mut self, key: WireKey) {
         let (server, timeout) = self.tries[self.wires[key].attempt % self.tries.len()];
-        let sock = match self.socket_for(key, server.is_ipv6()) {
-            Ok(s) => Some(s),
-            Err(_) => None,
-        };
+        let sock = self.socket_for(key, server.is_ipv6()).ok();
         let w = &mut self.wires[key];
         if let Some(sk) = sock {
             // A failed send is a lost datagram: the try times out like one.
@@ -784,7 +781,7 @@ impl Resolver {
             std::net::IpAddr::V4(v4) => Some(v4),
             std::net::IpAddr::V6(v6) => {
                 let o = v6.octets();
-                let low = &o[..10] == [0; 10] && (o[10..12] == [0xff, 0xff] || o[10..12] == [0, 0]);
+                let low = o[..10] == [0; 10] && (o[10..12] == [0xff, 0xff] || o[10..12] == [0, 0]);
                 low.then(|| std::net::Ipv4Addr::new(o[12], o[13], o[14], o[15]))
             }
         };

@@ -1,6 +1,10 @@
 //! C ABI of the DNS resolver (rust/dns). The glue owns the Perl side: it passes callbacks in as
 //! opaque pointers, gets them back with their arguments as flattened [`Value`]s, and watches
 //! the descriptors and deadline the resolver reports through its flags.
+//!
+//! The pointers these functions take come from the glue only (handles from `aers_dns_new`,
+//! buffers of Perl strings with their lengths), hence no `unsafe` on the functions themselves.
+#![allow(clippy::not_unsafe_ptr_arg_deref)]
 
 use super::guarded;
 use crate::dns::config::parse_resolv_conf;
