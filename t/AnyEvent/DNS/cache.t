@@ -47,14 +47,19 @@ my $nx = AETest::FakeDNS->new(sub {
         : AETest::FakeDNS::nxdomain_soa($query, 300, 60), $peer);
 });
 my $r = AnyEvent::DNS->new(server => [$nx->server], timeout => [1]);
+my $cv0 = AE::cv;
+$r->request({ rd => 1, qd => [['gone.test', 'a']] }, sub { $cv0->send(@_) });
+my $res = $cv0->recv;
+is_deeply [$res->{rc}, $res->{an}, $res->{ns}], ['nxdomain', [], [['gone.test', 'soa', 'in', 300, '', '', 1, 3600, 600, 86400, 60]]],
+    'request: NXDOMAIN with the SOA record decoded (mname, rname, serial, refresh, retry, expire, minimum)';
 is_deeply addrs($r, 'gone.test'), [], 'NXDOMAIN';
 is_deeply addrs($r, 'gone.test'), [], 'NXDOMAIN again';
-is scalar $nx->queries, 1, '... answered from the negative cache';
+is scalar $nx->queries, 2, '... answered from the negative cache (request does not use the cache)';
 addrs($r, 'zero.test') for 1 .. 2;
-is scalar $nx->queries, 3, 'an answer with TTL 0 is not kept';
+is scalar $nx->queries, 4, 'an answer with TTL 0 is not kept';
 $r->cache(0);
 addrs($r, 'gone.test');
-is scalar $nx->queries, 4, 'cache(0) turns the cache off';
+is scalar $nx->queries, 5, 'cache(0) turns the cache off';
 
 # Expiry: a one-second TTL.
 my $short = AETest::Dnsmasq->start('--local-ttl=1', '--host-record=brief.test,10.1.1.2');

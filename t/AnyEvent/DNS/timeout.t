@@ -60,6 +60,17 @@ $cv->recv;
 is $finished, 5, 'all of them end (after timing out in turn)';
 is queued_queries(), 5, 'each was sent once';
 
+# wait_for_slot waits while all slots are taken.
+$r = AnyEvent::DNS->new(server => [$dead_server], timeout => [0.2], max_outstanding => 1);
+my @order;
+$cv = AE::cv;
+$r->resolve('slot.test.', 'a', sub { push @order, 'resolved' });
+$r->wait_for_slot(sub { push @order, 'slot'; $cv->send($_[0]) });
+is_deeply \@order, [], 'wait_for_slot: not called while the only slot is taken';
+is $cv->recv, $r, '... called with the resolver once it is free';
+is_deeply \@order, ['resolved', 'slot'], '... after the request that held it ended';
+queued_queries();
+
 # A callback that dies does not lose the other callbacks.
 $r = AnyEvent::DNS->new(server => [$dns->server], timeout => [2]);
 my @got;
