@@ -91,3 +91,52 @@ fn cache_ttl(msg: &Message) -> Option<u32> {
     };
     ttl.filter(|&t| t > 0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hickory_proto::op::{MessageType, OpCode};
+    use hickory_proto::rr::rdata::{A, SOA};
+    use hickory_proto::rr::Name;
+
+    fn answer(rcode: ResponseCode) -> Message {
+        let mut m = Message::new(1, MessageType::Response, OpCode::Query);
+        m.metadata.response_code = rcode;
+        m
+    }
+
+    #[test]
+    fn positive_answers_live_for_their_smallest_ttl() {
+        let name = Name::from_ascii("a.test.").unwrap();
+        let mut m = answer(ResponseCode::NoError);
+        m.add_answer(Record::from_rdata(name.clone(), 30, RData::A(A::new(10, 0, 0, 1))));
+        m.add_answer(Record::from_rdata(name, 20, RData::A(A::new(10, 0, 0, 2))));
+        assert_eq!(cache_ttl(&m), Some(20));
+        m.metadata.truncation = true;
+        assert_eq!(cache_ttl(&m), None);
+    }
+
+    #[test]
+    fn negative_answers_use_the_soa() {
+        let zone = Name::from_ascii("test.").unwrap();
+        let soa = SOA::new(zone.clone(), zone.clone(), 1, 3600, 600, 86400, 60);
+        let mut m = answer(ResponseCode::NXDomain);
+        assert_eq!(cache_ttl(&m), None, "no SOA: not kept");
+        m.add_authority(Record::from_rdata(zone, 300, RData::SOA(soa)));
+        assert_eq!(cache_ttl(&m), Some(60), "capped by the SOA minimum");
+        assert_eq!(cache_ttl(&answer(ResponseCode::ServFail)), None);
+    }
+
+    #[test]
+    fn entries_expire() {
+        let mut c = Cache::default();
+        let mut m = answer(ResponseCode::NoError);
+        m.add_answer(Record::from_rdata(Name::from_ascii("a.test.").unwrap(), 5, RData::A(A::new(10, 0, 0, 1))));
+        let now = Instant::now();
+        c.put(key(b"A.test", 1, 1), &m, now);
+        let hit = c.get(&key(b"a.TEST", 1, 1), now + Duration::from_secs(2)).expect("cached");
+        assert_eq!(hit.age, 2);
+        assert!(c.get(&key(b"a.test", 1, 1), now + Duration::from_secs(5)).is_none());
+        assert!(c.is_empty());
+    }
+}
