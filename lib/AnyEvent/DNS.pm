@@ -234,23 +234,27 @@ sub _server_text {
     my ($server) = @_;
     my ($host, $port) = ref $server eq 'ARRAY' ? @$server : ($server, undef);
     Carp::croak('AnyEvent::DNS: a server address is undefined') unless defined $host;
-    if (!defined $port) {
-        if ($host =~ /^\[([^\]]+)\]:(\d+)\z/ || $host =~ /^([^:]+):(\d+)\z/) {
-            ($host, $port) = ($1, $2);
-        }
+    # Text "ip:port" / "[ipv6]:port" (only when the address part is an address: a packed
+    # address may contain a colon byte).
+    if (!defined $port && ($host =~ /^\[([^\]]+)\]:(\d+)\z/ || $host =~ /^([0-9.]+):(\d+)\z/)
+        && _text_family($1)) {
+        ($host, $port) = ($1, $2);
     }
     $port //= DOMAIN_PORT;
     Carp::croak("AnyEvent::DNS: invalid server port '$port'") unless $port =~ /^\d+\z/ && $port > 0 && $port < 65536;
-    if (Socket::inet_pton(Socket::AF_INET(), $host)) {
-        return "$host:$port";
-    } elsif (Socket::inet_pton(Socket::AF_INET6(), $host)) {
-        return "[$host]:$port";
-    } elsif (length $host == 4) {
-        return Socket::inet_ntop(Socket::AF_INET(), $host) . ":$port";
-    } elsif (length $host == 16) {
-        return '[' . Socket::inet_ntop(Socket::AF_INET6(), $host) . "]:$port";
-    }
+    my $family = _text_family($host);
+    return $family == Socket::AF_INET() ? "$host:$port" : "[$host]:$port" if $family;
+    return Socket::inet_ntop(Socket::AF_INET(), $host) . ":$port" if length $host == 4;
+    return '[' . Socket::inet_ntop(Socket::AF_INET6(), $host) . "]:$port" if length $host == 16;
     Carp::croak("AnyEvent::DNS: invalid server address '$host' (an IP address, packed or as text, \"ip:port\" or [ip, port])");
+}
+
+# AF_INET or AF_INET6 for an address in text form, else 0.
+sub _text_family {
+    my ($text) = @_;
+    return Socket::AF_INET() if $text =~ /^[0-9.]+\z/ && Socket::inet_pton(Socket::AF_INET(), $text);
+    return Socket::AF_INET6() if $text =~ /^[0-9a-fA-F:.]+\z/ && Socket::inet_pton(Socket::AF_INET6(), $text);
+    0;
 }
 
 sub _compile {

@@ -45,6 +45,7 @@ my $r = AnyEvent::DNS->new(server => [inet_aton('127.0.0.9'), '127.0.0.1:5353', 
 isa_ok $r, 'AnyEvent::DNS';
 is_deeply [map AnyEvent::DNS::_server_text($_), @{ $r->{server} }],
     ['127.0.0.9:53', '127.0.0.1:5353', '[::1]:5300', '10.0.0.1:53', '[::2]:53'], 'server forms';
+is AnyEvent::DNS::_server_text(inet_aton('10.0.58.53')), '10.0.58.53:53', 'a packed address containing a colon byte';
 ok !eval { AnyEvent::DNS->new(server => ['not-an-address']); 1 }, 'a bad server croaks';
 like $@, qr/invalid server address 'not-an-address'/, '... naming it';
 ok !eval { AnyEvent::DNS->new(server => ['127.0.0.1:99999']); 1 }, 'a bad port croaks';
