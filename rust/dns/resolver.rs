@@ -772,46 +772,4 @@ impl Resolver {
         }));
         cbs
     }
-
-    /// The PTR name of an IPv4 or IPv6 address (v4-mapped and v4-compatible IPv6 addresses
-    /// are treated as IPv4, as AnyEvent does), or none when `text` is not an address.
-    pub fn ptr_name(text: &str) -> Option<String> {
-        let ip: std::net::IpAddr = text.parse().ok()?;
-        let v4 = match ip {
-            std::net::IpAddr::V4(v4) => Some(v4),
-            std::net::IpAddr::V6(v6) => {
-                let o = v6.octets();
-                let low = o[..10] == [0; 10] && (o[10..12] == [0xff, 0xff] || o[10..12] == [0, 0]);
-                low.then(|| std::net::Ipv4Addr::new(o[12], o[13], o[14], o[15]))
-            }
-        };
-        Some(match (v4, ip) {
-            (Some(v4), _) => {
-                let o = v4.octets();
-                format!("{}.{}.{}.{}.in-addr.arpa.", o[3], o[2], o[1], o[0])
-            }
-            (None, std::net::IpAddr::V6(v6)) => {
-                let mut s = String::new();
-                for b in v6.octets().iter().rev() {
-                    s.push_str(&format!("{:x}.{:x}.", b & 0xf, b >> 4));
-                }
-                s + "ip6.arpa."
-            }
-            _ => unreachable!(),
-        })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ptr_names() {
-        assert_eq!(Resolver::ptr_name("10.1.2.3").unwrap(), "3.2.1.10.in-addr.arpa.");
-        assert_eq!(Resolver::ptr_name("::ffff:10.1.2.3").unwrap(), "3.2.1.10.in-addr.arpa.");
-        assert!(Resolver::ptr_name("2001:db8::1").unwrap().starts_with("1.0.0.0.0.0.0.0"));
-        assert!(Resolver::ptr_name("2001:db8::1").unwrap().ends_with("8.b.d.0.1.0.0.2.ip6.arpa."));
-        assert!(Resolver::ptr_name("nope").is_none());
-    }
 }

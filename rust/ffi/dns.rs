@@ -409,7 +409,7 @@ pub extern "C" fn aers_dns_parse_resolv_conf(text: *const u8, len: usize, nodes:
 pub extern "C" fn aers_dns_ptr_name(text: *const u8, len: usize, nodes: *mut *const FlatNode, count: *mut usize) -> i32 {
     guarded(|| {
         let text = String::from_utf8_lossy(unsafe { bytes(text, len) }).into_owned();
-        hand_out(Resolver::ptr_name(&text).map(Value::str).unwrap_or(Value::Undef), nodes, count);
+        hand_out(wire::ptr_name(&text).map(Value::str).unwrap_or(Value::Undef), nodes, count);
         Ok(0)
     })
 }
