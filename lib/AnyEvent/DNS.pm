@@ -559,7 +559,8 @@ The PTR records of C<$domain> (a name such as C<4.3.2.1.in-addr.arpa>).
 =item AnyEvent::DNS::reverse_lookup $ip, $cb->(@hostnames)
 
 The host names of an IPv4 or IPv6 address given as text. v4-mapped and v4-compatible IPv6
-addresses are looked up as IPv4. Something that is not an address gives an empty list.
+addresses are looked up as IPv4 (but C<::1> and C<::> as IPv6). Something that is not an
+address gives an empty list.
 
 =item AnyEvent::DNS::reverse_verify $ip, $cb->(@hostnames)
 
@@ -807,7 +808,8 @@ cached. Queries leave from random source ports, and answers must match the quest
 server's port as well as the id. A numeric C<$qtype> matches records of that type (AnyEvent
 compares it with type names and finds nothing). Without a configured server the default is
 127.0.0.1 only: no public fallback servers are added. resolv.conf is read synchronously. Invalid
-names croak instead of failing silently. C<%dec_rr> and the C<_str> tables are not consulted
+names croak instead of failing silently. C<::1> and C<::> reverse-map as IPv6 (AnyEvent takes
+them for v4-compatible addresses). C<%dec_rr> and the C<_str> tables are not consulted
 by the decoder.
 
 =head1 SEE ALSO
