@@ -1,5 +1,6 @@
-//! The query state machine: look-ups (search list, CNAME chains, cache, hosts fallback) on
-//! top of wire queries (ids, retries over servers and timeouts, TCP fallback, answer matching).
+//! The query state machine: wire queries (ids, retries over servers and timeouts, TCP
+//! fallback, answer matching) and the resolver's public face. Look-ups built on them (search
+//! list, CNAME chains, cache, hosts fallback) are in [`super::lookup`].
 //!
 //! The glue drives it: it watches the descriptors [`Resolver::watch_list`] names, arms one timer
 //! for [`Resolver::next_timeout`], calls [`Resolver::on_readable`], [`Resolver::on_writable`] and
@@ -8,19 +9,19 @@
 
 use super::cache::{self, Cache};
 use super::hosts::Hosts;
+use super::lookup::Lookup;
 use super::transport::{TcpExchange, UdpSock, POOL_SIZE, QUERIES_PER_SOCKET};
 use super::value::Value;
-use super::wire::{self, CLASS_IN, TYPE_A, TYPE_AAAA, TYPE_ANY};
+use super::wire;
 use crate::Callback;
 use hickory_proto::op::{Message, MessageType, ResponseCode};
-use hickory_proto::rr::{Name, Record};
+use hickory_proto::rr::Name;
 use slotmap::{new_key_type, SlotMap};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::RawFd;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 new_key_type! {
@@ -37,8 +38,6 @@ pub const FLAG_TIMER: u32 = 2;
 pub const FLAG_DONE: u32 = 4;
 pub type Flags = u32;
 
-/// CNAME links followed per question before giving up (AnyEvent's limit).
-const MAX_CNAME_DEPTH: u32 = 10;
 /// Datagrams read per readiness report, so one busy socket cannot starve the loop.
 const MAX_DATAGRAMS_PER_WAKEUP: usize = 512;
 
@@ -76,47 +75,7 @@ pub struct Completion {
     pub args: Vec<Value>,
 }
 
-/// What a look-up accepts as an answer.
-pub enum Accept {
-    Any,
-    Types(Vec<u16>),
-}
-
-impl Accept {
-    fn takes(&self, rtype: u16) -> bool {
-        match self {
-            Accept::Any => true,
-            Accept::Types(t) => t.contains(&rtype),
-        }
-    }
-}
-
-/// A look-up as `resolve` asks for it.
-pub struct LookupRequest {
-    pub name: Vec<u8>,
-    pub qtype: u16,
-    pub qclass: u16,
-    /// The search list to use instead of the configured one (with `ndots`).
-    pub search: Option<Vec<Vec<u8>>>,
-    pub accept: Option<Vec<u16>>,
-    /// Hosts file to fall back to when DNS has no A/AAAA answer.
-    pub hosts_file: Option<PathBuf>,
-}
-
-struct Lookup {
-    cb: Callback,
-    /// The name asked for, lower case, without a final dot (for the hosts fallback).
-    base: Vec<u8>,
-    suffixes: VecDeque<Vec<u8>>,
-    current: Name,
-    qtype: u16,
-    qclass: u16,
-    accept: Accept,
-    depth: u32,
-    hosts_file: Option<PathBuf>,
-}
-
-enum Owner {
+pub(super) enum Owner {
     Lookup(LookupKey),
     Raw(Callback),
 }
@@ -144,7 +103,7 @@ enum FdOwner {
 }
 
 pub struct Resolver {
-    settings: Settings,
+    pub(super) settings: Settings,
     /// (server, timeout) per try: every server with the first timeout, then the second ...
     tries: Vec<(SocketAddr, Duration)>,
     socks: SlotMap<SockKey, UdpSock>,
@@ -153,13 +112,13 @@ pub struct Resolver {
     by_id: HashMap<u16, WireKey>,
     blocked_ids: HashSet<u16>,
     reuse_queue: VecDeque<(Instant, u16)>,
-    waiting: VecDeque<WireKey>,
+    pub(super) waiting: VecDeque<WireKey>,
     outstanding: usize,
     deadlines: BinaryHeap<Reverse<(Instant, WireKey)>>,
-    lookups: SlotMap<LookupKey, Lookup>,
-    done: VecDeque<Completion>,
-    cache: Cache,
-    hosts: Hosts,
+    pub(super) lookups: SlotMap<LookupKey, Lookup>,
+    pub(super) done: VecDeque<Completion>,
+    pub(super) cache: Cache,
+    pub(super) hosts: Hosts,
     dropped: u64,
     tcp_exchanges: u64,
     fds_changed: bool,
@@ -257,154 +216,21 @@ impl Resolver {
 
     // ---- requests ------------------------------------------------------------------------
 
-    /// Starts a look-up; its callback gets the matching records (none on failure).
-    pub fn resolve(&mut self, cb: Callback, req: LookupRequest) -> Result<Flags, String> {
-        let dotted = req.name.ends_with(b".");
-        let base = req.name.strip_suffix(b".").unwrap_or(&req.name).to_ascii_lowercase();
-        let first = wire::parse_name(&base).map_err(|e| format!("invalid domain name '{}': {e}", String::from_utf8_lossy(&req.name)))?;
-        let suffixes: VecDeque<Vec<u8>> = if dotted {
-            VecDeque::from([Vec::new()])
-        } else if let Some(search) = req.search {
-            search.into()
-        } else {
-            let dots = base.iter().filter(|&&b| b == b'.').count();
-            let configured = self.settings.search.iter().cloned();
-            if dots >= self.settings.ndots {
-                std::iter::once(Vec::new()).chain(configured).collect()
-            } else {
-                configured.chain(std::iter::once(Vec::new())).collect()
-            }
-        };
-        let accept = match req.accept {
-            Some(types) if types.contains(&TYPE_ANY) => Accept::Any,
-            Some(types) => Accept::Types(types),
-            None if req.qtype == TYPE_ANY => Accept::Any,
-            None => Accept::Types(vec![req.qtype]),
-        };
-        let lookup = Lookup {
-            cb,
-            base,
-            suffixes,
-            current: first,
-            qtype: req.qtype,
-            qclass: req.qclass,
-            accept,
-            depth: MAX_CNAME_DEPTH,
-            hosts_file: req.hosts_file,
-        };
-        let key = self.lookups.insert(lookup);
-        self.next_suffix(key);
-        Ok(self.flags())
-    }
-
     /// Sends a ready-made query packet (its id is replaced); the callback gets the answer packet,
     /// or nothing when no server answered.
     pub fn request(&mut self, cb: Callback, packet: Vec<u8>) -> Result<Flags, String> {
         let msg = Message::from_vec(&packet).map_err(|e| format!("not a DNS packet: {e}"))?;
         let q = msg.queries.first().ok_or("the request has no question")?;
-        let key = self.new_wire(Owner::Raw(cb), packet, q.name().clone(), q.query_type().into(), q.query_class().into());
+        let key = self.new_wire(Owner::Raw(cb), packet, q.name().clone(), q.query_type().into(), q.query_class().into(), false);
         self.waiting.push_back(key);
         self.schedule();
         Ok(self.flags())
     }
 
-    // ---- look-ups ------------------------------------------------------------------------
-
-    /// Moves a look-up to its next search suffix, or ends it when none is left.
-    fn next_suffix(&mut self, key: LookupKey) {
-        loop {
-            let l = &mut self.lookups[key];
-            let Some(suffix) = l.suffixes.pop_front() else {
-                return self.finish_lookup(key, Vec::new());
-            };
-            let mut name = l.base.clone();
-            if !suffix.is_empty() {
-                name.push(b'.');
-                name.extend_from_slice(suffix.strip_suffix(b".").unwrap_or(&suffix));
-            }
-            // A suffix making the name too long just cannot match.
-            if let Ok(name) = wire::parse_name(&name) {
-                l.current = name;
-                l.depth = MAX_CNAME_DEPTH;
-                return self.ask(key);
-            }
-        }
-    }
-
-    /// Asks the look-up's current question, from the cache when it has the answer.
-    fn ask(&mut self, key: LookupKey) {
-        let l = &self.lookups[key];
-        if self.settings.cache {
-            let ckey = cache::key(&wire::name_bytes(&l.current), l.qtype, l.qclass);
-            if let Some(hit) = self.cache.get(&ckey, Instant::now()) {
-                return self.on_answer(key, &hit.answers, hit.age);
-            }
-        }
-        let packet = match wire::query_packet(0, &l.current, l.qtype, l.qclass, self.settings.edns_payload) {
-            Ok(p) => p,
-            Err(_) => return self.next_suffix(key),
-        };
-        let (name, qtype, qclass) = (l.current.clone(), l.qtype, l.qclass);
-        let wkey = self.new_wire(Owner::Lookup(key), packet, name, qtype, qclass);
-        self.wires[wkey].edns = self.settings.edns_payload.is_some();
-        self.waiting.push_back(wkey);
-        self.schedule();
-    }
-
-    /// Looks for the answer in `answers`, following CNAMEs as AnyEvent does: records of an
-    /// accepted type for the current name end the look-up; else a CNAME for it moves the
-    /// question to its target (within the same answer while it has records for it, else by
-    /// asking again); else the next search suffix is tried.
-    fn on_answer(&mut self, key: LookupKey, answers: &[Record], age: u32) {
-        let mut followed = false;
-        loop {
-            let l = &mut self.lookups[key];
-            let found: Vec<Value> = answers
-                .iter()
-                .filter(|r| wire::same_name(&r.name, &l.current) && l.accept.takes(r.record_type().into()))
-                .map(|r| wire::record_value_ttl(r, r.ttl.saturating_sub(age)))
-                .collect();
-            if !found.is_empty() {
-                return self.finish_lookup(key, found);
-            }
-            let cname = answers.iter().find_map(|r| match &r.data {
-                hickory_proto::rr::RData::CNAME(target) if wire::same_name(&r.name, &l.current) => Some(target.0.clone()),
-                _ => None,
-            });
-            match cname {
-                Some(target) => {
-                    if l.depth == 0 {
-                        return self.next_suffix(key);
-                    }
-                    l.depth -= 1;
-                    l.current = target;
-                    followed = true;
-                }
-                None if followed => return self.ask(key),
-                None => return self.next_suffix(key),
-            }
-        }
-    }
-
-    fn finish_lookup(&mut self, key: LookupKey, mut found: Vec<Value>) {
-        let Some(l) = self.lookups.remove(key) else { return };
-        if found.is_empty() && l.qclass == CLASS_IN && (l.qtype == TYPE_A || l.qtype == TYPE_AAAA) {
-            if let Some(path) = &l.hosts_file {
-                let v6 = l.qtype == TYPE_AAAA;
-                for addr in self.hosts.lookup(path, &l.base, v6) {
-                    let rtype = if v6 { "aaaa" } else { "a" };
-                    found.push(Value::List(vec![
-                        Value::str(&l.base), Value::str(rtype), Value::str("in"), Value::Int(0), Value::str(addr),
-                    ]));
-                }
-            }
-        }
-        self.done.push_back(Completion { cb: l.cb, args: found });
-    }
-
     // ---- wire queries --------------------------------------------------------------------
 
-    fn new_wire(&mut self, owner: Owner, packet: Vec<u8>, name: Name, qtype: u16, qclass: u16) -> WireKey {
+    /// A query waiting to be sent; `edns` tells whether its packet carries an OPT record.
+    pub(super) fn new_wire(&mut self, owner: Owner, packet: Vec<u8>, name: Name, qtype: u16, qclass: u16, edns: bool) -> WireKey {
         self.wires.insert(Wire {
             owner,
             packet,
@@ -418,12 +244,12 @@ impl Resolver {
             deadline: Instant::now(),
             timed_out: false,
             tcp: None,
-            edns: false,
+            edns,
         })
     }
 
     /// Sends waiting queries while fewer than `max_outstanding` are in flight.
-    fn schedule(&mut self) {
+    pub(super) fn schedule(&mut self) {
         while self.outstanding < self.settings.max_outstanding {
             let Some(&key) = self.waiting.front() else { break };
             let Some(id) = self.alloc_id() else { break };
@@ -724,7 +550,7 @@ impl Resolver {
         }
     }
 
-    fn flags(&mut self) -> Flags {
+    pub(super) fn flags(&mut self) -> Flags {
         let mut flags = 0;
         if std::mem::take(&mut self.fds_changed) {
             flags |= FLAG_FDS;

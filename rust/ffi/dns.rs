@@ -8,7 +8,8 @@
 
 use super::guarded;
 use crate::dns::config::parse_resolv_conf;
-use crate::dns::resolver::{LookupRequest, Resolver, Settings};
+use crate::dns::lookup::LookupRequest;
+use crate::dns::resolver::{Resolver, Settings};
 use crate::dns::value::{flatten, FlatNode, Value};
 use crate::dns::wire::{self, PackRequest};
 use crate::Callback;
