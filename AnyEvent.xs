@@ -191,6 +191,7 @@ static int signum_of(pTHX_ SV *name)
  * use the helpers above (croak_caller, croak_status, CHECK_STATUS, fd_of, callback_of). */
 /* area headers: */
 #include "xs/socket.h"
+#include "xs/dns.h"
 
 MODULE = AnyEvent		PACKAGE = AE
 
@@ -411,3 +412,5 @@ DESTROY(SV *self)
 
 # Area XSUBs (each file starts with its own MODULE/PACKAGE line):
 INCLUDE: xs/socket.xsh
+
+INCLUDE: xs/dns.xsh

@@ -10,6 +10,7 @@
 //! so a Perl exception can unwind through C frames only, never through Rust ones.
 
 pub mod child;
+pub mod dns;
 pub mod event_loop;
 pub mod ffi;
 pub mod idn;

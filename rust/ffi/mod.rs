@@ -11,6 +11,8 @@ mod socket;
 pub use socket::*;
 mod idn;
 pub use idn::*;
+mod dns;
+pub use dns::*;
 
 use crate::event_loop::Loop;
 use crate::Callback;
