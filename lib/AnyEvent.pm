@@ -53,6 +53,14 @@ sub _select_model {
     return $MODEL;
 }
 
+# Protocol preference (AnyEvent::Socket, AnyEvent::DNS): ipv4/ipv6 => rank, higher preferred,
+# absent disabled. From $ENV{PERL_ANYEVENT_PROTOCOLS}, default "ipv4,ipv6".
+our %PROTOCOL;
+{
+    my $rank = 0;
+    $PROTOCOL{$_} = ++$rank for reverse grep { /^ipv[46]$/ } split /\s*,\s*/, $ENV{PERL_ANYEVENT_PROTOCOLS} || 'ipv4,ipv6';
+}
+
 sub detect { $MODEL }
 
 sub post_detect(&) {
@@ -323,6 +331,12 @@ They croak for the same bad arguments as the method API.
 
 C<Rust> or C<Perl> (or their C<AnyEvent::Impl::> names) select the Rust loop, which is the
 only backend. Any other model name is reported (at log level 4) and the Rust loop is used.
+
+=item PERL_ANYEVENT_PROTOCOLS
+
+Comma-separated preference of C<ipv4> and C<ipv6> for connections and DNS look-ups, most
+preferred first (default C<ipv4,ipv6>); a protocol left out is not used. Kept in
+C<%AnyEvent::PROTOCOL> (protocol => rank, higher preferred).
 
 =item PERL_ANYEVENT_VERBOSE
 

@@ -453,6 +453,10 @@ sub DESTROY {
     _rs_free($self->{_rs}) if $self->{_rs};
 }
 
+
+# As in AnyEvent, loading the resolver makes AnyEvent::Socket available too.
+require AnyEvent::Socket;
+
 1;
 
 __END__

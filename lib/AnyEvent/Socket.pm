@@ -30,14 +30,6 @@ use constant { AF_INET => Socket::AF_INET(), AF_UNIX => Socket::AF_UNIX(), SOCK_
                SOCK_DGRAM => Socket::SOCK_DGRAM() };
 use constant TCP_CONGESTION => eval { Socket::TCP_CONGESTION() } // ($^O eq 'linux' ? 13 : undef);
 
-# Protocol preference, as AnyEvent keeps it: (ipv4|ipv6) => rank, higher is preferred, absent
-# is disabled. From $ENV{PERL_ANYEVENT_PROTOCOLS} (default "ipv4,ipv6").
-unless (%AnyEvent::PROTOCOL) {
-    my $rank = 0;
-    $AnyEvent::PROTOCOL{$_} = ++$rank
-        for reverse split /\s*,\s*/, $ENV{PERL_ANYEVENT_PROTOCOLS} || 'ipv4,ipv6';
-}
-
 # ---- parsing and formatting addresses ----------------------------------------------------
 
 sub parse_ipv4($) {
