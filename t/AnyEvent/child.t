@@ -4,17 +4,11 @@ use strict;
 use warnings;
 use lib 't/lib';
 use Test::More;
-use AETest qw(watchdog);
+use AETest qw(watchdog recv_within);
 use AnyEvent;
 use POSIX ();
 
 watchdog(20);
-
-sub recv_within {
-    my ($cv, $secs, $what) = @_;
-    my $t = AE::timer $secs, 0, sub { $cv->croak("timed out waiting for $what") };
-    return $cv->recv;
-}
 
 # Forks a child that runs $code and exits with its return value (without running END blocks).
 sub spawn {

@@ -4,16 +4,10 @@ use strict;
 use warnings;
 use lib 't/lib';
 use Test::More;
-use AETest qw(watchdog);
+use AETest qw(watchdog recv_within);
 use AnyEvent;
 
 watchdog(20);
-
-sub recv_within {
-    my ($cv, $secs, $what) = @_;
-    my $t = AE::timer $secs, 0, sub { $cv->croak("timed out waiting for $what") };
-    return $cv->recv;
-}
 
 open(my $closed, '<', '/dev/null') or die;
 close $closed;

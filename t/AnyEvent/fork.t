@@ -4,18 +4,12 @@ use strict;
 use warnings;
 use lib 't/lib';
 use Test::More;
-use AETest qw(watchdog);
+use AETest qw(watchdog recv_within);
 use AnyEvent;
 use POSIX ();
 use Socket qw(AF_UNIX SOCK_STREAM PF_UNSPEC);
 
 watchdog(20);
-
-sub recv_within {
-    my ($cv, $secs, $what) = @_;
-    my $t = AE::timer $secs, 0, sub { $cv->croak("timed out waiting for $what") };
-    return $cv->recv;
-}
 
 sub new_socketpair {
     socketpair(my $x, my $y, AF_UNIX, SOCK_STREAM, PF_UNSPEC) or die "socketpair: $!";

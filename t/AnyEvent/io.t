@@ -4,27 +4,12 @@ use strict;
 use warnings;
 use lib 't/lib';
 use Test::More;
-use AETest qw(watchdog tempdir);
+use AETest qw(watchdog tempdir recv_within run_for);
 use AnyEvent;
 use IO::Handle;
 use Socket qw(AF_UNIX SOCK_STREAM PF_UNSPEC);
 
 watchdog(20);
-
-# Runs the loop until $cv is sent; a lost event fails the test after $secs instead of hanging.
-sub recv_within {
-    my ($cv, $secs, $what) = @_;
-    my $t = AE::timer $secs, 0, sub { $cv->croak("timed out waiting for $what") };
-    return $cv->recv;
-}
-
-# Runs the loop for $secs (to observe that something does NOT happen).
-sub run_for {
-    my ($secs) = @_;
-    my $cv = AE::cv;
-    my $t = AE::timer $secs, 0, sub { $cv->send };
-    $cv->recv;
-}
 
 sub new_socketpair {
     socketpair(my $x, my $y, AF_UNIX, SOCK_STREAM, PF_UNSPEC) or die "socketpair: $!";

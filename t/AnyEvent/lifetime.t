@@ -5,7 +5,7 @@ use strict;
 use warnings;
 use lib 't/lib';
 use Test::More;
-use AETest qw(watchdog);
+use AETest qw(watchdog recv_within);
 use AnyEvent;
 
 watchdog(20);
@@ -15,12 +15,6 @@ package Tracker {
     sub new     { my ($class, $name) = @_; $alive{$name} = 1; bless { name => $name }, $class }
     sub DESTROY { delete $alive{ $_[0]{name} } }
     sub alive   { exists $alive{ $_[1] } }
-}
-
-sub recv_within {
-    my ($cv, $secs, $what) = @_;
-    my $t = AE::timer $secs, 0, sub { $cv->croak("timed out waiting for $what") };
-    return $cv->recv;
 }
 
 pipe(my $r, my $w) or die;

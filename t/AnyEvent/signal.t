@@ -4,24 +4,11 @@ use strict;
 use warnings;
 use lib 't/lib';
 use Test::More;
-use AETest qw(watchdog);
+use AETest qw(watchdog recv_within run_for);
 use AnyEvent;
 use POSIX ();
 
 watchdog(30);
-
-sub recv_within {
-    my ($cv, $secs, $what) = @_;
-    my $t = AE::timer $secs, 0, sub { $cv->croak("timed out waiting for $what") };
-    return $cv->recv;
-}
-
-sub run_for {
-    my ($secs) = @_;
-    my $cv = AE::cv;
-    my $t = AE::timer $secs, 0, sub { $cv->send };
-    $cv->recv;
-}
 
 # Waits (in a child) until process $pid sleeps in epoll_wait, so that what we do next has to
 # wake it.

@@ -8,7 +8,7 @@ use Test::More ();
 use File::Temp ();
 use Exporter 'import';
 
-our @EXPORT_OK = qw(need_program watchdog tempdir);
+our @EXPORT_OK = qw(need_program watchdog tempdir recv_within run_for);
 
 # Returns the path of a peer program (dnsmasq, nginx, openssl ...). When it is missing the test
 # is skipped, unless AE_TEST_PEERS=required (as CI sets it), where a missing peer fails.
@@ -31,5 +31,20 @@ sub watchdog {
 }
 
 sub tempdir { File::Temp::tempdir(CLEANUP => 1) }
+
+# Runs the loop until $cv is sent; a lost event fails the test after $secs instead of hanging.
+sub recv_within {
+    my ($cv, $secs, $what) = @_;
+    my $t = AE::timer($secs, 0, sub { $cv->croak("timed out waiting for $what") });
+    return $cv->recv;
+}
+
+# Runs the loop for $secs (to observe that something does NOT happen).
+sub run_for {
+    my ($secs) = @_;
+    my $cv = AE::cv();
+    my $t = AE::timer($secs, 0, sub { $cv->send });
+    $cv->recv;
+}
 
 1;
