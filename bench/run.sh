@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs one of the shared benchmarks for this build and for AnyEvent + EV, side by side.
-# usage: bench/run.sh watchers|server|connect [rounds]
+# usage: bench/run.sh watchers|server|connect|dns [rounds]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 shared=${AE_SHARED_BENCH:-../shared/bench}
@@ -9,5 +9,10 @@ case "${1:-}" in
   watchers) perl "$shared/compare.pl" . "$rounds" "$shared/watchers.pl" 100000 ;;
   server)   perl "$shared/compare.pl" . "$rounds" "$shared/server.pl" 9000 90 2 ;;
   connect)  perl "$shared/compare.pl" . "$rounds" bench/connect.pl 10000 50 ;;
-  *) echo "usage: $0 watchers|server|connect [rounds]" >&2; exit 2 ;;
+  dns)      # dnsmasq on 127.0.0.53 (root: adds the address to lo), stopped afterwards
+            ip addr show lo | grep -q 127.0.0.53 || ip addr add 127.0.0.53/8 dev lo
+            pid=$("$shared/start-dnsmasq.sh")
+            trap 'kill $pid' EXIT
+            perl "$shared/compare.pl" . "$rounds" "$shared/dns.pl" 20000 ;;
+  *) echo "usage: $0 watchers|server|connect|dns [rounds]" >&2; exit 2 ;;
 esac
