@@ -223,9 +223,23 @@ sub new {
         Carp::croak("AnyEvent::DNS->new: $list must be an array reference")
             unless ref $self->{$list} eq 'ARRAY';
     }
-    $self->{_rs} = _rs_new();
+    $self->{_rs}  = _rs_new();
+    $self->{_pid} = $$;
     $self->_compile;
     $self;
+}
+
+# A forked child must not share the parent's sockets (answers would go to whichever process
+# reads first): it gets fresh ones, and the parent's requests in flight are forgotten there.
+sub _renew_after_fork {
+    my ($self) = @_;
+    delete $self->{_io};
+    delete $self->{_timer};
+    _rs_free($self->{_rs});
+    $self->{_rs}       = _rs_new();
+    $self->{_pid}      = $$;
+    $self->{_deferred} = 0;
+    $self->_compile;
 }
 
 # Server addresses: packed IPv4/IPv6 (port 53), text "ip", "ip:port", "[ipv6]:port", or
@@ -346,6 +360,7 @@ sub request($$) {
     my ($self, $req, $cb) = @_;
     Carp::croak('AnyEvent::DNS request: the callback must be a code reference') unless ref $cb;
     my $pkt = dns_pack($req);
+    $self->_renew_after_fork if $self->{_pid} != $$;
     my $flags = _rs_request($self->{_rs}, $pkt, sub { $cb->(@_ ? dns_unpack($_[0]) : ()) });
     $self->_submitted($flags) if $flags;
 }
@@ -358,6 +373,7 @@ sub resolve($%) {
     my $type = $type_id{$qtype // ''} // _type_number($qtype, 'AnyEvent::DNS resolve');
     my $class = defined $opt{class} ? _class_number($opt{class}, 'AnyEvent::DNS resolve') : 1;
     my $accept = $opt{accept} && [map _type_number($_, 'AnyEvent::DNS resolve: accept'), @{ $opt{accept} }];
+    $self->_renew_after_fork if $self->{_pid} != $$;
     my $flags = _rs_resolve($self->{_rs}, $qname, $type, $class, $opt{search}, $accept, $opt{hosts}, $cb);
     $self->_submitted($flags) if $flags;
 }
@@ -815,6 +831,12 @@ compares it with type names and finds nothing). Without a configured server the 
 names croak instead of failing silently. C<::1> and C<::> reverse-map as IPv6 (AnyEvent takes
 them for v4-compatible addresses). C<%dec_rr> and the C<_str> tables are not consulted
 by the decoder.
+
+=head1 FORK
+
+A resolver used in a child process after C<fork> opens new sockets there on its first
+request, so parent and child never read each other's answers. Requests the parent had in
+flight at the time of the fork are not answered in the child (they still are in the parent).
 
 =head1 SEE ALSO
 
