@@ -7,6 +7,12 @@ use Carp ();
 our $VERSION = '7.17';
 our @ISA = ('AnyEvent::CondVar::Base');
 
+# For subclasses: a condvar blessed into the calling class.
+sub new {
+    my $class = shift;
+    return bless AnyEvent->condvar(@_), $class;
+}
+
 package AnyEvent::CondVar::Base;
 
 use strict;
@@ -22,8 +28,12 @@ sub send {
     my $cv = shift;
     $cv->{_ae_sent} = [@_];
     (delete $cv->{_ae_cb})->($cv) if $cv->{_ae_cb};
+    $cv->_send;
     return;
 }
+
+# Hook for subclasses, called at the end of every send (and croak).
+sub _send { }
 
 sub croak {
     $_[0]{_ae_croak} = $_[1];
@@ -102,6 +112,21 @@ used by this class and should be left alone by subclasses.
 
 A condvar is callable: C<< $cv->(@values) >> is C<< $cv->send(@values) >>, so it can be passed
 wherever a callback is expected (C<< cb => $cv >>).
+
+=head1 CONSTRUCTOR
+
+=head2 $cv = AnyEvent::CondVar->new(cb => $cb)
+
+For subclasses: returns a condition variable like C<< AnyEvent->condvar >> (taking the same
+optional C<cb>), blessed into the class it is called on. A subclass calls it from its own
+C<new>:
+
+    package My::Result;
+    our @ISA = ('AnyEvent::CondVar');
+    sub new { my $self = shift->SUPER::new; $self->{started} = AE::now; $self }
+
+Subclasses may override C<_send>, which L</send> (and so L</croak>) calls on the condvar
+after storing the values and calling the callback; the base method does nothing.
 
 =head1 METHODS FOR PRODUCERS
 

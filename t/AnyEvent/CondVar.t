@@ -178,4 +178,31 @@ subtest 'recv inside a callback run by the loop itself (not by recv) is allowed'
     is $sibling, 1, 'the callback due in the same batch ran once (from the nested loop)';
 };
 
+subtest 'subclassing: AnyEvent::CondVar->new and the _send hook' => sub {
+    package My::Result {
+        our @ISA = ('AnyEvent::CondVar');
+        sub new { my $self = shift->SUPER::new(@_); $self->{_my_sends} = 0; $self }
+        sub _send { $_[0]{_my_sends}++ }
+    }
+    my $r = My::Result->new;
+    isa_ok $r, 'My::Result';
+    isa_ok $r, 'AnyEvent::CondVar';
+    ok !$r->ready, 'a new subclassed condvar is not ready';
+    my $t = AE::timer 0.01, 0, sub { $r->send('value') };
+    is $r->recv, 'value', 'recv on the subclass runs the loop until sent';
+    is $r->{_my_sends}, 1, '_send was called once by send';
+    $r->croak("bad\n");
+    is $r->{_my_sends}, 2, 'croak goes through send and so through _send';
+
+    my @seen;
+    my $with_cb = My::Result->new(cb => sub { push @seen, ref $_[0] });
+    $with_cb->send;
+    is_deeply \@seen, ['My::Result'], 'new passes cb => on; the callback gets the subclass object';
+
+    my $plain = AnyEvent::CondVar->new;
+    is ref $plain, 'AnyEvent::CondVar', 'AnyEvent::CondVar->new gives a plain condvar';
+    $plain->send(7);
+    is $plain->recv, 7, 'and it works as one';
+};
+
 done_testing;
