@@ -22,6 +22,17 @@ $Carp::Internal{$_}++ for qw(AnyEvent AE AnyEvent::Impl::Rust AnyEvent::CondVar 
 
 use constant MODEL_NAME => 'AnyEvent::Impl::Rust';
 
+# AE_xxx is a short name for PERL_ANYEVENT_xxx, copied over unless the long name exists. Under
+# taint mode none of these variables is trusted: they end up present but undefined.
+BEGIN {
+    delete @ENV{grep /^PERL_ANYEVENT_/, keys %ENV} if ${^TAINT};
+    for my $short (grep /^AE_/, keys %ENV) {
+        (my $long = $short) =~ s/^AE_/PERL_ANYEVENT_/;
+        $ENV{$long} = $ENV{$short} unless exists $ENV{$long};
+    }
+    @ENV{grep /^PERL_ANYEVENT_/, keys %ENV} = () if ${^TAINT};
+}
+
 BEGIN {
     $VERBOSE = length($ENV{PERL_ANYEVENT_VERBOSE} // '') ? $ENV{PERL_ANYEVENT_VERBOSE} * 1 : 4;
 }
@@ -324,6 +335,14 @@ arguments and less overhead:
 They croak for the same bad arguments as the method API.
 
 =head1 ENVIRONMENT
+
+Every variable below can also be given with the prefix C<AE_> instead of C<PERL_ANYEVENT_>
+(C<AE_VERBOSE> for C<PERL_ANYEVENT_VERBOSE>): when AnyEvent is loaded, each C<AE_xxx> is
+copied to C<PERL_ANYEVENT_xxx> in C<%ENV> unless that one exists already (set it to the empty
+string to override an C<AE_> variable meant for another program). This applies to the
+variables read by L<AnyEvent::DNS>, L<AnyEvent::Socket> and L<AnyEvent::Util> too. Under taint
+mode (C<perl -T>) the variables are ignored: every C<PERL_ANYEVENT_xxx> is removed from
+C<%ENV>, then those with an C<AE_xxx> counterpart are set to C<undef>.
 
 =over 4
 
