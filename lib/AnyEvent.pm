@@ -72,12 +72,14 @@ our %PROTOCOL;
     $PROTOCOL{$_} = ++$rank for reverse grep { /^ipv[46]$/ } split /\s*,\s*/, $ENV{PERL_ANYEVENT_PROTOCOLS} || 'ipv4,ipv6';
 }
 
-sub detect { $MODEL }
+sub detect() { $MODEL }
 
+# The backend is known from the start, so the block runs at once; as in AnyEvent, the "guard"
+# returned then is undef.
 sub post_detect(&) {
     my ($cb) = @_;
     $cb->();
-    return;
+    return undef;
 }
 
 sub postpone(&) { goto &AE::postpone }
@@ -292,11 +294,13 @@ The backend's class: always C<AnyEvent::Impl::Rust>, set as soon as AnyEvent is 
 
 Returns C<$AnyEvent::MODEL>. No probing happens; the Rust loop is the backend.
 
-=head2 AnyEvent::post_detect { BLOCK }
+=head2 $guard = AnyEvent::post_detect { BLOCK }
 
 Runs BLOCK. (The backend is known as soon as AnyEvent is loaded, so this is immediate.)
-Returns nothing. Code references pushed onto C<@AnyEvent::post_detect> before AnyEvent is
-loaded are run when it loads.
+Returns C<undef>, which is what AnyEvent returns when it runs the block at once, so code that
+keeps the "guard" (C<$w ||= $guard>) works. Code references pushed onto
+C<@AnyEvent::post_detect> before AnyEvent is loaded are run when it loads; once it is loaded,
+C<$AnyEvent::MODEL> is defined and the array is no longer looked at.
 
 =head2 AnyEvent::postpone { BLOCK }
 

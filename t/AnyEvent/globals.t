@@ -1,0 +1,52 @@
+# AnyEvent's global functions and variables: $MODEL, detect, post_detect (block, guard return,
+# @post_detect), postpone, and their prototypes.
+use strict;
+use warnings;
+use lib 't/lib';
+use Test::More;
+use AETest qw(watchdog);
+use AnyEvent;
+
+watchdog(20);
+
+is $AnyEvent::MODEL, 'AnyEvent::Impl::Rust', '$AnyEvent::MODEL is set once AnyEvent is loaded';
+is AnyEvent::detect(), $AnyEvent::MODEL, 'detect returns the model';
+
+subtest 'prototypes as in AnyEvent 7.17' => sub {
+    my %want = (detect => '', post_detect => '&', postpone => '&', log => '$$;@');
+    for my $name (sort keys %want) {
+        is prototype("AnyEvent::$name"), $want{$name}, "AnyEvent::$name ($want{$name})";
+    }
+};
+
+subtest 'post_detect runs the block at once and returns undef' => sub {
+    my $ran = 0;
+    my $scalar = AnyEvent::post_detect { $ran++ };
+    is $ran, 1, 'the block ran before post_detect returned';
+    ok !defined $scalar, 'scalar context: undef (the "hook ran at once" value)';
+    my @list = AnyEvent::post_detect { $ran++ };
+    is_deeply \@list, [undef], 'list context: (undef), as AnyEvent returns';
+    my $w;
+    my $guard = AnyEvent::post_detect { $w = AE::timer 10, 0, sub { } };
+    $w ||= $guard;
+    ok ref $w, 'the documented "$WATCHER ||= $guard" idiom keeps the watcher made in the block';
+};
+
+subtest '@AnyEvent::post_detect filled before loading is run at load' => sub {
+    my @inc = map { "-I$_" } grep { !ref } @INC;
+    my $code = 'BEGIN { push @AnyEvent::post_detect, sub { print "hook:", defined $AnyEvent::MODEL ? "model" : "none" } } use AnyEvent; print ",after"';
+    my $out = do { open my $p, '-|', $^X, @inc, '-e', $code or die $!; local $/; <$p> };
+    is $out, 'hook:model,after', 'the hook ran once, after $AnyEvent::MODEL was set, while AnyEvent loaded';
+};
+
+subtest 'postpone runs after the caller returns, and returns nothing' => sub {
+    my @order;
+    my $cv = AE::cv;
+    my @ret = AnyEvent::postpone { push @order, 'postponed'; $cv->send };
+    push @order, 'returned';
+    is_deeply \@ret, [], 'postpone returns the empty list';
+    $cv->recv;
+    is_deeply \@order, [qw(returned postponed)], 'the block ran from the loop, later';
+};
+
+done_testing;
