@@ -137,8 +137,8 @@ sub common_sense {
     warnings->unimport(qw(exec newline unopened));
 }
 
-sub fh_block   { _fcntl_block($_[0], 1) }
-sub fh_unblock { _fcntl_block($_[0], 0) }
+sub fh_block($)   { _fcntl_block($_[0], 1) }
+sub fh_unblock($) { _fcntl_block($_[0], 0) }
 
 sub _fcntl_block {
     my ($fh, $block) = @_;
@@ -316,7 +316,8 @@ Level 1 (fatal) dies with the message. Also available as C<AE::log>.
 
 =head2 AnyEvent::fh_block $fh, AnyEvent::fh_unblock $fh
 
-Puts the handle into blocking or non-blocking mode.
+Puts the handle into blocking or non-blocking mode (prototype C<($)>; other file status flags
+are kept). Returns true on success, false (with C<$!> set) on failure.
 
 =head2 AnyEvent::common_sense
 

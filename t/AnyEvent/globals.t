@@ -1,10 +1,11 @@
 # AnyEvent's global functions and variables: $MODEL, detect, post_detect (block, guard return,
-# @post_detect), postpone, and their prototypes.
+# @post_detect), postpone, fh_block/fh_unblock, and their prototypes.
 use strict;
 use warnings;
 use lib 't/lib';
 use Test::More;
 use AETest qw(watchdog);
+use Fcntl qw(F_GETFL O_NONBLOCK O_APPEND);
 use AnyEvent;
 
 watchdog(20);
@@ -13,7 +14,8 @@ is $AnyEvent::MODEL, 'AnyEvent::Impl::Rust', '$AnyEvent::MODEL is set once AnyEv
 is AnyEvent::detect(), $AnyEvent::MODEL, 'detect returns the model';
 
 subtest 'prototypes as in AnyEvent 7.17' => sub {
-    my %want = (detect => '', post_detect => '&', postpone => '&', log => '$$;@');
+    my %want = (detect => '', post_detect => '&', postpone => '&', log => '$$;@',
+                fh_block => '$', fh_unblock => '$');
     for my $name (sort keys %want) {
         is prototype("AnyEvent::$name"), $want{$name}, "AnyEvent::$name ($want{$name})";
     }
@@ -47,6 +49,19 @@ subtest 'postpone runs after the caller returns, and returns nothing' => sub {
     is_deeply \@ret, [], 'postpone returns the empty list';
     $cv->recv;
     is_deeply \@order, [qw(returned postponed)], 'the block ran from the loop, later';
+};
+
+subtest 'fh_block and fh_unblock' => sub {
+    pipe my $r, my $w or die "pipe: $!";
+    fcntl $w, Fcntl::F_SETFL(), O_APPEND or die "fcntl: $!";
+    ok AnyEvent::fh_unblock $w, 'fh_unblock returns true';
+    my $flags = fcntl $w, F_GETFL, 0;
+    ok $flags & O_NONBLOCK, 'the handle is non-blocking';
+    ok $flags & O_APPEND, 'other status flags are kept';
+    ok AnyEvent::fh_block $w, 'fh_block returns true';
+    ok !(fcntl($w, F_GETFL, 0) & O_NONBLOCK), 'the handle blocks again';
+    close $r;
+    close $w;
 };
 
 done_testing;
