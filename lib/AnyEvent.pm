@@ -9,6 +9,7 @@ our $VERSION = '7.17';
 our $MODEL;
 our $VERBOSE;
 our @post_detect;
+our $MAX_SIGNAL_LATENCY;
 
 # The loop and the AE:: functions are XSUBs backed by the Rust core.
 require XSLoader;
@@ -71,6 +72,9 @@ our %PROTOCOL;
     my $rank = 0;
     $PROTOCOL{$_} = ++$rank for reverse grep { /^ipv[46]$/ } split /\s*,\s*/, $ENV{PERL_ANYEVENT_PROTOCOLS} || 'ipv4,ipv6';
 }
+
+# Accepted for compatibility; the Rust loop delivers signals at once and never polls for them.
+$MAX_SIGNAL_LATENCY = $ENV{PERL_ANYEVENT_MAX_SIGNAL_LATENCY} || 10;
 
 sub detect() { $MODEL }
 
@@ -319,6 +323,12 @@ Level 1 (fatal) dies with the message. Also available as C<AE::log>.
 Puts the handle into blocking or non-blocking mode (prototype C<($)>; other file status flags
 are kept). Returns true on success, false (with C<$!> set) on failure.
 
+=head2 $AnyEvent::MAX_SIGNAL_LATENCY
+
+Initialised from C<$ENV{PERL_ANYEVENT_MAX_SIGNAL_LATENCY}> (default 10) for programs that read
+or set it. It has no effect: the Rust loop is woken by a signal as soon as it arrives, so
+signals and child exits are never delayed by polling.
+
 =head2 AnyEvent::common_sense
 
 Enables strict and a sensible set of warnings in the caller, as AnyEvent's modules use it.
@@ -365,6 +375,10 @@ C<%AnyEvent::PROTOCOL> (protocol => rank, higher preferred).
 =item PERL_ANYEVENT_VERBOSE
 
 The log level, see L</AnyEvent::log>.
+
+=item PERL_ANYEVENT_MAX_SIGNAL_LATENCY
+
+Sets C<$AnyEvent::MAX_SIGNAL_LATENCY>, which has no effect here (see there).
 
 =back
 

@@ -1,5 +1,5 @@
 # AnyEvent's global functions and variables: $MODEL, detect, post_detect (block, guard return,
-# @post_detect), postpone, fh_block/fh_unblock, and their prototypes.
+# @post_detect), postpone, fh_block/fh_unblock, $MAX_SIGNAL_LATENCY, and their prototypes.
 use strict;
 use warnings;
 use lib 't/lib';
@@ -62,6 +62,14 @@ subtest 'fh_block and fh_unblock' => sub {
     ok !(fcntl($w, F_GETFL, 0) & O_NONBLOCK), 'the handle blocks again';
     close $r;
     close $w;
+};
+
+subtest '$AnyEvent::MAX_SIGNAL_LATENCY' => sub {
+    is $AnyEvent::MAX_SIGNAL_LATENCY, ($ENV{PERL_ANYEVENT_MAX_SIGNAL_LATENCY} || 10), 'defaults to 10 (or the environment)';
+    my @inc = map { "-I$_" } grep { !ref } @INC;
+    local $ENV{PERL_ANYEVENT_MAX_SIGNAL_LATENCY} = 2.5;
+    my $out = do { open my $p, '-|', $^X, @inc, '-MAnyEvent', '-e', 'print $AnyEvent::MAX_SIGNAL_LATENCY' or die $!; local $/; <$p> };
+    is $out, '2.5', 'PERL_ANYEVENT_MAX_SIGNAL_LATENCY sets it';
 };
 
 done_testing;
