@@ -228,12 +228,13 @@ timer(SV *after, SV *interval, SV *cb)
         NV at, every;
         SV *code;
         uint64_t key;
-        if (SvOK(interval) && !looks_like_number(interval))
+        /* a false interval (undef, 0, "") means one-shot, as AnyEvent documents */
+        if (SvTRUE(interval) && !looks_like_number(interval))
             croak_caller(aTHX_ "AnyEvent timer: interval must be a non-negative number of seconds, not '%" SVf "'", SVfARG(interval));
         if (SvOK(after) && !looks_like_number(after))
             croak_caller(aTHX_ "AnyEvent timer: after must be a number of seconds, not '%" SVf "'", SVfARG(after));
         at = SvOK(after) ? SvNV(after) : 0.;
-        every = SvOK(interval) ? SvNV(interval) : 0.;
+        every = SvTRUE(interval) ? SvNV(interval) : 0.;
         if (every < 0. || every != every)
             croak_caller(aTHX_ "AnyEvent timer: interval must be a non-negative number of seconds, not %" NVgf, every);
         if (at != at)

@@ -42,8 +42,8 @@ writability. Croaks for a bad handle or callback. See L<AnyEvent/io>.
 
 =head2 $w = AE::timer $after, $interval, $cb
 
-A timer firing after C<$after> seconds and then, if C<$interval> is non-zero, every
-C<$interval> seconds. Croaks for a negative interval or a bad callback.
+A timer firing after C<$after> seconds and then, if C<$interval> is true (not C<undef>, C<0> or
+C<"">), every C<$interval> seconds. Croaks for a negative interval or a bad callback.
 
 =head2 $w = AE::signal $name, $cb
 

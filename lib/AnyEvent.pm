@@ -236,7 +236,7 @@ reference (an object overloading C<&{}>, such as a condition variable, is accept
 
 Calls C<$cb> once, C<after> seconds (fractions allowed; default 0, negative values count as 0)
 from the loop time (L</AnyEvent-E<gt>now>). With C<interval> it then repeats every C<interval>
-seconds, scheduled without drift. C<after =E<gt> 0> fires at the next loop iteration. Timers
+seconds, scheduled without drift; a false C<interval> (C<undef>, C<0>, C<"">) means one-shot. C<after =E<gt> 0> fires at the next loop iteration. Timers
 run on the monotonic clock, so changing the system time does not disturb them.
 
 Returns the watcher. Croaks for a negative or non-numeric C<interval>, a non-numeric C<after>,

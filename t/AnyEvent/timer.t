@@ -165,4 +165,20 @@ subtest '300 timers at random times, a third destroyed: the rest fire once, in o
     is_deeply \@fired, \@expected, 'every surviving timer fired once, by deadline, ties in creation order';
 };
 
+subtest 'a false interval means one-shot' => sub {
+    for my $interval (undef, 0, '', '0') {
+        my $label = defined $interval ? "'$interval'" : 'undef';
+        my $calls = 0;
+        my @warnings;
+        local $SIG{__WARN__} = sub { push @warnings, @_ };
+        my $t = AnyEvent->timer(after => 0, interval => $interval, cb => sub { $calls++ });
+        my $t2 = AE::timer 0, $interval, sub { $calls++ };
+        my $done = AE::cv;
+        my $later = AE::timer 0.05, 0, sub { $done->send };
+        $done->recv;
+        is $calls, 2, "interval => $label: each timer fired once";
+        is_deeply \@warnings, [], "interval => $label: no warning";
+    }
+};
+
 done_testing;
