@@ -47,6 +47,20 @@ sub fh_nonblocking($$) {
     return fcntl $fh, Fcntl::F_SETFL(), $flags;
 }
 
+# ---- names kept from AnyEvent 4 (not exported) ----------------------------------------------
+
+# True when $text is a dotted quad: four decimal numbers 0..255.
+sub dotted_quad($) {
+    my ($text) = @_;
+    my @parts = split /\./, $text // '', -1;
+    return @parts == 4 && !grep { !/^\d{1,3}\z/ || $_ > 255 } @parts;
+}
+
+sub inet_aton {
+    require AnyEvent::Socket;
+    goto &AnyEvent::Socket::inet_aton;
+}
+
 # ---- guards ----------------------------------------------------------------------------
 
 sub guard(&) {
@@ -508,6 +522,16 @@ Croaks when the string cannot be encoded.
 
 The label a punycode string encodes. Croaks (C<punycode_decode: '...' is not valid punycode>)
 for malformed input.
+
+=head2 AnyEvent::Util::inet_aton $name, $cb->(@addresses)
+
+The old home of L<AnyEvent::Socket/inet_aton>, kept for modules written for AnyEvent 4:
+the same function (not exported from here).
+
+=head2 $bool = AnyEvent::Util::dotted_quad $text
+
+Also kept from AnyEvent 4: true when C<$text> is an IPv4 address in dotted-quad form (four
+decimal numbers from 0 to 255, like C<192.168.0.1>), false otherwise. Not exported.
 
 =head2 AF_INET6, WSAEWOULDBLOCK, WSAEINPROGRESS, WSAEINVAL
 

@@ -70,4 +70,18 @@ subtest close_all_fds_except => sub {
     waitpid $pid, 0;
     is $got, join(' ', sort { $a <=> $b } 2, $kept), 'only the kept descriptors stay open';
 };
+subtest 'names kept from AnyEvent 4: inet_aton and dotted_quad' => sub {
+    ok !defined &main::dotted_quad, 'dotted_quad is not exported';
+    ok AnyEvent::Util::dotted_quad('192.168.0.1'), '192.168.0.1 is a dotted quad';
+    ok AnyEvent::Util::dotted_quad('0.0.0.0'), '0.0.0.0 is one';
+    ok AnyEvent::Util::dotted_quad('255.255.255.255'), '255.255.255.255 is one';
+    ok !AnyEvent::Util::dotted_quad($_), "'$_' is not one"
+        for '256.1.1.1', '1.2.3', '1.2.3.4.5', '1.2.3.', 'a.b.c.d', '::1', '', '1.2.3.4 ', '0x1.2.3.4';
+    my @got;
+    AnyEvent::Util::inet_aton('127.0.0.1', sub { @got = @_ });
+    is_deeply \@got, ["\x7f\0\0\1"], 'AnyEvent::Util::inet_aton resolves a literal as AnyEvent::Socket::inet_aton does';
+    AnyEvent::Util::inet_aton('localhost', sub { @got = @_ });
+    is scalar(@got), 2, 'and localhost to its two loopback addresses';
+};
+
 done_testing;
