@@ -38,12 +38,16 @@ BEGIN {
     $VERBOSE = length($ENV{PERL_ANYEVENT_VERBOSE} // '') ? $ENV{PERL_ANYEVENT_VERBOSE} * 1 : 4;
 }
 
-my %LEVEL = (fatal => 1, alert => 2, critical => 3, crit => 3, error => 4, warn => 5, warning => 5,
-             note => 6, info => 7, debug => 8, trace => 9);
+# AnyEvent::Log's names, with their syslog equivalents.
+my %LEVEL = (fatal => 1, emerg => 1, exit => 1, alert => 2, critical => 3, crit => 3,
+             error => 4, err => 4, die => 4, warn => 5, warning => 5, note => 6, notice => 6,
+             info => 7, debug => 8, trace => 9);
 
 sub log($$;@) {
     my ($level, $msg, @args) = @_;
-    $level = $LEVEL{$level} // 5 unless $level =~ /^\d+$/;
+    unless ($level =~ /^\d+$/) {
+        $level = $LEVEL{$level} // Carp::croak("$level: not a valid logging level");
+    }
     return if $level > $VERBOSE && $level > 1;
     $msg = $msg->() if ref $msg eq 'CODE';
     $msg = sprintf $msg, @args if @args;
@@ -314,8 +318,9 @@ Returns nothing; croaks if BLOCK is not code.
 =head2 AnyEvent::log $level, $message[, @args]
 
 A small stand-in for AnyEvent's logging: formats C<$message> with C<@args> (sprintf) when
-given, and prints it on STDERR when C<$level> (1..9 or a name: fatal, alert, critical, error,
-warn, note, info, debug, trace) is at or below C<$ENV{PERL_ANYEVENT_VERBOSE}> (default 4).
+given, and prints it on STDERR when C<$level> is at or below C<$ENV{PERL_ANYEVENT_VERBOSE}>
+(default 4). C<$level> is 1..9 or a name: fatal (also emerg, exit), alert, critical (crit),
+error (err, die), warn (warning), note (notice), info, debug, trace; any other name croaks.
 Level 1 (fatal) dies with the message. Also available as C<AE::log>.
 
 =head2 AnyEvent::fh_block $fh, AnyEvent::fh_unblock $fh

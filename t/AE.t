@@ -93,6 +93,17 @@ subtest 'AE::log' => sub {
     is_deeply \@warn, ["AnyEvent: careful 42\n"], 'warn level printed with sprintf args, debug suppressed';
     ok !eval { AE::log fatal => 'the end'; 1 }, 'fatal dies';
     like $@, qr/the end/, 'with the message';
+
+    @warn = ();
+    AE::log $_ => "as $_" for qw(err die notice);
+    AE::log 6 => 'numeric note';
+    is_deeply \@warn, ["AnyEvent: as err\n", "AnyEvent: as die\n"],
+        'syslog names: err and die are error (shown at 5), notice is note (not shown)';
+    ok !eval { AE::log emerg => 'emergency'; 1 }, 'emerg is fatal';
+    ok !eval { AE::log exit => 'bye'; 1 }, 'exit is fatal';
+    my $line = __LINE__ + 1;
+    ok !eval { AE::log bogus => 'x'; 1 }, 'an unknown level name croaks';
+    like $@, qr/^bogus: not a valid logging level at \Q$0\E line $line\.$/, 'naming the level, at the caller';
 };
 
 done_testing;
