@@ -23,6 +23,18 @@ $Carp::Internal{$_}++ for qw(AnyEvent AE AnyEvent::Impl::Rust AnyEvent::CondVar 
 
 use constant MODEL_NAME => 'AnyEvent::Impl::Rust';
 
+# Platform constants AnyEvent provides and modules built on it use (AnyEvent::WIN32 ...).
+use Fcntl ();
+use constant {
+    WIN32      => $^O eq 'MSWin32' ? 1 : 0,
+    CYGWIN     => $^O eq 'cygwin' ? 1 : 0,
+    TAINT      => ${^TAINT} ? 1 : 0,
+    F_SETFD    => Fcntl::F_SETFD(),
+    F_SETFL    => Fcntl::F_SETFL(),
+    O_NONBLOCK => Fcntl::O_NONBLOCK(),
+    FD_CLOEXEC => Fcntl::FD_CLOEXEC(),
+};
+
 # AE_xxx is a short name for PERL_ANYEVENT_xxx, copied over unless the long name exists. Under
 # taint mode none of these variables is trusted: they end up present but undefined.
 BEGIN {
@@ -327,6 +339,13 @@ Level 1 (fatal) dies with the message. Also available as C<AE::log>.
 
 Puts the handle into blocking or non-blocking mode (prototype C<($)>; other file status flags
 are kept). Returns true on success, false (with C<$!> set) on failure.
+
+=head2 Constants
+
+C<AnyEvent::WIN32> and C<AnyEvent::CYGWIN> (true on those platforms, so 0 here),
+C<AnyEvent::TAINT> (true under C<perl -T>), and C<AnyEvent::F_SETFD>, C<AnyEvent::F_SETFL>,
+C<AnyEvent::O_NONBLOCK>, C<AnyEvent::FD_CLOEXEC> (the platform's values, as in L<Fcntl>):
+constant functions that AnyEvent defines and modules built on it use.
 
 =head2 $AnyEvent::MAX_SIGNAL_LATENCY
 

@@ -72,4 +72,17 @@ subtest '$AnyEvent::MAX_SIGNAL_LATENCY' => sub {
     is $out, '2.5', 'PERL_ANYEVENT_MAX_SIGNAL_LATENCY sets it';
 };
 
+subtest 'platform constants' => sub {
+    is AnyEvent::WIN32(), 0, 'AnyEvent::WIN32 is false here';
+    is AnyEvent::CYGWIN(), 0, 'AnyEvent::CYGWIN is false here';
+    is AnyEvent::TAINT(), 0, 'AnyEvent::TAINT is false without -T';
+    is AnyEvent::F_SETFL(), Fcntl::F_SETFL(), 'F_SETFL as Fcntl has it';
+    is AnyEvent::F_SETFD(), Fcntl::F_SETFD(), 'F_SETFD as Fcntl has it';
+    is AnyEvent::FD_CLOEXEC(), Fcntl::FD_CLOEXEC(), 'FD_CLOEXEC as Fcntl has it';
+    is prototype('AnyEvent::WIN32'), '', 'constants take no arguments (usable as barewords)';
+    pipe my $r, my $w or die "pipe: $!";
+    ok fcntl($w, AnyEvent::F_SETFL(), AnyEvent::O_NONBLOCK()), 'F_SETFL with O_NONBLOCK sets the flag';
+    ok fcntl($w, F_GETFL, 0) & O_NONBLOCK, 'the handle is non-blocking';
+};
+
 done_testing;
