@@ -30,6 +30,20 @@ use constant { AF_INET => Socket::AF_INET(), AF_UNIX => Socket::AF_UNIX(), SOCK_
                SOCK_DGRAM => Socket::SOCK_DGRAM() };
 use constant TCP_CONGESTION => eval { Socket::TCP_CONGESTION() } // ($^O eq 'linux' ? 13 : undef);
 
+# The MSG_ and TCP_ constants AnyEvent::Socket provides: the platform's value, or undef where it
+# has none. Socket lacks MSG_MORE; Linux has it as 0x8000.
+BEGIN {
+    my %fallback = (MSG_MORE => $^O eq 'linux' ? 0x8000 : undef);
+    for my $name (qw(MSG_DONTWAIT MSG_FASTOPEN MSG_MORE MSG_NOSIGNAL
+                     TCP_CONNECTIONTIMEOUT TCP_CORK TCP_DEFER_ACCEPT TCP_FASTOPEN TCP_INFO
+                     TCP_INIT_CWND TCP_KEEPALIVE TCP_KEEPCNT TCP_KEEPIDLE TCP_KEEPINIT TCP_KEEPINTVL
+                     TCP_LINGER2 TCP_MAXSEG TCP_MD5SIG TCP_NOOPT TCP_NOPUSH TCP_QUICKACK
+                     TCP_SACK_ENABLE TCP_SYNCNT TCP_WINDOW_CLAMP)) {
+        my $value = eval { Socket->can($name)->() } // $fallback{$name};
+        constant->import($name => $value);
+    }
+}
+
 # ---- parsing and formatting addresses ----------------------------------------------------
 
 sub parse_ipv4($) {
@@ -744,6 +758,17 @@ false with C<$!> set on error.
 Sets the congestion control algorithm (C<TCP_CONGESTION>, e.g. C<reno>, C<cubic>). Returns true
 on success, false with C<$!> set (e.g. for an algorithm the kernel does not offer), C<undef>
 where the option does not exist.
+
+=head2 Socket option constants
+
+C<AnyEvent::Socket::TCP_CONGESTION>, C<TCP_CONNECTIONTIMEOUT>, C<TCP_CORK>,
+C<TCP_DEFER_ACCEPT>, C<TCP_FASTOPEN>, C<TCP_INFO>, C<TCP_INIT_CWND>, C<TCP_KEEPALIVE>,
+C<TCP_KEEPCNT>, C<TCP_KEEPIDLE>, C<TCP_KEEPINIT>, C<TCP_KEEPINTVL>, C<TCP_LINGER2>,
+C<TCP_MAXSEG>, C<TCP_MD5SIG>, C<TCP_NOOPT>, C<TCP_NOPUSH>, C<TCP_QUICKACK>,
+C<TCP_SACK_ENABLE>, C<TCP_SYNCNT>, C<TCP_WINDOW_CLAMP>, and C<MSG_DONTWAIT>,
+C<MSG_FASTOPEN>, C<MSG_MORE>, C<MSG_NOSIGNAL>: constant functions (not exported) giving the
+platform's value for C<setsockopt> or C<send>, or C<undef> where the platform has no such
+option, as AnyEvent provides them.
 
 =head1 ENVIRONMENT
 

@@ -253,4 +253,25 @@ subtest 'socket options, handles' => sub {
     like $@, qr/cannot parse 'not-an-address' as host address/, '... saying so';
 };
 
+subtest 'socket option constants' => sub {
+    my ($server, $port) = echo_server('127.0.0.1', 0);
+    my $cv = AE::cv;
+    tcp_connect '127.0.0.1', $port, sub { $cv->send($_[0]) };
+    my $fh = $cv->recv;
+    my $tcp = Socket::IPPROTO_TCP();
+    for my $option ([TCP_KEEPIDLE => 77], [TCP_KEEPINTVL => 11], [TCP_KEEPCNT => 4], [TCP_CORK => 1]) {
+        my ($name, $value) = @$option;
+        my $number = AnyEvent::Socket->can($name)->();
+        ok defined $number, "AnyEvent::Socket::$name is defined on Linux";
+        ok setsockopt($fh, $tcp, $number, $value), "setsockopt $name";
+        is unpack('i', getsockopt($fh, $tcp, $number)), $value, "$name reads back as $value";
+    }
+    ok defined AnyEvent::Socket::MSG_NOSIGNAL(), 'MSG_NOSIGNAL is defined';
+    is send($fh, "ping\n", AnyEvent::Socket::MSG_NOSIGNAL() | AnyEvent::Socket::MSG_DONTWAIT()), 5,
+        'send with MSG_NOSIGNAL | MSG_DONTWAIT works';
+    ok defined AnyEvent::Socket::MSG_MORE(), 'MSG_MORE has its Linux value although Socket lacks it';
+    ok !defined AnyEvent::Socket::TCP_NOPUSH(), 'a BSD-only option is undef here';
+    ok !defined &main::TCP_KEEPIDLE, 'the constants are not exported';
+};
+
 done_testing;
