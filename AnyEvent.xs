@@ -177,6 +177,7 @@ static int signum_of(pTHX_ SV *name)
  * xs/<area>.h, included here, and their XSUBs in xs/<area>.xsh, INCLUDEd at the end. They may
  * use the helpers above (croak_caller, croak_status, CHECK_STATUS, fd_of, callback_of). */
 /* area headers: */
+#include "xs/handle.h"
 
 MODULE = AnyEvent		PACKAGE = AE
 
@@ -391,3 +392,5 @@ DESTROY(SV *self)
     }
 
 # Area XSUBs (each file starts with its own MODULE/PACKAGE line):
+
+INCLUDE: xs/handle.xsh

@@ -14,6 +14,8 @@ pub mod event_loop;
 pub mod ffi;
 pub mod io;
 pub mod signal;
+pub mod stream;
+pub mod tls;
 pub mod timer;
 
 /// An opaque callback owned by the glue (a Perl code reference with a reference count held).

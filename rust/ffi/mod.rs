@@ -7,6 +7,10 @@
 
 mod watchers;
 pub use watchers::*;
+mod stream;
+pub use stream::*;
+mod tls;
+pub use tls::*;
 
 use crate::event_loop::Loop;
 use crate::Callback;
