@@ -218,7 +218,7 @@ for my $dir ("", "r", "w") {
 sub on_drain {
     my ($self, $cb) = @_;
     $self->{on_drain} = $cb;
-    $cb->($self) if $cb && $self->{low_water_mark} >= $self->_pending_write;
+    $cb->($self) if $cb && ($self->{low_water_mark} || 0) >= $self->_pending_write;
 }
 
 # Octets not yet accepted by the kernel (TLS: plaintext still to be encrypted).
@@ -232,7 +232,10 @@ sub push_write {
     }
     Carp::croak("AnyEvent::Handle::push_write: data must be defined") unless defined $_[0];
     $self->{wbuf} .= $_[0];
-    $self->_drain_wbuf if $self->{fh};
+    return unless $self->{fh};
+    $self->_drain_wbuf;
+    $self->_error(ENOSPC, 1)
+        if defined $self->{wbuf_max} && $self->{fh} && $self->{wbuf_max} < length $self->{wbuf};
 }
 
 sub push_shutdown {
@@ -261,7 +264,7 @@ sub _drain_wbuf {
         my $len = $self->{_tls} ? $self->_tls_send : _write($self->{_fd}, $self->{wbuf});
         if (defined $len) {
             $self->{_activity} = $self->{_wactivity} = AE::now if $len;
-            if ($self->{on_drain} && $self->{low_water_mark} >= $self->_pending_write) {
+            if ($self->{on_drain} && ($self->{low_water_mark} || 0) >= $self->_pending_write) {
                 $self->{on_drain}($self);
                 return unless $self->{fh};
             }
@@ -273,9 +276,6 @@ sub _drain_wbuf {
     $on_writable->() unless $self->{autocork};
     return unless $self->{fh};
     $self->{_ww} = AE::io($self->{fh}, 1, $on_writable) if !$self->{_ww} && $self->_wants_write;
-
-    $self->_error(ENOSPC, 1)
-        if defined $self->{wbuf_max} && $self->{wbuf_max} < length $self->{wbuf};
 }
 
 sub _wants_write {
@@ -846,10 +846,9 @@ sub DESTROY {
     if ($fh && $linger && length($self->{wbuf} // "") && !$self->{_tls}) {
         # Outstanding data keeps the file handle alive until written (or linger expires).
         my $wbuf = $self->{wbuf};
-        my $fd = $self->{_fd};
         my @linger;
         push @linger, AE::io($fh, 1, sub {
-            my $len = _write($fd, $wbuf);
+            my $len = _write(fileno $fh, $wbuf);    # $fh stays open as long as we write
             if (!defined $len ? ($! != EAGAIN && $! != EINTR) : !length $wbuf) {
                 @linger = ();
             }
