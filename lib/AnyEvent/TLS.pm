@@ -167,6 +167,7 @@ sub _session {
 # code reference as verify_peername). $ok is what the chain verification said.
 sub _final_verdict {
     my ($self, $handle, $session, $ok) = @_;
+    $ok = $ok ? 1 : 0;
     my $cert = $session->peer_cert(0);
     my $peername = $handle->{peername};
     if ($ok && ref $self->{verify_peername} eq 'CODE' && defined $peername) {

@@ -66,8 +66,11 @@ sub make_pki {
 sub start_s_server {
     my (@args) = @_;
     my $openssl = need_program('openssl');
-    my $pid = open my $out, "-|", $openssl, "s_server", -accept => "127.0.0.1:0", @args
-        or die "cannot start openssl s_server: $!";
+    my $pid = open my $out, "-|" // die "fork: $!";
+    if (!$pid) {
+        open STDERR, '>', '/dev/null' or die $!;
+        exec $openssl, "s_server", -accept => "127.0.0.1:0", @args or die "exec openssl: $!";
+    }
     push @PIDS, $pid;
     push @OUTPUTS, $out;
     while (my $line = <$out>) {
