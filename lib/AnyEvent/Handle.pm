@@ -653,7 +653,7 @@ sub starttls {
         unless defined $tls && ($tls eq "accept" || $tls eq "connect");
 
     $self->{tls} = $tls;
-    $self->{tls_ctx} = $ctx if @_ > 2;
+    $self->{tls_ctx} = $ctx if defined $ctx;
     return unless $self->{fh};    # started when the connection is up
 
     require AnyEvent::TLS;
