@@ -863,3 +863,411 @@ sub AnyEvent::Handle::destroyed::destroyed { 1 }
 sub AnyEvent::Handle::destroyed::DESTROY { }
 
 1;
+
+__END__
+
+=head1 NAME
+
+AnyEvent::Handle - non-blocking, buffered, queued stream I/O (with TLS)
+
+=head1 SYNOPSIS
+
+    use AnyEvent;
+    use AnyEvent::Handle;
+
+    my $done = AE::cv;
+    my $handle; $handle = AnyEvent::Handle->new(
+        fh       => $socket,                 # or connect => [$host, $service]
+        on_error => sub {
+            my ($handle, $fatal, $message) = @_;
+            AE::log error => $message;
+            $handle->destroy;
+            $done->send;
+        },
+        on_eof   => sub { $handle->destroy; $done->send },
+    );
+
+    $handle->push_write("GET / HTTP/1.0\015\012\015\012");
+    $handle->push_read(line => sub {
+        my ($handle, $line, $eol) = @_;
+        print "status: $line\n";
+    });
+    $done->recv;
+
+=head1 DESCRIPTION
+
+An AnyEvent::Handle wraps a stream file handle (usually a socket) and gives it a write queue,
+a read queue of typed read requests (lines, chunks, netstrings, JSON ...), inactivity
+timeouts, and optionally TLS. It is the AnyEvent 7.17 API, implemented on this distribution's
+Rust core:
+
+=over 4
+
+=item *
+
+The reads and writes (non-blocking C<read(2)>, C<send(2)> with C<MSG_NOSIGNAL>), the TLS records
+(rustls), and the scanning of the hot read types (line ends with memchr, fixed end markers with
+memmem, netstring headers) are done in Rust.
+
+=item *
+
+The read buffer C<< $handle->{rbuf} >> and the write buffer C<< $handle->{wbuf} >> are ordinary
+Perl strings. You may read C<rbuf> and remove data from its start (or, in your own read
+callbacks, edit it), as the tutorial does with C<< $handle->{rbuf} =~ s/^( (?:..)* ) ://x >>.
+Reads append to it in place, without copying; consumed data is removed by moving the string's
+start, also without copying.
+
+=item *
+
+The handle is a blessed hash: constructor arguments become members of the same name, internal
+members start with C<_>, so subclasses and C<< $_[0]{...} >> access keep working.
+
+=back
+
+With TLS, C<wbuf> holds the plaintext not yet handed to TLS (at most what rustls buffers,
+64 KiB, is in between), and C<rbuf> receives decrypted data.
+
+=head1 CONSTRUCTOR
+
+=head2 $handle = AnyEvent::Handle->new(key => value, ...)
+
+Takes key/value pairs; returns the handle object. Croaks when neither C<fh> nor C<connect> is
+given, when C<fh> is not an open file handle, or on an odd number of arguments. If a fatal
+error happens while starting (e.g. TLS setup without C<on_error>), it may return nothing.
+
+=over 4
+
+=item fh => $filehandle
+
+The stream to use. It is put into non-blocking mode. Either C<fh> or C<connect> is required.
+
+=item connect => [$host, $service]
+
+Connects with C<AnyEvent::Socket::tcp_connect> (loaded on use). C<$host> also becomes the
+default C<peername>. Reads and writes may be queued, and properties changed, while connecting.
+
+=over 4
+
+=item on_prepare => $cb->($handle)
+
+Called before a connection attempt, with the new socket in C<< $handle->{fh} >>. Its return
+value is the connect timeout in seconds (0, undef or an empty list: the default).
+
+=item on_connect => $cb->($handle, $host, $port, $retry->())
+
+Called once connected, with the peer's numeric address and port. Calling C<$retry> drops this
+connection and tries the next address of the host (possibly after the callback returned).
+
+=item on_connect_error => $cb->($handle, $message)
+
+Called when no connection could be made; C<$!> holds the error. The handle is destroyed
+afterwards. Without it, C<on_error> is called with a fatal error.
+
+=back
+
+=item on_error => $cb->($handle, $fatal, $message)
+
+Called on errors, with C<$!> set to the error code and C<$message> describing it (print the
+message rather than C<$!>). After a fatal error (C<$fatal> true) the handle is destroyed once
+the callback returns. The codes AnyEvent::Handle reports:
+
+    EPIPE      end of file while read requests are pending (fatal), or on_read not
+               consuming data at end of file
+    ETIMEDOUT  an inactivity timeout without on_*timeout callback (not fatal)
+    ENOSPC     rbuf_max or wbuf_max exceeded (fatal)
+    EBADMSG    malformed netstring, JSON, CBOR, storable data, or a reject regex matched
+               (not fatal; the request stays queued)
+    EPROTO     TLS failures: handshake, certificate verification, bad records (fatal)
+    others     as read(2)/write(2) report them (fatal)
+
+Without C<on_error>, an error destroys the handle and croaks with
+C<AnyEvent::Handle uncaught error: $message> (from inside the event loop).
+
+=item on_read => $cb->($handle)
+
+Called when data arrived and the read queue is empty (only when C<rbuf> is not empty). It
+should consume data from C<rbuf> or push read requests. At end of file, remaining data is first
+offered to the queue and C<on_read>; if it makes no progress a fatal C<EPIPE> error follows.
+
+=item on_eof => $cb->($handle)
+
+Called at a clean end of file when no read request is pending. Writing is still possible.
+Without it, end of file is a fatal error with C<$!> = 0 ("Unexpected end-of-file").
+
+=item on_drain => $cb->($handle)
+
+Called when the write buffer becomes empty (at most C<low_water_mark> octets), and at once
+when set while it is empty.
+
+=item timeout => $seconds, rtimeout => $seconds, wtimeout => $seconds
+
+Inactivity timeouts: for reads or writes, reads only, writes only. When that many seconds pass
+without a successful read (or write, or a C<*timeout_reset> call), C<on_timeout> (or
+C<on_rtimeout>, C<on_wtimeout>) is called and the timeout restarts; without callback, a
+non-fatal C<ETIMEDOUT> error is raised. They are active even when nothing is queued. 0 (the
+default) disables.
+
+=item on_timeout, on_rtimeout, on_wtimeout => $cb->($handle)
+
+See above.
+
+=item rbuf_max => $octets, wbuf_max => $octets
+
+A fatal C<ENOSPC> error when the read (write) buffer grows beyond this size. For TLS handles,
+C<wbuf_max> counts the plaintext waiting in C<wbuf>.
+
+=item autocork => $boolean
+
+Off (default): C<push_write> writes at once when it can. On: writes wait for the next loop
+iteration (fewer system calls for many small writes, more latency).
+
+=item no_delay => $boolean, keepalive => $boolean, oobinline => $boolean
+
+Set C<TCP_NODELAY>, C<SO_KEEPALIVE>, C<SO_OOBINLINE> on the socket. C<oobinline> is enabled
+unless given as false. Harmless on handles that are not TCP sockets.
+
+=item read_size => $octets, max_read_size => $octets
+
+The initial read size (default 2048), doubled after every read that filled it, up to
+C<max_read_size> (default 131072, or C<read_size> if larger).
+
+=item low_water_mark => $octets
+
+The write buffer size (default 0) at or below which it counts as empty for C<on_drain>.
+
+=item linger => $seconds
+
+When the handle is destroyed with data still in C<wbuf>, keep writing it for up to this many
+seconds (default 3600; 0 disables). No errors are reported. Not done for TLS handles.
+
+=item peername => $string
+
+The peer's name: used for TLS server name indication and, when C<verify_peername> asks for
+it, for the certificate host name check.
+
+=item tls => "accept" | "connect"
+
+Starts TLS (server or client side) as soon as the connection is up. TLS failures are
+C<EPROTO> errors. Unlike AnyEvent on Net::SSLeay, a Net::SSLeay session object is not accepted.
+
+=item tls_ctx => $anyevent_tls | { key => value, ... }
+
+The L<AnyEvent::TLS> context to use, or a hash of options to make one. Default:
+C<AnyEvent::Handle::TLS_CTX>.
+
+=item on_starttls => $cb->($handle, $success[, $message])
+
+Called when the TLS handshake finished (C<$success> true), or failed (false, with the message;
+C<on_error> is then not called, TLS is switched off and reading stops).
+
+=item on_stoptls => $cb->($handle)
+
+Called when the peer ends TLS (close_notify); the handle continues in plaintext. Without it, a
+TLS shutdown counts as end of file.
+
+=item json => $coder, cbor => $coder
+
+The JSON (JSON::XS or JSON::PP; default: a UTF-8 coder of whichever is installed) and CBOR
+(CBOR::XS) coders for the json and cbor types.
+
+=back
+
+=head1 METHODS
+
+=head2 $fh = $handle->fh
+
+Returns the file handle.
+
+=head2 $handle->on_error($cb), on_eof($cb), on_read($cb), on_timeout($cb), on_rtimeout($cb), on_wtimeout($cb), on_starttls($cb), on_stoptls($cb)
+
+Replace the callback (see the constructor). Return the new value. C<on_read> also processes
+data already in C<rbuf>.
+
+=head2 $handle->autocork($boolean), no_delay($boolean), keepalive($boolean), oobinline($boolean)
+
+Change the option (socket options are set at once). Return values unspecified.
+
+=head2 $handle->rbuf_max($octets), $handle->wbuf_max($octets)
+
+Set the limits (undef: none).
+
+=head2 $handle->timeout($seconds), rtimeout($seconds), wtimeout($seconds)
+
+Set (0: disable) the inactivity timeout and restart it from now.
+
+=head2 $handle->timeout_reset, rtimeout_reset, wtimeout_reset
+
+Count now as activity for the timeout.
+
+=head2 $handle->rbuf
+
+The read buffer as an lvalue: C<< $handle->rbuf = "" >> empties it.
+
+=head1 WRITE QUEUE
+
+=head2 $handle->on_drain($cb)
+
+Sets the drain callback; calls it at once if the write buffer is (at or below the low water
+mark) empty.
+
+=head2 $handle->push_write($data)
+
+Appends octets to the write buffer and writes what it can (unless corked). Croaks on undef
+data or characters above 255. A fatal C<ENOSPC> error when C<wbuf_max> is exceeded.
+
+=head2 $handle->push_write(type => @args)
+
+Encodes C<@args> with a write type and appends the result:
+
+    netstring  => $string          "<length>:<string>,"
+    packstring => $format, $string pack "$format/a*" (e.g. "N", "n", "w")
+    json       => $ref             JSON text (UTF-8) from the json coder
+    cbor       => $scalar          CBOR from the cbor coder (croaks without CBOR::XS)
+    storable   => $ref             pack "w/a*", Storable::nfreeze($ref)
+
+Any other type is looked up as a registered type, or as a package with an
+C<anyevent_write_type($handle, @args)> function (the package, then its parents, are loaded as
+needed) which returns the octets to write. Croaks on an unknown type.
+
+=head2 AnyEvent::Handle::register_write_type($name => $coderef->($handle, @args))
+
+Registers a write type; the code returns the octets to append.
+
+=head2 $handle->push_shutdown
+
+Replaces C<on_drain> with a callback that shuts down the writing side (sending a TLS
+close_notify first on TLS handles) once the buffer is written. The peer sees end of file.
+
+=head1 READ QUEUE
+
+Read requests are served in order; each is a callback that looks at C<rbuf> and returns true
+when it consumed what it needed (it is then removed) or false to wait for more data. When
+the queue is empty, C<on_read> gets the data.
+
+=head2 $handle->push_read($cb->($handle)), $handle->unshift_read($cb)
+
+Appends (prepends) a reader callback. The callback must return true once done.
+
+=head2 $handle->push_read(type => @args, $cb), $handle->unshift_read(type => @args, $cb)
+
+Appends (prepends) a typed request:
+
+=over 4
+
+=item chunk => $octets, $cb->($handle, $data)
+
+Exactly C<$octets> octets.
+
+=item line => [$eol,] $cb->($handle, $line, $eol)
+
+A line without its end marker, and the marker. C<$eol> is a string (a fixed marker, e.g.
+C<"\015\012\015\012"> for a header block) or a C<qr//> regex; missing or undef:
+C<\015?\012>. Partial lines at end of file are never returned.
+
+=item regex => $accept[, $reject[, $skip]], $cb->($handle, $data)
+
+Everything up to and including the first match of C<$accept> (capture variables are
+available in the callback). If C<$reject> matches while C<$accept> does not: C<EBADMSG>. If
+C<$skip> matches, everything up to its match end is accepted into the result without being
+rescanned.
+
+=item netstring => $cb->($handle, $string)
+
+A netstring; malformed data raises C<EBADMSG>.
+
+=item packstring => $format, $cb->($handle, $string)
+
+An octet string after a length in pack C<$format> (one of C<cCsSlLqQiInNvVjJw>, optionally
+with C<!>, C<< < >>, C<< > >>). Croaks on other formats.
+
+=item json => $cb->($handle, $ref)
+
+A JSON text (incremental parse; C<EBADMSG> on errors).
+
+=item cbor => $cb->($handle, $scalar)
+
+A CBOR value (needs CBOR::XS; C<EBADMSG> on errors).
+
+=item storable => $cb->($handle, $ref)
+
+What the storable write type wrote; C<EBADMSG> when it cannot be thawed.
+
+=item tls_detect => $cb->($handle, $detect, $major, $minor)
+
+Looks at the start of the stream without consuming it: C<$detect> true with the record
+version (3, 0..4) for a TLS (or SSLv2-framed 3.x) ClientHello, false when it cannot be TLS.
+
+=item tls_autostart => [$tls_ctx,] $tls
+
+Like tls_detect, and starts TLS (C<< starttls($tls, $tls_ctx) >>, normally "accept") when a
+handshake is detected; the data read so far goes to TLS.
+
+=back
+
+Other types are registered types or packages with C<anyevent_read_type($handle, $cb, @args)>,
+which returns a reader callback. Croaks on an unknown type.
+
+=head2 AnyEvent::Handle::register_read_type($name => $coderef->($handle, $cb, @args))
+
+Registers a read type; the code returns a reader callback as described above.
+
+=head2 $handle->stop_read, $handle->start_read
+
+Stop and resume reading from the file handle (for flow control). A TLS handle keeps reading
+records while stopped (the protocol needs it), but see C<rbuf_max>.
+
+=head1 TLS
+
+=head2 $handle->starttls($tls[, $tls_ctx])
+
+Starts TLS on the connection ("accept" or "connect"), optionally with a context (object or
+option hash). Data already in C<rbuf> is handed to TLS first. Croaks if TLS is already active
+or C<$tls> is neither "accept" nor "connect". Failures to set up (e.g. no server certificate)
+and handshake failures go to C<on_starttls> or C<on_error> (C<EPROTO>).
+
+=head2 $handle->stoptls
+
+Sends close_notify and goes back to plaintext. Data the peer sends after its own close_notify
+in the same packet may be lost (as with any TLS implementation reading ahead).
+
+=head2 $protocol = $handle->tls_alpn
+
+The negotiated ALPN protocol (see C<alpn> in L<AnyEvent::TLS>), or undef. Not in AnyEvent.
+
+=head2 $version = $handle->tls_version
+
+"TLSv1_2" or "TLSv1_3" once negotiated, else undef. Not in AnyEvent.
+
+=head2 $der = $handle->tls_peer_certificate
+
+The peer's certificate (DER octets), or undef. Not in AnyEvent.
+
+=head2 AnyEvent::Handle::TLS_CTX
+
+The default context (C<< AnyEvent::TLS->new >> with defaults: no verification), made on first
+use.
+
+=head1 DESTRUCTION
+
+=head2 $handle->destroy
+
+Stops all watchers and timers, drops callbacks and buffers (after starting the C<linger>
+writer if data is pending), and turns the object into an C<AnyEvent::Handle::destroyed>
+whose methods do nothing. Safe inside callbacks; no callback of the handle runs afterwards.
+
+=head2 $handle->destroyed
+
+True once the handle was destroyed (by C<destroy> or a fatal error).
+
+=head1 DIFFERENCES FROM ANYEVENT 7.17
+
+C<tls> does not accept Net::SSLeay objects, C<resettls> and C<< $handle->{tls} >> as a
+Net::SSLeay session do not exist (C<< $handle->{tls} >> is the mode while TLS is active).
+C<tls_alpn>, C<tls_version> and C<tls_peer_certificate> are additions. See L<AnyEvent::TLS> for
+the TLS options.
+
+=head1 SEE ALSO
+
+L<AnyEvent>, L<AnyEvent::TLS>, L<AnyEvent::Socket>.
+
+=cut

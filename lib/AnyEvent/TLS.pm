@@ -182,3 +182,156 @@ sub _final_verdict {
 sub init { 1 }
 
 1;
+
+__END__
+
+=head1 NAME
+
+AnyEvent::TLS - TLS contexts for AnyEvent::Handle, on rustls
+
+=head1 SYNOPSIS
+
+    use AnyEvent::Handle;
+
+    # a client that checks the server's certificate and host name
+    my $handle = AnyEvent::Handle->new(
+        connect  => ["www.example.org", "https"],
+        tls      => "connect",
+        tls_ctx  => { verify => 1, verify_peername => "https" },
+        on_error => sub { warn $_[2] },
+    );
+
+    # a server
+    my $ctx = AnyEvent::TLS->new(cert_file => "server.pem", key_file => "server.key");
+    AnyEvent::Handle->new(fh => $accepted, tls => "accept", tls_ctx => $ctx, ...);
+
+=head1 DESCRIPTION
+
+An AnyEvent::TLS object holds the TLS settings (protocol versions, certificates, trusted CAs,
+verification rules) that L<AnyEvent::Handle> uses for its TLS sessions. It takes AnyEvent
+7.17's options, implemented on rustls (TLS 1.2 and 1.3 only, no OpenSSL). Certificates and
+keys are PEM.
+
+=head2 Verification is off by default
+
+As in AnyEvent, C<verify> defaults to off: the connection is encrypted, but any certificate is
+accepted, so it does not prove who the peer is. (rustls always verifies certificates; for this
+default a verifier that accepts any certificate is installed. It still checks the handshake
+signatures, so the peer must hold the key of the certificate it shows.) Set C<< verify => 1 >>
+and C<verify_peername> for real authentication.
+
+=head1 CONSTRUCTOR
+
+=head2 $tls = AnyEvent::TLS->new(key => value, ...)
+
+Returns a context. Croaks (naming the option) on unknown options, files that cannot be read,
+PEM data without usable certificates or key, encrypted keys, and options that cannot be
+honoured without weakening security. Options:
+
+=over 4
+
+=item method => "any" | "TLSv1_2" | "TLSv1_3"
+
+The protocol versions: "any" (default; also "SSLv23") allows TLS 1.2 and 1.3. "SSLv2",
+"SSLv3", "TLSv1" and "TLSv1_1" croak: rustls does not implement them.
+
+=item tlsv1_2 => $enabled, tlsv1_3 => $enabled
+
+Disable one of the two versions (both default to enabled). C<sslv2>, C<sslv3>, C<tlsv1> and
+C<tlsv1_1> may be given as false; true croaks.
+
+=item verify => $enabled
+
+Verify the peer's certificate chain (validity period included) against the trusted CAs.
+Clients require a server certificate; servers ask for a client certificate, verify it when
+given, and require it with C<verify_require_client_cert>. Default off (see above).
+
+=item verify_require_client_cert => $enabled
+
+Servers refuse clients without a valid certificate (with C<verify>).
+
+=item verify_peername => $scheme | [$wc_alt, $wc_cn, $check_cn] | $callback->($tls, $cert, $peername)
+
+Check that the certificate is for the handle's C<peername> (with C<verify>; skipped when the
+handle has no peername). Every scheme name ("http", "https", "ldap", "smtp", "imap", ...) and
+the array form select the same check here: the RFC 6125 rules of rustls/webpki
+(subjectAltName DNS names with a leading C<*.> wildcard, or IP addresses; the common name is
+not used). "none" disables. A code reference is called after the chain was verified, with this
+context, the certificate (DER octets) and the peer name; it returns true to accept. Without
+C<verify_peername>, the name is not checked (as in AnyEvent).
+
+=item verify_cb => $callback->($tls, $handle, $peername, $depth, $preverify_ok, $store, $cert)
+
+Called once after the handshake (before any data is exchanged) with the verification result
+so far (C<$preverify_ok> 1 or 0); its return value is the final verdict. C<$depth> is always 0,
+C<$store> undef, and C<$cert> the peer certificate as DER octets (not a Net::SSLeay X509).
+Only for client sessions (verifying servers); server-side client certificate verification is
+not routed through it.
+
+=item ca_file => $path, ca_path => $dir, ca_cert => $pem
+
+Trusted CA certificates: a PEM file, a directory of PEM files (files named C<*.pem>, C<*.crt>
+or hash links like C<abcd1234.0>), or PEM text. Without any of them (and with C<verify>), the
+environment's C<PERL_ANYEVENT_CA_FILE> / C<PERL_ANYEVENT_CA_PATH>, else the system store
+(C</etc/ssl/certs/ca-certificates.crt>, else C</etc/ssl/certs>).
+
+=item cert_file => $path, cert => $pem
+
+This side's certificate chain (leaf first), PEM. The file may also hold the key.
+
+=item key_file => $path, key => $pem
+
+This side's private key (PKCS#8, PKCS#1 RSA or SEC1 EC), PEM. If missing, taken from the
+certificate file or text when it holds a key.
+
+=item cert_password => $string | $callback
+
+rustls cannot decrypt encrypted keys: an encrypted key croaks with a message saying so
+(decrypt it, e.g. with C<openssl pkey>). With an unencrypted key, the password is unused.
+
+=item session_ticket => $enabled
+
+Session resumption (client session cache, server tickets). Default on.
+
+=item prepare => $coderef->($tls)
+
+Called at the end of C<new> with the context (there is no Net::SSLeay context to adjust).
+
+=item alpn => [$protocol, ...]
+
+Application protocols to offer (client) or accept (server), in order of preference; the
+negotiated one is C<< $handle->tls_alpn >>. Not in AnyEvent.
+
+=item check_crl => $enabled
+
+True croaks: rustls has no CRL lookup here, and ignoring the request would silently skip
+revocation checks.
+
+=item dh_file, dh, dh_single_use, cipher_list, verify_client_once
+
+Accepted and ignored: rustls chooses its own modern cipher suites and key exchange (ECDHE;
+no finite-field DH), and verification happens once per handshake.
+
+=back
+
+=head1 FUNCTIONS AND VARIABLES
+
+=head2 AnyEvent::TLS::init
+
+Does nothing (there is no library to initialise); returns true.
+
+=head2 $AnyEvent::TLS::ERROR
+
+The message of the last TLS failure, as also passed to C<on_error>.
+
+=head1 DIFFERENCES FROM ANYEVENT 7.17
+
+No C<new_from_ssleay>, C<ctx>, C<certname> or Net::SSLeay objects; TLS 1.2 and 1.3 only; no
+CRL checks; no encrypted keys; host name checks follow RFC 6125 for every scheme; C<verify_cb>
+is called once (depth 0) with DER octets. C<alpn> is an addition.
+
+=head1 SEE ALSO
+
+L<AnyEvent::Handle>, L<https://docs.rs/rustls>.
+
+=cut
