@@ -233,7 +233,7 @@ sub push_write {
     Carp::croak("AnyEvent::Handle::push_write: data must be defined") unless defined $_[0];
     $self->{wbuf} .= $_[0];
     return unless $self->{fh};
-    $self->_drain_wbuf;
+    $self->_drain_wbuf unless $self->{_ww};
     $self->_error(ENOSPC, 1)
         if defined $self->{wbuf_max} && $self->{fh} && $self->{wbuf_max} < length $self->{wbuf};
 }
@@ -257,14 +257,22 @@ sub _shutdown_write {
 sub _drain_wbuf {
     my ($self) = @_;
     return if $self->{_ww} || !$self->_wants_write;
+    my $on_writable = $self->{_on_writable} ||= $self->_writer;
+    $on_writable->() unless $self->{autocork};
+    $self->{_ww} = AE::io($self->{fh}, 1, $on_writable)
+        if $self->{fh} && !$self->{_ww} && $self->_wants_write;
+}
 
+# The write watcher's callback (made once per handle; it holds the handle weakly).
+sub _writer {
+    my ($self) = @_;
     Scalar::Util::weaken(my $weak = $self);
-    my $on_writable = sub {
+    sub {
         my $self = $weak or return;
         my $len = $self->{_tls} ? $self->_tls_send : _write($self->{_fd}, $self->{wbuf});
         if (defined $len) {
             $self->{_activity} = $self->{_wactivity} = AE::now if $len;
-            if ($self->{on_drain} && ($self->{low_water_mark} || 0) >= $self->_pending_write) {
+            if ($self->{on_drain} && ($self->{low_water_mark} || 0) >= length $self->{wbuf}) {
                 $self->{on_drain}($self);
                 return unless $self->{fh};
             }
@@ -273,9 +281,6 @@ sub _drain_wbuf {
             $self->_error($!, 1);
         }
     };
-    $on_writable->() unless $self->{autocork};
-    return unless $self->{fh};
-    $self->{_ww} = AE::io($self->{fh}, 1, $on_writable) if !$self->{_ww} && $self->_wants_write;
 }
 
 sub _wants_write {
