@@ -61,6 +61,27 @@ for my $version (qw(1_2 1_3)) {
     };
 }
 
+subtest 'SNI from peername' => sub {
+    require MIME::Base64;
+    my $der = sub {
+        open my $fh, '<', $_[0] or die $!;
+        my ($b64) = do { local $/; <$fh> } =~ /-----BEGIN CERTIFICATE-----(.*?)-----END/s;
+        MIME::Base64::decode_base64($b64);
+    };
+    # s_server shows the second certificate to clients asking for "sni.test"
+    my ($port) = start_s_server(-cert => "$pki/server.pem", -key => "$pki/server.key",
+        -servername => "sni.test", -cert2 => "$pki/rogue.pem", -key2 => "$pki/rogue.key", "-rev");
+    for my $case ([undef, "server.pem"], ["sni.test", "rogue.pem"]) {
+        my ($peername, $expect) = @$case;
+        my $cv = AE::cv;
+        my $h = AnyEvent::Handle->new(fh => tcp_to($port), peername => $peername, tls => "connect",
+            on_error => sub { $cv->send("error: $_[2]") });
+        $h->push_write("x\n");
+        $h->push_read(line => sub { $cv->send($_[0]->tls_peer_certificate) });
+        ok $cv->recv eq $der->("$pki/$expect"), "peername " . ($peername // "undef") . ": s_server chose $expect";
+    }
+};
+
 subtest 'combined key+certificate file for the server' => sub {
     my $listen = IO::Socket::INET->new(Listen => 5, LocalAddr => "127.0.0.1", LocalPort => 0, Proto => "tcp", ReuseAddr => 1) or die $!;
     my $server;
