@@ -87,3 +87,129 @@ static void tls_note_error(pTHX)
     aers_tls_error_message(buf, sizeof buf);
     sv_setpv(get_sv("AnyEvent::TLS::ERROR", GV_ADD), buf);
 }
+
+/* Typed read requests ([kind, cb, arg] blessed into AnyEvent::Handle::_req) that the drain
+ * loop serves without calling Perl reader closures. */
+enum { REQ_LINE = 1, REQ_MARKED_LINE = 2, REQ_CHUNK = 3 };
+
+static void call_reader_cb(pTHX_ SV *cb, SV *self_ref, SV *a, SV *b)
+{
+    dSP;
+    ENTER;
+    SAVETMPS;
+    PUSHMARK(SP);
+    EXTEND(SP, 3);
+    PUSHs(self_ref);
+    mPUSHs(a);
+    if (b)
+        mPUSHs(b);
+    PUTBACK;
+    call_sv(cb, G_VOID | G_DISCARD);
+    FREETMPS;
+    LEAVE;
+}
+
+/* Serves one typed request from rbuf: 1 done, 0 needs more data. */
+static int serve_typed(pTHX_ HV *self, SV *self_ref, AV *req)
+{
+    SV **kind = av_fetch(req, 0, 0), **cb = av_fetch(req, 1, 0), **arg = av_fetch(req, 2, 0);
+    SV **rb = hv_fetchs(self, "rbuf", 0);
+    SV *rbuf;
+    STRLEN len;
+    const char *p;
+    size_t start, end;
+    if (!kind || !cb || !rb || !SvOK(*rb))
+        return 0;
+    rbuf = *rb;
+    p = bytes_of(aTHX_ rbuf, &len, "AnyEvent::Handle read");
+    switch (SvIV(*kind)) {
+    case REQ_LINE:
+        if (!aers_find_line_end(p, len, 0, &start, &end))
+            return 0;
+        break;
+    case REQ_MARKED_LINE: {
+        STRLEN nlen;
+        const char *needle = SvPVbyte(*arg, nlen);
+        if (!aers_find_marker(p, len, needle, nlen, 0, &start))
+            return 0;
+        end = start + nlen;
+        break;
+    }
+    case REQ_CHUNK: {
+        UV want = SvUV(*arg);
+        SV *data;
+        if (want > len)
+            return 0;
+        data = newSVpvn(p, want);
+        chop_front(aTHX_ rbuf, want);
+        SvSETMAGIC(rbuf);
+        call_reader_cb(aTHX_ *cb, self_ref, data, NULL);
+        return 1;
+    }
+    default:
+        croak("AnyEvent::Handle: corrupt read request");
+    }
+    {
+        SV *line = newSVpvn(p, start);
+        SV *eol = newSVpvn(p + start, end - start);
+        chop_front(aTHX_ rbuf, end);
+        SvSETMAGIC(rbuf);
+        call_reader_cb(aTHX_ *cb, self_ref, line, eol);
+    }
+    return 1;
+}
+
+/* Calls a reader closure with the handle; returns its truth. */
+static int call_reader(pTHX_ SV *reader, SV *self_ref)
+{
+    dSP;
+    int ok, n;
+    ENTER;
+    SAVETMPS;
+    PUSHMARK(SP);
+    XPUSHs(self_ref);
+    PUTBACK;
+    n = call_sv(reader, G_SCALAR);
+    SPAGAIN;
+    ok = n > 0 && SvTRUE(POPs);
+    PUTBACK;
+    FREETMPS;
+    LEAVE;
+    return ok;
+}
+
+static AV *queue_of(pTHX_ HV *self)
+{
+    SV **q = hv_fetchs(self, "_queue", 0);
+    return q && SvROK(*q) && SvTYPE(SvRV(*q)) == SVt_PVAV ? (AV *)SvRV(*q) : NULL;
+}
+
+/* Feeds rbuf to the read queue: 0 the queue ran empty, 1 the head request waits for data,
+ * 2 the handle was destroyed by a callback. */
+static int drain_queue(pTHX_ SV *self_ref)
+{
+    HV *self = (HV *)SvRV(self_ref);
+    for (;;) {
+        AV *queue = queue_of(aTHX_ self);
+        SV *reader;
+        int done;
+        if (!queue)
+            return 2;
+        if (AvFILL(queue) < 0)
+            return 0;
+        reader = sv_2mortal(av_shift(queue));
+        if (SvROK(reader) && SvOBJECT(SvRV(reader)) && SvTYPE(SvRV(reader)) == SVt_PVAV)
+            done = serve_typed(aTHX_ self, self_ref, (AV *)SvRV(reader));
+        else
+            done = call_reader(aTHX_ reader, self_ref);
+        if (!hv_exists(self, "fh", 2))
+            return 2;
+        if (!done) {
+            if (!(queue = queue_of(aTHX_ self)))
+                return 2;
+            av_unshift(queue, 1);
+            av_store(queue, 0, SvREFCNT_inc_simple_NN(reader));
+            return 1;
+        }
+    }
+}

@@ -60,6 +60,15 @@ _take_line(SV *rbuf, SV *eol = NULL)
         SvSETMAGIC(rbuf);
     }
 
+int
+_drain_queue(SV *self)
+    CODE:
+        if (!SvROK(self) || SvTYPE(SvRV(self)) != SVt_PVHV)
+            croak("AnyEvent::Handle: not a handle");
+        RETVAL = drain_queue(aTHX_ self);
+    OUTPUT:
+        RETVAL
+
 void
 _take_netstring(SV *rbuf)
     PPCODE:

@@ -354,10 +354,7 @@ sub _load_type {
 sub push_read {
     my $self = shift;
     my $cb = pop;
-    if (@_) {
-        my $type = shift;
-        $cb = ($RH{$type} ||= _load_type($type, 'read'))->($self, $cb, @_);
-    }
+    $cb = _request($self, $cb, @_) if @_;
     ref $cb or Carp::croak("AnyEvent::Handle::push_read: a callback (code reference) is required");
     push @{ $self->{_queue} }, $cb;
     $self->_drain_rbuf;
@@ -366,13 +363,30 @@ sub push_read {
 sub unshift_read {
     my $self = shift;
     my $cb = pop;
-    if (@_) {
-        my $type = shift;
-        $cb = ($RH{$type} ||= _load_type($type, 'read'))->($self, $cb, @_);
-    }
+    $cb = _request($self, $cb, @_) if @_;
     ref $cb or Carp::croak("AnyEvent::Handle::unshift_read: a callback (code reference) is required");
     unshift @{ $self->{_queue} }, $cb;
     $self->_drain_rbuf;
+}
+
+my ($LINE_TYPE, $CHUNK_TYPE);    # the built-in constructors, set below
+
+# A read request of a type: the common line and chunk requests become data the XS drain loop
+# serves directly ([kind, cb, arg], see xs/handle.h); the others are reader closures.
+sub _request {
+    my ($self, $cb, $type, @args) = @_;
+    my $make = $RH{$type} ||= _load_type($type, 'read');
+    if ($make == $LINE_TYPE && ref $cb) {
+        return bless [1, $cb], 'AnyEvent::Handle::_req' unless defined $args[0];
+        if (!ref $args[0] && length $args[0]) {
+            my $eol = $args[0];
+            utf8::downgrade($eol, 1) or Carp::croak("AnyEvent::Handle line: wide character in the end-of-line marker");
+            return bless [2, $cb, $eol], 'AnyEvent::Handle::_req';
+        }
+    } elsif ($make == $CHUNK_TYPE && ref $cb && defined $args[0] && $args[0] =~ /^\d+\z/) {
+        return bless [3, $cb, $args[0]], 'AnyEvent::Handle::_req';
+    }
+    $make->($self, $cb, @args);
 }
 
 # Feeds the read buffer to the queue, then on_read, then reports EOF; restarts reading when
@@ -384,10 +398,10 @@ sub _drain_rbuf {
 
     while () {
         my $len = length $self->{rbuf};
-        if (my $reader = shift @{ $self->{_queue} }) {
-            next if $reader->($self);
-            return unless $self->{fh};    # destroyed in the callback
-            unshift @{ $self->{_queue} }, $reader;
+        if (@{ $self->{_queue} }) {
+            my $state = _drain_queue($self);    # 0: queue empty, 1: waiting, 2: destroyed
+            return if $state == 2 || !$self->{fh};
+            next unless $state;
             if ($self->{_eof}) {
                 $self->_error(EPIPE, 1);    # a read request that can never be satisfied
                 return;
@@ -495,6 +509,9 @@ register_read_type(line => sub {
         1;
     };
 });
+
+$CHUNK_TYPE = $RH{chunk};
+$LINE_TYPE  = $RH{line};
 
 register_read_type(regex => sub {
     my ($self, $cb, $accept, $reject, $skip) = @_;
