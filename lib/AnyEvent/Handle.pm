@@ -256,11 +256,11 @@ sub _shutdown_write {
 # Writes what it can now (unless corked) and keeps a write watcher while data is left.
 sub _drain_wbuf {
     my ($self) = @_;
-    return if $self->{_ww} || !$self->_wants_write;
+    return if $self->{_ww} || !($self->{_tls} ? $self->_wants_write : length $self->{wbuf});
     my $on_writable = $self->{_on_writable} ||= $self->_writer;
     $on_writable->() unless $self->{autocork};
     $self->{_ww} = AE::io($self->{fh}, 1, $on_writable)
-        if $self->{fh} && !$self->{_ww} && $self->_wants_write;
+        if $self->{fh} && !$self->{_ww} && ($self->{_tls} ? $self->_wants_write : length $self->{wbuf});
 }
 
 # The write watcher's callback (made once per handle; it holds the handle weakly).
@@ -276,7 +276,7 @@ sub _writer {
                 $self->{on_drain}($self);
                 return unless $self->{fh};
             }
-            delete $self->{_ww} unless $self->_wants_write;
+            delete $self->{_ww} unless $self->{_tls} ? $self->_wants_write : length $self->{wbuf};
         } elsif ($! != EAGAIN && $! != EINTR && $! != EWOULDBLOCK) {
             $self->_error($!, 1);
         }
