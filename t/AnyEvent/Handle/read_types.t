@@ -159,6 +159,12 @@ subtest 'cbor' => sub {
         $w->push_write(cbor => { k => 3 });
     });
     is_deeply \@got, [[[1, "two"]], [{ k => 3 }]], 'CBOR values round-trip';
+
+    my $cv = AE::cv;
+    $r->on_error(sub { $cv->send($! + 0) });
+    $r->push_read(cbor => sub { fail 'bad CBOR must not be delivered' });
+    $w->push_write("\xff\xff\xff");
+    is $cv->recv, EBADMSG, 'bad CBOR raises EBADMSG';
 };
 
 subtest 'tls_detect' => sub {
