@@ -58,6 +58,24 @@ is try_client($rogue_port, "localhost", verify => 0), "ok cba", 'verify off (the
     is try_client($good_port, "localhost", verify => 1, verify_peername => "http", ca_cert => $pem), "ok cba", 'ca_cert (PEM string)';
 }
 
+# Default trust: the system store (our test CA is not in it), PERL_ANYEVENT_CA_FILE.
+like try_client($good_port, "localhost", verify => 1, verify_peername => "https"), qr/^error ${\ EPROTO} /,
+    'the system store does not trust the test CA';
+{
+    local @AnyEvent::TLS::SYSTEM_CA_FILES = ("$pki/ca.pem");
+    is try_client($good_port, "localhost", verify => 1, verify_peername => "https"), "ok cba",
+        'without ca_* options the system CA file is loaded';
+}
+{
+    local $ENV{PERL_ANYEVENT_CA_FILE} = "$pki/ca.pem";
+    is try_client($good_port, "localhost", verify => 1, verify_peername => "https"), "ok cba", 'PERL_ANYEVENT_CA_FILE';
+}
+{
+    my $dir = AETest::tempdir();
+    system("cp", "$pki/ca.pem", "$dir/test-ca.pem") == 0 or die;
+    is try_client($good_port, "localhost", verify => 1, verify_peername => "https", ca_path => $dir), "ok cba", 'ca_path';
+}
+
 # verify_cb has the last word, with the result so far.
 my @cb_args;
 is try_client($rogue_port, "localhost", %verify, verify_cb => sub { @cb_args = @_; 1 }), "ok cba",
@@ -113,6 +131,11 @@ subtest 'options' => sub {
     like $@, qr/cannot read cert_file/, 'a missing file croaks';
     eval { AnyEvent::TLS->new(bogus_option => 1) };
     like $@, qr/unknown option 'bogus_option'/, 'unknown options croak';
+    my $prepared;
+    AnyEvent::TLS->new(prepare => sub { $prepared = ref $_[0] });
+    is $prepared, "AnyEvent::TLS", 'prepare is called with the context';
+    eval { AnyEvent::TLS->new(alpn => "h2") };
+    like $@, qr/alpn must be an array reference/, 'alpn must be a list';
     my $tls = eval { AnyEvent::TLS->new(cipher_list => "HIGH", dh => "schmorp2048", method => "TLSv1_2") };
     ok $tls, 'ignored options (cipher_list, dh) are accepted' or diag $@;
 
