@@ -244,13 +244,20 @@ sub push_shutdown {
     $self->on_drain(sub { $_[0]->_shutdown_write });
 }
 
+# The on_drain of push_shutdown. TLS: close_notify first, and the shutdown only once every
+# record went out (until then the write watcher calls on_drain again).
 sub _shutdown_write {
     my ($self) = @_;
-    if ($self->{_tls}) {
-        $self->{_tls}->close_notify;
-        $self->{_tls}->flush($self->{_fd});
+    return unless $self->{fh};
+    if (my $session = $self->{_tls}) {
+        $session->close_notify unless $self->{_close_notify_sent}++;
+        my $done = $session->flush($self->{_fd});
+        if (defined $done && !$done) {
+            $self->_drain_wbuf;
+            return;
+        }
     }
-    shutdown $self->{fh}, 1 if $self->{fh};
+    shutdown $self->{fh}, 1;
 }
 
 # Writes what it can now (unless corked) and keeps a write watcher while data is left.
@@ -717,7 +724,7 @@ sub stoptls {
 
 sub _freetls {
     my ($self) = @_;
-    delete @$self{qw(_tls _tls_ready tls)};
+    delete @$self{qw(_tls _tls_ready tls _close_notify_sent)};
     delete $self->{_ww} unless length $self->{wbuf};
     delete $self->{_rw} unless $self->{on_read} || @{ $self->{_queue} || [] };
 }

@@ -102,6 +102,20 @@ subtest 'tls_autostart: TLS and plain clients on one server' => sub {
     }
 };
 
+subtest 'push_shutdown over TLS delivers everything, then EOF' => sub {
+    socketpair my $x, my $y, AF_UNIX, SOCK_STREAM, PF_UNSPEC or die $!;
+    my $cv = AE::cv;
+    my $server = AnyEvent::Handle->new(fh => $x, tls => "accept", tls_ctx => \%server_ctx, on_error => sub { $cv->send("server error: $_[2]") });
+    my $got = "";
+    my $client = AnyEvent::Handle->new(fh => $y, tls => "connect", on_error => sub { $cv->send("client error: $_[2]") },
+        on_read => sub { $got .= $_[0]{rbuf}; $_[0]{rbuf} = "" }, on_eof => sub { $cv->send("eof") });
+    my $data = join "", map { chr(65 + $_ % 26) } 1 .. 3_000_000;
+    $server->push_write($data);
+    $server->push_shutdown;
+    is $cv->recv, "eof", 'clean end of file after close_notify';
+    ok $got eq $data, 'all 3 MB arrived intact';
+};
+
 subtest 'handshake failure goes to on_starttls when set' => sub {
     socketpair my $x, my $y, AF_UNIX, SOCK_STREAM, PF_UNSPEC or die $!;
     my $cv = AE::cv;
