@@ -192,6 +192,7 @@ static int signum_of(pTHX_ SV *name)
 /* area headers: */
 #include "xs/socket.h"
 #include "xs/dns.h"
+#include "xs/handle.h"
 
 MODULE = AnyEvent		PACKAGE = AE
 
@@ -415,3 +416,5 @@ DESTROY(SV *self)
 INCLUDE: xs/socket.xsh
 
 INCLUDE: xs/dns.xsh
+
+INCLUDE: xs/handle.xsh

@@ -17,6 +17,8 @@ pub mod idn;
 pub mod io;
 pub mod signal;
 pub mod socket;
+pub mod stream;
+pub mod tls;
 pub mod timer;
 
 /// An opaque callback owned by the glue (a Perl code reference with a reference count held).

@@ -13,6 +13,10 @@ mod idn;
 pub use idn::*;
 mod dns;
 pub use dns::*;
+mod stream;
+pub use stream::*;
+mod tls;
+pub use tls::*;
 
 use crate::event_loop::Loop;
 use crate::Callback;

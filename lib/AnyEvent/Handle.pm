@@ -1,0 +1,1302 @@
+package AnyEvent::Handle;
+
+# Buffered, queued, non-blocking stream I/O. The byte work (read(2)/write(2), TLS records,
+# line/marker/netstring scanning) is done by the Rust core through XSUBs (xs/handle.xsh); the
+# queues, callbacks and the read and write buffers ($self->{rbuf}, $self->{wbuf}) are plain
+# Perl data, so user code and subclasses may look at and edit them.
+
+use strict;
+use warnings;
+use Carp ();
+use Scalar::Util ();
+use Errno qw(EAGAIN EWOULDBLOCK EINTR EPIPE ETIMEDOUT ENOSPC EBADMSG EPROTO);
+use Socket ();
+use AnyEvent ();
+
+our $VERSION = '7.17';
+
+my $HANDSHAKING = 1;    # bits of AnyEvent::TLS::_Session::state
+my $WANTS_WRITE = 2;
+
+our (%RH, %WH);         # read and write types: name => constructor
+
+############################################################################ construction
+
+sub new {
+    my $class = shift;
+    Carp::croak("AnyEvent::Handle->new: odd number of arguments (expected key => value pairs)") if @_ % 2;
+    my $self = bless {@_}, $class;
+    $self->{_queue} = [];
+    $self->{rbuf}   = "" unless defined $self->{rbuf};
+    $self->{wbuf}   = "" unless defined $self->{wbuf};
+
+    if ($self->{fh}) {
+        $self->_start;
+        return unless $self->{fh};    # an error in _start destroyed us
+    } elsif ($self->{connect}) {
+        $self->_connect;
+    } else {
+        Carp::croak("AnyEvent::Handle->new: either fh or connect is required");
+    }
+    $self;
+}
+
+sub _connect {
+    my ($self) = @_;
+    my $target = $self->{connect};
+    ref $target eq 'ARRAY' && @$target == 2
+        or Carp::croak("AnyEvent::Handle->new: connect must be [\$host, \$service]");
+    require AnyEvent::Socket;
+    $self->{peername} = $target->[0] unless exists $self->{peername};
+    $self->{_skip_drain_rbuf} = 1;    # queues fill up while connecting
+
+    Scalar::Util::weaken(my $weak = $self);
+    $self->{_connect} = AnyEvent::Socket::tcp_connect(
+        $target->[0], $target->[1],
+        sub {
+            my ($fh, $host, $port, $retry) = @_;
+            my $self = $weak or return;
+            delete $self->{_connect};
+            if ($fh) {
+                $self->{fh} = $fh;
+                delete $self->{_skip_drain_rbuf};
+                $self->_start;
+                $self->{on_connect}
+                    and $self->{on_connect}($self, $host, $port, sub {
+                        delete @$self{qw(fh _fd _rw _ww _tw _rtw _wtw _eof tls _tls)};
+                        $self->{_skip_drain_rbuf} = 1;
+                        &$retry;
+                    });
+            } else {
+                if ($self->{on_connect_error}) {
+                    $self->{on_connect_error}($self, "$!");
+                    $self->destroy if $self;
+                } else {
+                    $self->_error($!, 1);
+                }
+            }
+        },
+        sub {
+            my $self = $weak or return;
+            local $self->{fh} = $_[0];
+            $self->{on_prepare} ? $self->{on_prepare}->($self) : ();
+        });
+}
+
+# Takes over the file handle: non-blocking mode, socket options, timers, TLS, first I/O.
+sub _start {
+    my ($self) = @_;
+    my $fh = $self->{fh};
+    defined(my $fd = fileno $fh) or Carp::croak("AnyEvent::Handle->new: fh is not an open file handle");
+    $self->{_fd} = $fd;
+    AnyEvent::fh_unblock($fh);
+
+    $self->{_activity} = $self->{_ractivity} = $self->{_wactivity} = AE::now;
+    $self->{read_size}      ||= 2048;
+    $self->{max_read_size}  = $self->{read_size} if ($self->{max_read_size} || 131072) < $self->{read_size};
+    $self->{max_read_size}  ||= 131072;
+    $self->{low_water_mark} ||= 0;
+
+    $self->timeout(delete $self->{timeout})   if $self->{timeout};
+    $self->rtimeout(delete $self->{rtimeout}) if $self->{rtimeout};
+    $self->wtimeout(delete $self->{wtimeout}) if $self->{wtimeout};
+    $self->no_delay($self->{no_delay})   if exists $self->{no_delay} && $self->{no_delay};
+    $self->keepalive($self->{keepalive}) if exists $self->{keepalive} && $self->{keepalive};
+    $self->oobinline(exists $self->{oobinline} ? $self->{oobinline} : 1);
+
+    $self->starttls(delete $self->{tls}, delete $self->{tls_ctx}) if $self->{tls};
+    return unless $self->{fh};
+
+    $self->start_read if $self->{on_read} || @{ $self->{_queue} };
+    $self->_drain_wbuf;
+}
+
+############################################################################ errors
+
+sub _error {
+    my ($self, $errno, $fatal, $message) = @_;
+    $! = $errno;
+    $message = "$!" unless defined $message && length $message;
+
+    if ($self->{on_error}) {
+        $self->{on_error}($self, $fatal, $message);
+        $self->destroy if $fatal;
+    } elsif ($self->{fh} || $self->{connect}) {
+        $self->destroy;
+        Carp::croak("AnyEvent::Handle uncaught error: $message");
+    }
+}
+
+############################################################################ accessors
+
+sub fh { $_[0]{fh} }
+
+sub rbuf : lvalue { $_[0]{rbuf} }
+
+for my $cb (qw(on_error on_eof on_timeout on_rtimeout on_wtimeout on_starttls on_stoptls)) {
+    no strict 'refs';
+    *$cb = sub { $_[0]{$cb} = $_[1] };
+}
+
+sub on_read {
+    my ($self, $cb) = @_;
+    $self->{on_read} = $cb;
+    $self->_drain_rbuf if $cb;
+}
+
+sub autocork { $_[0]{autocork} = $_[1] }
+
+sub _sockopt {
+    my ($self, $level, $name, $value) = @_;
+    my $fh = $self->{fh} or return;
+    setsockopt $fh, $level, $name, int !!$value;    # not a socket, or not TCP: nothing to set
+}
+
+sub no_delay {
+    $_[0]{no_delay} = $_[1];
+    $_[0]->_sockopt(Socket::IPPROTO_TCP(), Socket::TCP_NODELAY(), $_[1]);
+}
+
+sub keepalive {
+    $_[0]{keepalive} = $_[1];
+    $_[0]->_sockopt(Socket::SOL_SOCKET(), Socket::SO_KEEPALIVE(), $_[1]);
+}
+
+sub oobinline {
+    $_[0]{oobinline} = $_[1];
+    $_[0]->_sockopt(Socket::SOL_SOCKET(), Socket::SO_OOBINLINE(), $_[1]);
+}
+
+sub rbuf_max { $_[0]{rbuf_max} = $_[1] }
+sub wbuf_max { $_[0]{wbuf_max} = $_[1] }
+
+############################################################################ timeouts
+
+# timeout/rtimeout/wtimeout, their resets and timers; "" is read-or-write activity.
+for my $dir ("", "r", "w") {
+    my $timeout  = "${dir}timeout";
+    my $timer    = "_${dir}tw";
+    my $on       = "on_${dir}timeout";
+    my $activity = "_${dir}activity";
+
+    my $schedule;
+    $schedule = sub {
+        my ($self) = @_;
+        delete $self->{$timer};
+        return unless $self->{$timeout} && $self->{fh};
+        my $after = $self->{$activity} + $self->{$timeout} - AE::now;
+        Scalar::Util::weaken(my $weak = $self);
+        $self->{$timer} = AE::timer($after > 0 ? $after : 0, 0, sub {
+            my $self = $weak or return;
+            delete $self->{$timer};
+            if ($self->{$activity} + $self->{$timeout} - AE::now > 0) {
+                $schedule->($self);    # there was activity since: wait for the rest
+                return;
+            }
+            $self->{$activity} = AE::now;    # returning from the callback restarts the timeout
+            if ($self->{$on}) {
+                $self->{$on}($self);
+            } else {
+                $self->_error(ETIMEDOUT);
+            }
+            $schedule->($self) if $self->{fh} && !$self->{$timer};
+        });
+    };
+
+    no strict 'refs';
+    *$timeout = sub {
+        my ($self, $seconds) = @_;
+        $self->{$timeout} = $seconds;
+        $self->{$activity} = AE::now;
+        $schedule->($self);
+    };
+    *{"${dir}timeout_reset"} = sub { $_[0]{$activity} = AE::now };
+}
+
+############################################################################ write queue
+
+sub on_drain {
+    my ($self, $cb) = @_;
+    $self->{on_drain} = $cb;
+    $cb->($self) if $cb && ($self->{low_water_mark} || 0) >= $self->_pending_write;
+}
+
+# Octets not yet accepted by the kernel (TLS: plaintext still to be encrypted).
+sub _pending_write { length $_[0]{wbuf} }
+
+sub push_write {
+    my $self = shift;
+    if (@_ > 1) {
+        my $type = shift;
+        @_ = ($WH{$type} ||= _load_type($type, 'write'))->($self, @_);
+    }
+    Carp::croak("AnyEvent::Handle::push_write: data must be defined") unless defined $_[0];
+    $self->{wbuf} .= $_[0];
+    return unless $self->{fh};
+    $self->_drain_wbuf unless $self->{_ww};
+    $self->_error(ENOSPC, 1)
+        if defined $self->{wbuf_max} && $self->{fh} && $self->{wbuf_max} < length $self->{wbuf};
+}
+
+sub push_shutdown {
+    my ($self) = @_;
+    delete $self->{low_water_mark};
+    $self->on_drain(sub { $_[0]->_shutdown_write });
+}
+
+# The on_drain of push_shutdown. TLS: close_notify first, and the shutdown only once every
+# record went out (until then the write watcher calls on_drain again).
+sub _shutdown_write {
+    my ($self) = @_;
+    return unless $self->{fh};
+    if (my $session = $self->{_tls}) {
+        $session->close_notify unless $self->{_close_notify_sent}++;
+        my $done = $session->flush($self->{_fd});
+        if (defined $done && !$done) {
+            $self->_drain_wbuf;
+            return;
+        }
+    }
+    shutdown $self->{fh}, 1;
+}
+
+# Writes what it can now (unless corked) and keeps a write watcher while data is left.
+sub _drain_wbuf {
+    my ($self) = @_;
+    return if $self->{_ww} || !($self->{_tls} ? $self->_wants_write : length $self->{wbuf});
+    my $on_writable = $self->{_on_writable} ||= $self->_writer;
+    $on_writable->() unless $self->{autocork};
+    $self->{_ww} = AE::io($self->{fh}, 1, $on_writable)
+        if $self->{fh} && !$self->{_ww} && ($self->{_tls} ? $self->_wants_write : length $self->{wbuf});
+}
+
+# The write watcher's callback (made once per handle; it holds the handle weakly).
+sub _writer {
+    my ($self) = @_;
+    Scalar::Util::weaken(my $weak = $self);
+    sub {
+        my $self = $weak or return;
+        my $len = $self->{_tls} ? $self->_tls_send : _write($self->{_fd}, $self->{wbuf});
+        if (defined $len) {
+            $self->{_activity} = $self->{_wactivity} = AE::now if $len;
+            if ($self->{on_drain} && ($self->{low_water_mark} || 0) >= length $self->{wbuf}) {
+                $self->{on_drain}($self);
+                return unless $self->{fh};
+            }
+            delete $self->{_ww} unless $self->{_tls} ? $self->_wants_write : length $self->{wbuf};
+        } elsif ($! != EAGAIN && $! != EINTR && $! != EWOULDBLOCK) {
+            $self->_error($!, 1);
+        }
+    };
+}
+
+sub _wants_write {
+    my ($self) = @_;
+    return length $self->{wbuf} unless $self->{_tls};
+    return 1 if $self->{_tls}->state & $WANTS_WRITE;
+    return $self->{_tls_ready} && length $self->{wbuf};
+}
+
+############################################################################ write types
+
+sub register_write_type($$) { $WH{ $_[0] } = $_[1] }
+
+register_write_type(netstring => sub {
+    my (undef, $string) = @_;
+    utf8::downgrade($string, 1) or Carp::croak("AnyEvent::Handle netstring: wide character in the data");
+    length($string) . ":$string,";
+});
+
+register_write_type(packstring => sub {
+    my (undef, $format, $string) = @_;
+    pack "$format/a*", $string;
+});
+
+register_write_type(json => sub {
+    my ($self, $ref) = @_;
+    ($self->{json} ||= _json_coder())->encode($ref);
+});
+
+register_write_type(cbor => sub {
+    my ($self, $scalar) = @_;
+    ($self->{cbor} ||= _cbor_coder())->encode($scalar);
+});
+
+register_write_type(storable => sub {
+    my (undef, $ref) = @_;
+    require Storable;
+    pack "w/a*", Storable::nfreeze($ref);
+});
+
+sub _json_coder {
+    eval { require JSON::XS; JSON::XS->new->utf8 } || do { require JSON::PP; JSON::PP->new->utf8 };
+}
+
+sub _cbor_coder {
+    eval { require CBOR::XS; 1 }
+        or Carp::croak("AnyEvent::Handle: the cbor type needs CBOR::XS, which is not installed");
+    CBOR::XS->new;
+}
+
+# A read or write type named after a package: Package::anyevent_read_type (or _write_type),
+# looked up in the package and then in its parents, loading them as needed.
+sub _load_type {
+    my ($type, $kind) = @_;
+    my $func = "anyevent_${kind}_type";
+    my $pkg  = $type;
+    while (length $pkg) {
+        my $code = $pkg->can($func) || do {
+            (my $file = "$pkg.pm") =~ s{::}{/}g;
+            eval { require $file };
+            $pkg->can($func);
+        };
+        return $code if $code;
+        $pkg =~ s/(?:::)?[^:]*$// or last;
+    }
+    Carp::croak("AnyEvent::Handle: unknown $kind type '$type'");
+}
+
+############################################################################ read queue
+
+sub push_read {
+    my $self = shift;
+    my $cb = pop;
+    $cb = _request($self, $cb, @_) if @_;
+    ref $cb or Carp::croak("AnyEvent::Handle::push_read: a callback (code reference) is required");
+    push @{ $self->{_queue} }, $cb;
+    $self->_drain_rbuf;
+}
+
+sub unshift_read {
+    my $self = shift;
+    my $cb = pop;
+    $cb = _request($self, $cb, @_) if @_;
+    ref $cb or Carp::croak("AnyEvent::Handle::unshift_read: a callback (code reference) is required");
+    unshift @{ $self->{_queue} }, $cb;
+    $self->_drain_rbuf;
+}
+
+my ($LINE_TYPE, $CHUNK_TYPE);    # the built-in constructors, set below
+
+# A read request of a type: the common line and chunk requests become data the XS drain loop
+# serves directly ([kind, cb, arg], see xs/handle.h); the others are reader closures.
+sub _request {
+    my ($self, $cb, $type, @args) = @_;
+    my $make = $RH{$type} ||= _load_type($type, 'read');
+    if ($make == $LINE_TYPE && ref $cb) {
+        return bless [1, $cb], 'AnyEvent::Handle::_req' unless defined $args[0];
+        if (!ref $args[0] && length $args[0]) {
+            my $eol = $args[0];
+            utf8::downgrade($eol, 1) or Carp::croak("AnyEvent::Handle line: wide character in the end-of-line marker");
+            return bless [2, $cb, $eol], 'AnyEvent::Handle::_req';
+        }
+    } elsif ($make == $CHUNK_TYPE && ref $cb && defined $args[0] && $args[0] =~ /^\d+\z/) {
+        return bless [3, $cb, $args[0]], 'AnyEvent::Handle::_req';
+    }
+    $make->($self, $cb, @args);
+}
+
+# Feeds the read buffer to the queue, then on_read, then reports EOF; restarts reading when
+# something still waits for data.
+sub _drain_rbuf {
+    my ($self) = @_;
+    return if $self->{_skip_drain_rbuf};
+    local $self->{_skip_drain_rbuf} = 1;
+
+    while () {
+        my $len = length $self->{rbuf};
+        if (@{ $self->{_queue} }) {
+            my $state = _drain_queue($self);    # 0: queue empty, 1: waiting, 2: destroyed
+            return if $state == 2 || !$self->{fh};
+            next unless $state;
+            if ($self->{_eof}) {
+                $self->_error(EPIPE, 1);    # a read request that can never be satisfied
+                return;
+            }
+            last;
+        } elsif ($self->{on_read}) {
+            last unless $len;
+            $self->{on_read}($self);
+            return unless $self->{fh};
+            next if $len != length $self->{rbuf} || @{ $self->{_queue} };
+            if ($self->{_eof}) {
+                $self->_error(EPIPE, 1);    # on_read leaves data it will never see again
+                return;
+            }
+            last;
+        } else {
+            delete $self->{_rw} unless $self->{_tls};    # nobody wants data: stop reading
+            last;
+        }
+    }
+
+    if ($self->{_eof}) {
+        $self->{on_eof} ? $self->{on_eof}($self) : $self->_error(0, 1, "Unexpected end-of-file");
+        return;
+    }
+
+    if (defined $self->{rbuf_max} && $self->{rbuf_max} < length $self->{rbuf}) {
+        $self->_error(ENOSPC, 1);
+        return;
+    }
+
+    $self->start_read
+        if $self->{fh} && !$self->{_rw} && ($self->{on_read} || @{ $self->{_queue} });
+}
+
+sub stop_read {
+    my ($self) = @_;
+    delete $self->{_rw} unless $self->{_tls};    # TLS must keep reading for the protocol
+    $self->{_paused} = 1;
+}
+
+sub start_read {
+    my ($self) = @_;
+    delete $self->{_paused};
+    return if $self->{_rw} || $self->{_eof} || !$self->{fh};
+    Scalar::Util::weaken(my $weak = $self);
+    $self->{_rw} = AE::io($self->{fh}, 0, sub { $weak->_on_readable if $weak });
+}
+
+sub _on_readable {
+    my ($self) = @_;
+    return $self->_tls_receive if $self->{_tls};
+
+    my $size = $self->{read_size};
+    my $len = _read($self->{_fd}, $self->{rbuf}, $size);
+    if ($len) {
+        $self->{_activity} = $self->{_ractivity} = AE::now;
+        $self->{read_size} = $size * 2 if $len == $size && $size < $self->{max_read_size};
+        $self->_drain_rbuf;
+    } elsif (defined $len) {
+        delete $self->{_rw};
+        $self->{_eof} = 1;
+        $self->_drain_rbuf;
+    } elsif ($! != EAGAIN && $! != EINTR && $! != EWOULDBLOCK) {
+        $self->_error($!, 1);
+    }
+}
+
+############################################################################ read types
+
+sub register_read_type($$) { $RH{ $_[0] } = $_[1] }
+
+register_read_type(chunk => sub {
+    my ($self, $cb, $len) = @_;
+    sub {
+        return 0 if $len > length $_[0]{rbuf};
+        $cb->($_[0], substr $_[0]{rbuf}, 0, $len, "");
+        1;
+    };
+});
+
+register_read_type(line => sub {
+    my ($self, $cb, $eol) = @_;
+    if (!defined $eol) {
+        return sub {
+            (my ($line, $end) = _take_line($_[0]{rbuf})) or return 0;
+            $cb->($_[0], $line, $end);
+            1;
+        };
+    }
+    if (ref $eol) {
+        my $re = qr/^(.*?)($eol)/s;
+        return sub {
+            $_[0]{rbuf} =~ s/$re// or return 0;
+            my ($line, $end) = ($1, $2);
+            $cb->($_[0], $line, $end);
+            1;
+        };
+    }
+    utf8::downgrade($eol, 1) or Carp::croak("AnyEvent::Handle line: wide character in the end-of-line marker");
+    length $eol or Carp::croak("AnyEvent::Handle line: the end-of-line marker must not be empty");
+    sub {
+        (my ($line, $end) = _take_line($_[0]{rbuf}, $eol)) or return 0;
+        $cb->($_[0], $line, $end);
+        1;
+    };
+});
+
+$CHUNK_TYPE = $RH{chunk};
+$LINE_TYPE  = $RH{line};
+
+register_read_type(regex => sub {
+    my ($self, $cb, $accept, $reject, $skip) = @_;
+    my $data = "";
+    sub {
+        my $rbuf = \$_[0]{rbuf};
+        if ($$rbuf =~ $accept) {
+            $data .= substr $$rbuf, 0, $+[0], "";
+            my $got = $data;
+            $data = "";
+            $cb->($_[0], $got);
+            return 1;
+        }
+        if (defined $reject && $$rbuf =~ $reject) {
+            $_[0]->_error(EBADMSG);
+            return 0;
+        }
+        if (defined $skip && $$rbuf =~ $skip) {
+            $data .= substr $$rbuf, 0, $+[0], "";
+        }
+        0;
+    };
+});
+
+register_read_type(netstring => sub {
+    my ($self, $cb) = @_;
+    sub {
+        my ($state, $string) = _take_netstring($_[0]{rbuf});
+        return 0 unless $state;
+        if ($state < 0) {
+            $_[0]->_error(EBADMSG);
+            return 0;
+        }
+        $cb->($_[0], $string);
+        1;
+    };
+});
+
+register_read_type(packstring => sub {
+    my ($self, $cb, $format) = @_;
+    $format =~ /^[cCsSlLqQiInNvVjJw][!<>]?\z/
+        or Carp::croak("AnyEvent::Handle packstring: '$format' is not a single-integer pack format");
+    sub {
+        # an incomplete prefix: nothing (fixed formats) or an exception ("w")
+        my $len = eval { unpack $format, $_[0]{rbuf} };
+        return 0 unless defined $len;
+        my $prefix = length pack $format, $len;
+        return 0 if $prefix + $len > length $_[0]{rbuf};
+        my $string = substr $_[0]{rbuf}, $prefix, $len;
+        substr $_[0]{rbuf}, 0, $prefix + $len, "";
+        $cb->($_[0], $string);
+        1;
+    };
+});
+
+register_read_type(json => sub {
+    my ($self, $cb) = @_;
+    my $json = $self->{json} ||= _json_coder();
+    sub {
+        my $ref = eval { $json->incr_parse($_[0]{rbuf}) };
+        if ($ref) {
+            $_[0]{rbuf} = $json->incr_text;
+            $json->incr_text = "";
+            $cb->($_[0], $ref);
+            return 1;
+        }
+        if ($@) {
+            $json->incr_skip;
+            $_[0]{rbuf} = $json->incr_text;
+            $json->incr_text = "";
+            $_[0]->_error(EBADMSG);
+            return 0;
+        }
+        $_[0]{rbuf} = "";    # the parser keeps the partial text
+        0;
+    };
+});
+
+register_read_type(cbor => sub {
+    my ($self, $cb) = @_;
+    my $cbor = $self->{cbor} ||= _cbor_coder();
+    sub {
+        my @values = eval { $cbor->incr_parse($_[0]{rbuf}) };
+        if ($@) {
+            $cbor->incr_reset;
+            $_[0]->_error(EBADMSG);
+            return 0;
+        }
+        return 0 unless @values;
+        $cb->($_[0], $values[0]);
+        1;
+    };
+});
+
+register_read_type(storable => sub {
+    my ($self, $cb) = @_;
+    require Storable;
+    sub {
+        my $len = eval { unpack "w", $_[0]{rbuf} };
+        return 0 unless defined $len;
+        my $prefix = length pack "w", $len;
+        return 0 if $prefix + $len > length $_[0]{rbuf};
+        my $frozen = substr $_[0]{rbuf}, $prefix, $len;
+        substr $_[0]{rbuf}, 0, $prefix + $len, "";
+        my $ref = eval { Storable::thaw($frozen) };
+        if (!$ref) {
+            $_[0]->_error(EBADMSG);
+            return 0;
+        }
+        $cb->($_[0], $ref);
+        1;
+    };
+});
+
+# A TLS record header (SSL3+ framing: content type 22, version 3.x) or an SSL2-framed
+# ClientHello that offers 3.x. Returns (1, major, minor), (0) when surely not TLS, () when
+# more data is needed. Consumes nothing.
+sub _detect_tls {
+    my ($buf) = @_;
+    return () if length $buf < 3;
+    return (1, 3, ord substr $buf, 2, 1) if $buf =~ /^\x16\x03[\x00-\x04]/;
+    if ($buf =~ /^[\x80-\xff]/) {
+        return () if length $buf < 5;
+        return (1, 3, ord substr $buf, 4, 1) if $buf =~ /^[\x80-\xff].\x01\x03[\x00-\x04]/s;
+    }
+    (0);
+}
+
+register_read_type(tls_detect => sub {
+    my ($self, $cb) = @_;
+    sub {
+        (my @verdict = _detect_tls($_[0]{rbuf})) or do {
+            $_[0]->_error(EPIPE, 1) if $_[0]{_eof};
+            return 0;
+        };
+        $cb->($_[0], @verdict);
+        1;
+    };
+});
+
+register_read_type(tls_autostart => sub {
+    my ($self, $tls, $ctx) = @_;
+    $RH{tls_detect}->($self, sub {
+        return unless $_[1];
+        $_[0]->starttls($tls, $ctx);
+    });
+});
+
+############################################################################ TLS
+
+our $TLS_CTX;
+
+sub TLS_CTX() {
+    $TLS_CTX ||= do { require AnyEvent::TLS; AnyEvent::TLS->new };
+}
+
+sub starttls {
+    my ($self, $tls, $ctx) = @_;
+    Carp::croak("AnyEvent::Handle::starttls: TLS is already active on this handle") if $self->{_tls};
+    Carp::croak("AnyEvent::Handle::starttls: tls must be \"accept\" or \"connect\"")
+        unless defined $tls && ($tls eq "accept" || $tls eq "connect");
+
+    $self->{tls} = $tls;
+    $self->{tls_ctx} = $ctx if defined $ctx;
+    return unless $self->{fh};    # started when the connection is up
+
+    require AnyEvent::TLS;
+    $ctx = $self->{tls_ctx};
+    $ctx = AnyEvent::TLS->new(%$ctx) if ref $ctx eq 'HASH';
+    $ctx ||= TLS_CTX();
+    $self->{tls_ctx} = $ctx;
+
+    my $session = $ctx->_session($self, $tls);
+    unless ($session) {
+        $self->_tls_failed($AnyEvent::TLS::ERROR);
+        return;
+    }
+    $self->{_tls} = $session;
+    delete $self->{_tls_ready};
+
+    # Bytes read before TLS started (a ClientHello seen by tls_autostart) belong to TLS.
+    if (length $self->{rbuf}) {
+        my $early = $self->{rbuf};
+        $self->{rbuf} = "";
+        unless ($session->feed($early)) {
+            $self->_tls_failed($AnyEvent::TLS::ERROR);
+            return;
+        }
+    }
+
+    Scalar::Util::weaken(my $weak = $self);
+    $self->{_rw} = AE::io($self->{fh}, 0, sub { $weak->_on_readable if $weak });
+    $self->_tls_progress;
+}
+
+sub stoptls {
+    my ($self) = @_;
+    my $session = $self->{_tls} or return;
+    $session->close_notify;
+    $session->flush($self->{_fd}) if $self->{fh};
+    $self->_freetls;
+}
+
+sub _freetls {
+    my ($self) = @_;
+    delete @$self{qw(_tls _tls_ready tls _close_notify_sent)};
+    delete $self->{_ww} unless length $self->{wbuf};
+    delete $self->{_rw} unless $self->{on_read} || @{ $self->{_queue} || [] };
+}
+
+sub _tls_failed {
+    my ($self, $message) = @_;
+    $message = "TLS error" unless defined $message && length $message;
+    $message = "TLS error: $message" unless $message =~ /^TLS/;
+    if (!$self->{_tls_ready} && $self->{on_starttls}) {
+        my $session = $self->{_tls};
+        $self->_freetls;
+        delete $self->{_rw};
+        local $self->{tls} = $session;
+        $! = EPROTO;
+        $self->{on_starttls}($self, 0, $message);
+    } else {
+        $self->_error(EPROTO, 1, $message);
+    }
+}
+
+# Reads records, decrypts into rbuf, sends what the handshake wants, and reports handshake,
+# shutdown and EOF.
+sub _tls_receive {
+    my ($self) = @_;
+    my $session = $self->{_tls};
+    my $what = $session->receive($self->{_fd});
+    unless (defined $what) {
+        return if $! == EAGAIN || $! == EINTR || $! == EWOULDBLOCK;
+        return $! == EPROTO ? $self->_tls_send_alert_and_fail : $self->_error($!, 1);
+    }
+    return if $what == 1;    # nothing was there after all
+    $self->_tls_progress($what == 2);
+}
+
+sub _tls_send_alert_and_fail {
+    my ($self) = @_;
+    my $message = $AnyEvent::TLS::ERROR;
+    $self->{_tls}->flush($self->{_fd}) if $self->{_tls};    # the alert telling the peer why
+    $self->_tls_failed($message);
+}
+
+sub _tls_progress {
+    my ($self, $socket_eof) = @_;
+    my $session = $self->{_tls} or return;
+
+    if (!$self->{_tls_ready} && !($session->state & $HANDSHAKING)) {
+        return unless $self->_tls_handshake_done;
+        $session = $self->{_tls} or return;
+    }
+
+    my ($got, $end) = $session->read_into($self->{rbuf}, $self->{read_size});
+    return $self->_error($!, 1) unless defined $got;
+    $self->{_activity} = $self->{_ractivity} = AE::now if $got;
+
+    $self->_drain_wbuf;
+    return unless $self->{fh};
+
+    if ($end == 1) {                              # close_notify from the peer
+        if ($self->{on_stoptls}) {
+            my $cb = $self->{on_stoptls};
+            local $self->{tls} = $session;
+            $self->_freetls;
+            $self->_drain_rbuf if $got;
+            $cb->($self) if $self->{fh};
+            return;
+        }
+        $self->_freetls;
+        delete $self->{_rw};
+        $self->{_eof} = 1;
+    } elsif ($end == 2 || $socket_eof) {
+        delete $self->{_rw};
+        $self->{_eof} = 1;
+        if (!$self->{_tls_ready}) {
+            $self->_tls_failed("TLS error: the connection closed during the handshake");
+            return;
+        }
+    }
+    $self->_drain_rbuf if $got || $self->{_eof};
+}
+
+# The handshake finished: give Perl its say on the peer's certificate, then release the
+# queued plaintext and tell on_starttls.
+sub _tls_handshake_done {
+    my ($self) = @_;
+    my $session = $self->{_tls};
+    my $ctx = $self->{tls_ctx};
+    my $verdict = $session->take_verdict;    # 0: Rust decided; 1 passed; 2 failed
+    if ($verdict && !$ctx->_final_verdict($self, $session, $verdict == 1)) {
+        my $why = $verdict == 2 ? $AnyEvent::TLS::ERROR : "certificate rejected by verify_cb";
+        $self->_tls_failed("TLS error: certificate verification failed: $why");
+        return 0;
+    }
+    $self->{_tls_ready} = 1;
+    if ($self->{on_starttls}) {
+        $self->{on_starttls}($self, 1, "TLS/SSL connection established");
+        return 0 unless $self->{fh} && $self->{_tls};
+    }
+    1;
+}
+
+# Encrypts queued plaintext (once the handshake is done) and sends records.
+sub _tls_send {
+    my ($self) = @_;
+    my $session = $self->{_tls};
+    if ($self->{_tls_ready}) {
+        while (length $self->{wbuf}) {
+            last unless $session->write_from($self->{wbuf});
+            my $done = $session->flush($self->{_fd});
+            return undef unless defined $done;
+            last unless $done;
+        }
+    }
+    my $done = $session->flush($self->{_fd});
+    return undef unless defined $done;
+    1;
+}
+
+sub tls_alpn {
+    my ($self) = @_;
+    $self->{_tls} ? $self->{_tls}->alpn : undef;
+}
+
+sub tls_version {
+    my ($self) = @_;
+    $self->{_tls} ? $self->{_tls}->version : undef;
+}
+
+sub tls_peer_certificate {
+    my ($self) = @_;
+    $self->{_tls} ? $self->{_tls}->peer_cert(0) : undef;
+}
+
+############################################################################ teardown
+
+sub destroy {
+    my ($self) = @_;
+    $self->DESTROY;
+    %$self = ();
+    bless $self, "AnyEvent::Handle::destroyed";
+}
+
+sub destroyed { 0 }
+
+sub DESTROY {
+    my ($self) = @_;
+    my $linger = exists $self->{linger} ? $self->{linger} : 3600;
+    my $fh = $self->{fh};
+    if ($fh && $linger && length($self->{wbuf} // "") && !$self->{_tls}) {
+        # Outstanding data keeps the file handle alive until written (or linger expires).
+        my $wbuf = $self->{wbuf};
+        my @linger;
+        push @linger, AE::io($fh, 1, sub {
+            my $len = _write(fileno $fh, $wbuf);    # $fh stays open as long as we write
+            if (!defined $len ? ($! != EAGAIN && $! != EINTR) : !length $wbuf) {
+                @linger = ();
+            }
+        });
+        push @linger, AE::timer($linger, 0, sub { @linger = () });
+    }
+    delete @$self{qw(_rw _ww _tw _rtw _wtw _connect _tls)};
+}
+
+sub AnyEvent::Handle::destroyed::AUTOLOAD { }
+sub AnyEvent::Handle::destroyed::destroyed { 1 }
+sub AnyEvent::Handle::destroyed::DESTROY { }
+
+1;
+
+__END__
+
+=head1 NAME
+
+AnyEvent::Handle - non-blocking, buffered, queued stream I/O (with TLS)
+
+=head1 SYNOPSIS
+
+    use AnyEvent;
+    use AnyEvent::Handle;
+
+    my $done = AE::cv;
+    my $handle; $handle = AnyEvent::Handle->new(
+        fh       => $socket,                 # or connect => [$host, $service]
+        on_error => sub {
+            my ($handle, $fatal, $message) = @_;
+            AE::log error => $message;
+            $handle->destroy;
+            $done->send;
+        },
+        on_eof   => sub { $handle->destroy; $done->send },
+    );
+
+    $handle->push_write("GET / HTTP/1.0\015\012\015\012");
+    $handle->push_read(line => sub {
+        my ($handle, $line, $eol) = @_;
+        print "status: $line\n";
+    });
+    $done->recv;
+
+=head1 DESCRIPTION
+
+An AnyEvent::Handle wraps a stream file handle (usually a socket) and gives it a write queue,
+a read queue of typed read requests (lines, chunks, netstrings, JSON ...), inactivity
+timeouts, and optionally TLS. It is the AnyEvent 7.17 API, implemented on this distribution's
+Rust core:
+
+=over 4
+
+=item *
+
+The reads and writes (non-blocking C<read(2)>, C<send(2)> with C<MSG_NOSIGNAL>), the TLS records
+(rustls), and the scanning of the hot read types (line ends with memchr, fixed end markers with
+memmem, netstring headers) are done in Rust.
+
+=item *
+
+The read buffer C<< $handle->{rbuf} >> and the write buffer C<< $handle->{wbuf} >> are ordinary
+Perl strings. You may read C<rbuf> and remove data from its start (or, in your own read
+callbacks, edit it), as the tutorial does with C<< $handle->{rbuf} =~ s/^( (?:..)* ) ://x >>.
+Reads append to it in place, without copying; consumed data is removed by moving the string's
+start, also without copying.
+
+=item *
+
+The handle is a blessed hash: constructor arguments become members of the same name, internal
+members start with C<_>, so subclasses and C<< $_[0]{...} >> access keep working.
+
+=back
+
+With TLS, C<wbuf> holds the plaintext not yet handed to TLS (at most what rustls buffers,
+64 KiB, is in between), and C<rbuf> receives decrypted data.
+
+=head1 CONSTRUCTOR
+
+=head2 $handle = AnyEvent::Handle->new(key => value, ...)
+
+Takes key/value pairs; returns the handle object. Croaks when neither C<fh> nor C<connect> is
+given, when C<fh> is not an open file handle, or on an odd number of arguments. If a fatal
+error happens while starting (e.g. TLS setup without C<on_error>), it may return nothing.
+
+=over 4
+
+=item fh => $filehandle
+
+The stream to use. It is put into non-blocking mode. Either C<fh> or C<connect> is required.
+
+=item connect => [$host, $service]
+
+Connects with C<AnyEvent::Socket::tcp_connect> (loaded on use). C<$host> also becomes the
+default C<peername>. Reads and writes may be queued, and properties changed, while connecting.
+
+=over 4
+
+=item on_prepare => $cb->($handle)
+
+Called before a connection attempt, with the new socket in C<< $handle->{fh} >>. Its return
+value is the connect timeout in seconds (0, undef or an empty list: the default).
+
+=item on_connect => $cb->($handle, $host, $port, $retry->())
+
+Called once connected, with the peer's numeric address and port. Calling C<$retry> drops this
+connection and tries the next address of the host (possibly after the callback returned).
+
+=item on_connect_error => $cb->($handle, $message)
+
+Called when no connection could be made; C<$!> holds the error. The handle is destroyed
+afterwards. Without it, C<on_error> is called with a fatal error.
+
+=back
+
+=item on_error => $cb->($handle, $fatal, $message)
+
+Called on errors, with C<$!> set to the error code and C<$message> describing it (print the
+message rather than C<$!>). After a fatal error (C<$fatal> true) the handle is destroyed once
+the callback returns. The codes AnyEvent::Handle reports:
+
+    EPIPE      end of file while read requests are pending (fatal), or on_read not
+               consuming data at end of file
+    ETIMEDOUT  an inactivity timeout without on_*timeout callback (not fatal)
+    ENOSPC     rbuf_max or wbuf_max exceeded (fatal)
+    EBADMSG    malformed netstring, JSON, CBOR, storable data, or a reject regex matched
+               (not fatal; the request stays queued)
+    EPROTO     TLS failures: handshake, certificate verification, bad records (fatal)
+    others     as read(2)/write(2) report them (fatal)
+
+Without C<on_error>, an error destroys the handle and croaks with
+C<AnyEvent::Handle uncaught error: $message> (from inside the event loop).
+
+=item on_read => $cb->($handle)
+
+Called when data arrived and the read queue is empty (only when C<rbuf> is not empty). It
+should consume data from C<rbuf> or push read requests. At end of file, remaining data is first
+offered to the queue and C<on_read>; if it makes no progress a fatal C<EPIPE> error follows.
+
+=item on_eof => $cb->($handle)
+
+Called at a clean end of file when no read request is pending. Writing is still possible.
+Without it, end of file is a fatal error with C<$!> = 0 ("Unexpected end-of-file").
+
+=item on_drain => $cb->($handle)
+
+Called when the write buffer becomes empty (at most C<low_water_mark> octets), and at once
+when set while it is empty.
+
+=item timeout => $seconds, rtimeout => $seconds, wtimeout => $seconds
+
+Inactivity timeouts: for reads or writes, reads only, writes only. When that many seconds pass
+without a successful read (or write, or a C<*timeout_reset> call), C<on_timeout> (or
+C<on_rtimeout>, C<on_wtimeout>) is called and the timeout restarts; without callback, a
+non-fatal C<ETIMEDOUT> error is raised. They are active even when nothing is queued. 0 (the
+default) disables.
+
+=item on_timeout, on_rtimeout, on_wtimeout => $cb->($handle)
+
+See above.
+
+=item rbuf_max => $octets, wbuf_max => $octets
+
+A fatal C<ENOSPC> error when the read (write) buffer grows beyond this size. For TLS handles,
+C<wbuf_max> counts the plaintext waiting in C<wbuf>.
+
+=item autocork => $boolean
+
+Off (default): C<push_write> writes at once when it can. On: writes wait for the next loop
+iteration (fewer system calls for many small writes, more latency).
+
+=item no_delay => $boolean, keepalive => $boolean, oobinline => $boolean
+
+Set C<TCP_NODELAY>, C<SO_KEEPALIVE>, C<SO_OOBINLINE> on the socket. C<oobinline> is enabled
+unless given as false. Harmless on handles that are not TCP sockets.
+
+=item read_size => $octets, max_read_size => $octets
+
+The initial read size (default 2048), doubled after every read that filled it, up to
+C<max_read_size> (default 131072, or C<read_size> if larger).
+
+=item low_water_mark => $octets
+
+The write buffer size (default 0) at or below which it counts as empty for C<on_drain>.
+
+=item linger => $seconds
+
+When the handle is destroyed with data still in C<wbuf>, keep writing it for up to this many
+seconds (default 3600; 0 disables). No errors are reported. Not done for TLS handles.
+
+=item peername => $string
+
+The peer's name: used for TLS server name indication and, when C<verify_peername> asks for
+it, for the certificate host name check.
+
+=item tls => "accept" | "connect"
+
+Starts TLS (server or client side) as soon as the connection is up. TLS failures are
+C<EPROTO> errors. Unlike AnyEvent on Net::SSLeay, a Net::SSLeay session object is not accepted.
+
+=item tls_ctx => $anyevent_tls | { key => value, ... }
+
+The L<AnyEvent::TLS> context to use, or a hash of options to make one. Default:
+C<AnyEvent::Handle::TLS_CTX>.
+
+=item on_starttls => $cb->($handle, $success[, $message])
+
+Called when the TLS handshake finished (C<$success> true), or failed (false, with the message;
+C<on_error> is then not called, TLS is switched off and reading stops).
+
+=item on_stoptls => $cb->($handle)
+
+Called when the peer ends TLS (close_notify); the handle continues in plaintext. Without it, a
+TLS shutdown counts as end of file.
+
+=item json => $coder, cbor => $coder
+
+The JSON (JSON::XS or JSON::PP; default: a UTF-8 coder of whichever is installed) and CBOR
+(CBOR::XS) coders for the json and cbor types.
+
+=back
+
+=head1 METHODS
+
+=head2 $fh = $handle->fh
+
+Returns the file handle.
+
+=head2 $handle->on_error($cb), on_eof($cb), on_read($cb), on_timeout($cb), on_rtimeout($cb), on_wtimeout($cb), on_starttls($cb), on_stoptls($cb)
+
+Replace the callback (see the constructor). Return the new value. C<on_read> also processes
+data already in C<rbuf>.
+
+=head2 $handle->autocork($boolean), no_delay($boolean), keepalive($boolean), oobinline($boolean)
+
+Change the option (socket options are set at once). Return values unspecified.
+
+=head2 $handle->rbuf_max($octets), $handle->wbuf_max($octets)
+
+Set the limits (undef: none).
+
+=head2 $handle->timeout($seconds), rtimeout($seconds), wtimeout($seconds)
+
+Set (0: disable) the inactivity timeout and restart it from now.
+
+=head2 $handle->timeout_reset, rtimeout_reset, wtimeout_reset
+
+Count now as activity for the timeout.
+
+=head2 $handle->rbuf
+
+The read buffer as an lvalue: C<< $handle->rbuf = "" >> empties it.
+
+=head1 WRITE QUEUE
+
+=head2 $handle->on_drain($cb)
+
+Sets the drain callback; calls it at once if the write buffer is (at or below the low water
+mark) empty.
+
+=head2 $handle->push_write($data)
+
+Appends octets to the write buffer and writes what it can (unless corked). Croaks on undef
+data or characters above 255. A fatal C<ENOSPC> error when C<wbuf_max> is exceeded.
+
+=head2 $handle->push_write(type => @args)
+
+Encodes C<@args> with a write type and appends the result:
+
+    netstring  => $string          "<length>:<string>,"
+    packstring => $format, $string pack "$format/a*" (e.g. "N", "n", "w")
+    json       => $ref             JSON text (UTF-8) from the json coder
+    cbor       => $scalar          CBOR from the cbor coder (croaks without CBOR::XS)
+    storable   => $ref             pack "w/a*", Storable::nfreeze($ref)
+
+Any other type is looked up as a registered type, or as a package with an
+C<anyevent_write_type($handle, @args)> function (the package, then its parents, are loaded as
+needed) which returns the octets to write. Croaks on an unknown type.
+
+=head2 AnyEvent::Handle::register_write_type($name => $coderef->($handle, @args))
+
+Registers a write type; the code returns the octets to append.
+
+=head2 $handle->push_shutdown
+
+Replaces C<on_drain> with a callback that shuts down the writing side (sending a TLS
+close_notify first on TLS handles) once the buffer is written. The peer sees end of file.
+
+=head1 READ QUEUE
+
+Read requests are served in order; each is a callback that looks at C<rbuf> and returns true
+when it consumed what it needed (it is then removed) or false to wait for more data. When
+the queue is empty, C<on_read> gets the data.
+
+=head2 $handle->push_read($cb->($handle)), $handle->unshift_read($cb)
+
+Appends (prepends) a reader callback. The callback must return true once done.
+
+=head2 $handle->push_read(type => @args, $cb), $handle->unshift_read(type => @args, $cb)
+
+Appends (prepends) a typed request:
+
+=over 4
+
+=item chunk => $octets, $cb->($handle, $data)
+
+Exactly C<$octets> octets.
+
+=item line => [$eol,] $cb->($handle, $line, $eol)
+
+A line without its end marker, and the marker. C<$eol> is a string (a fixed marker, e.g.
+C<"\015\012\015\012"> for a header block) or a C<qr//> regex; missing or undef:
+C<\015?\012>. Partial lines at end of file are never returned.
+
+=item regex => $accept[, $reject[, $skip]], $cb->($handle, $data)
+
+Everything up to and including the first match of C<$accept> (capture variables are
+available in the callback). If C<$reject> matches while C<$accept> does not: C<EBADMSG>. If
+C<$skip> matches, everything up to its match end is accepted into the result without being
+rescanned.
+
+=item netstring => $cb->($handle, $string)
+
+A netstring; malformed data raises C<EBADMSG>.
+
+=item packstring => $format, $cb->($handle, $string)
+
+An octet string after a length in pack C<$format> (one of C<cCsSlLqQiInNvVjJw>, optionally
+with C<!>, C<< < >>, C<< > >>). Croaks on other formats.
+
+=item json => $cb->($handle, $ref)
+
+A JSON text (incremental parse; C<EBADMSG> on errors).
+
+=item cbor => $cb->($handle, $scalar)
+
+A CBOR value (needs CBOR::XS; C<EBADMSG> on errors).
+
+=item storable => $cb->($handle, $ref)
+
+What the storable write type wrote; C<EBADMSG> when it cannot be thawed.
+
+=item tls_detect => $cb->($handle, $detect, $major, $minor)
+
+Looks at the start of the stream without consuming it: C<$detect> true with the record
+version (3, 0..4) for a TLS (or SSLv2-framed 3.x) ClientHello, false when it cannot be TLS.
+
+=item tls_autostart => [$tls_ctx,] $tls
+
+Like tls_detect, and starts TLS (C<< starttls($tls, $tls_ctx) >>, normally "accept") when a
+handshake is detected; the data read so far goes to TLS.
+
+=back
+
+Other types are registered types or packages with C<anyevent_read_type($handle, $cb, @args)>,
+which returns a reader callback. Croaks on an unknown type.
+
+=head2 AnyEvent::Handle::register_read_type($name => $coderef->($handle, $cb, @args))
+
+Registers a read type; the code returns a reader callback as described above.
+
+=head2 $handle->stop_read, $handle->start_read
+
+Stop and resume reading from the file handle (for flow control). A TLS handle keeps reading
+records while stopped (the protocol needs it), but see C<rbuf_max>.
+
+=head1 TLS
+
+=head2 $handle->starttls($tls[, $tls_ctx])
+
+Starts TLS on the connection ("accept" or "connect"), optionally with a context (object or
+option hash). Data already in C<rbuf> is handed to TLS first. Croaks if TLS is already active
+or C<$tls> is neither "accept" nor "connect". Failures to set up (e.g. no server certificate)
+and handshake failures go to C<on_starttls> or C<on_error> (C<EPROTO>).
+
+=head2 $handle->stoptls
+
+Sends close_notify and goes back to plaintext. Data the peer sends after its own close_notify
+in the same packet may be lost (as with any TLS implementation reading ahead).
+
+=head2 $protocol = $handle->tls_alpn
+
+The negotiated ALPN protocol (see C<alpn> in L<AnyEvent::TLS>), or undef. Not in AnyEvent.
+
+=head2 $version = $handle->tls_version
+
+"TLSv1_2" or "TLSv1_3" once negotiated, else undef. Not in AnyEvent.
+
+=head2 $der = $handle->tls_peer_certificate
+
+The peer's certificate (DER octets), or undef. Not in AnyEvent.
+
+=head2 AnyEvent::Handle::TLS_CTX
+
+The default context (C<< AnyEvent::TLS->new >> with defaults: no verification), made on first
+use.
+
+=head1 DESTRUCTION
+
+=head2 $handle->destroy
+
+Stops all watchers and timers, drops callbacks and buffers (after starting the C<linger>
+writer if data is pending), and turns the object into an C<AnyEvent::Handle::destroyed>
+whose methods do nothing. Safe inside callbacks; no callback of the handle runs afterwards.
+
+=head2 $handle->destroyed
+
+True once the handle was destroyed (by C<destroy> or a fatal error).
+
+=head1 DIFFERENCES FROM ANYEVENT 7.17
+
+C<tls> does not accept Net::SSLeay objects, C<resettls> and C<< $handle->{tls} >> as a
+Net::SSLeay session do not exist (C<< $handle->{tls} >> is the mode while TLS is active).
+C<tls_alpn>, C<tls_version> and C<tls_peer_certificate> are additions. See L<AnyEvent::TLS> for
+the TLS options.
+
+=head1 SEE ALSO
+
+L<AnyEvent>, L<AnyEvent::TLS>, L<AnyEvent::Socket>.
+
+=cut

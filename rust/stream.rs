@@ -1,0 +1,116 @@
+//! Byte-stream I/O and scanning for AnyEvent::Handle: non-blocking reads and writes on a file
+//! descriptor, and the hot scanners of the read types (line ends, fixed markers, netstring
+//! headers) on top of memchr.
+
+use memchr::{memchr, memmem};
+use std::io;
+
+/// Reads once from `fd` into `buf`. Ok(0) is end of file.
+pub fn read_into(fd: i32, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+        if n >= 0 {
+            return Ok(n as usize);
+        }
+        let err = io::Error::last_os_error();
+        if err.kind() != io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+}
+
+/// Writes once from `buf` to `fd`. Sockets are written with MSG_NOSIGNAL so a closed peer is
+/// an EPIPE error, not a SIGPIPE; other descriptors fall back to write(2).
+pub fn write_from(fd: i32, buf: &[u8]) -> io::Result<usize> {
+    loop {
+        let mut n = unsafe { libc::send(fd, buf.as_ptr().cast(), buf.len(), libc::MSG_NOSIGNAL) };
+        if n < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::ENOTSOCK) {
+            n = unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) };
+        }
+        if n >= 0 {
+            return Ok(n as usize);
+        }
+        let err = io::Error::last_os_error();
+        if err.kind() != io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+}
+
+/// The first line end (`\012`, optionally preceded by `\015`) at or after `from`, as the
+/// range (start, end) of the marker.
+pub fn find_line_end(buf: &[u8], from: usize) -> Option<(usize, usize)> {
+    let nl = from + memchr(b'\n', buf.get(from..)?)?;
+    let start = if nl > from && buf[nl - 1] == b'\r' { nl - 1 } else { nl };
+    Some((start, nl + 1))
+}
+
+/// The offset of the first `needle` at or after `from`.
+pub fn find_marker(buf: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+    Some(from + memmem::find(buf.get(from..)?, needle)?)
+}
+
+/// What the start of a buffer says about a netstring (`<digits>:<data>,`).
+#[derive(Debug, PartialEq, Eq)]
+pub enum Netstring {
+    /// Not enough data yet.
+    Incomplete,
+    /// Not a netstring (or a length beyond `max`).
+    Malformed,
+    /// The data is `buf[start..start + len]`; the netstring ends at `start + len + 1`.
+    Complete { start: usize, len: usize },
+}
+
+pub fn parse_netstring(buf: &[u8], max: usize) -> Netstring {
+    let digits = buf.iter().take_while(|b| b.is_ascii_digit()).count();
+    if digits == buf.len() {
+        return if digits > 20 { Netstring::Malformed } else { Netstring::Incomplete };
+    }
+    if digits == 0 || buf[digits] != b':' || (digits > 1 && buf[0] == b'0') {
+        return Netstring::Malformed;
+    }
+    let len = match std::str::from_utf8(&buf[..digits]).ok().and_then(|s| s.parse::<usize>().ok()) {
+        Some(len) if len <= max => len,
+        _ => return Netstring::Malformed,
+    };
+    let start = digits + 1;
+    match buf.get(start + len) {
+        None => Netstring::Incomplete,
+        Some(b',') => Netstring::Complete { start, len },
+        Some(_) => Netstring::Malformed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_ends() {
+        assert_eq!(find_line_end(b"ab\r\ncd\n", 0), Some((2, 4)));
+        assert_eq!(find_line_end(b"ab\r\ncd\n", 4), Some((6, 7)));
+        assert_eq!(find_line_end(b"\nx", 0), Some((0, 1)));
+        assert_eq!(find_line_end(b"abc", 0), None);
+        assert_eq!(find_line_end(b"a\r\n", 2), Some((2, 3)), "the \\r before `from` is not ours");
+    }
+
+    #[test]
+    fn markers() {
+        assert_eq!(find_marker(b"a\r\n\r\nb", b"\r\n\r\n", 0), Some(1));
+        assert_eq!(find_marker(b"abc", b"x", 0), None);
+        assert_eq!(find_marker(b"abc", b"c", 9), None);
+    }
+
+    #[test]
+    fn netstrings() {
+        assert_eq!(parse_netstring(b"5:hello,", 100), Netstring::Complete { start: 2, len: 5 });
+        assert_eq!(parse_netstring(b"0:,", 100), Netstring::Complete { start: 2, len: 0 });
+        assert_eq!(parse_netstring(b"5:hel", 100), Netstring::Incomplete);
+        assert_eq!(parse_netstring(b"12", 100), Netstring::Incomplete);
+        assert_eq!(parse_netstring(b"", 100), Netstring::Incomplete);
+        assert_eq!(parse_netstring(b"5:hello;", 100), Netstring::Malformed);
+        assert_eq!(parse_netstring(b"x:", 100), Netstring::Malformed);
+        assert_eq!(parse_netstring(b"05:hello,", 100), Netstring::Malformed);
+        assert_eq!(parse_netstring(b"500:", 100), Netstring::Malformed);
+    }
+}

@@ -1,0 +1,328 @@
+//! TLS for AnyEvent::Handle on rustls: a context (AnyEvent::TLS) that builds client and server
+//! configurations from PEM material and the AnyEvent verification options, and sessions that
+//! move records between a file descriptor and rustls.
+//!
+//! Verification follows AnyEvent::TLS: off by default (a verifier that accepts any certificate
+//! but still checks the handshake signatures), the chain checked when `verify` is on, the host
+//! name checked only when `verify_peername` is set. When Perl wants the last word (`verify_cb`),
+//! the verifier records its verdict and lets the handshake go on; the glue then decides before
+//! any application data is exchanged.
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::WebPkiServerVerifier;
+use rustls::crypto::{ring, CryptoProvider};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::server::WebPkiClientVerifier;
+use rustls::{CertificateError, ClientConfig, Connection, DigitallySignedStruct, Error, RootCertStore, ServerConfig, SignatureScheme};
+use std::cell::RefCell;
+use std::io::{self, Read, Write};
+use std::sync::Arc;
+
+thread_local! {
+    /// The verdict of the last certificate verification that deferred to Perl (None: passed).
+    static DEFERRED_VERDICT: RefCell<Option<Option<String>>> = const { RefCell::new(None) };
+}
+
+/// The settings of an AnyEvent::TLS context.
+#[derive(Default)]
+pub struct Settings {
+    pub tls12: bool,
+    pub tls13: bool,
+    pub verify: bool,
+    pub require_client_cert: bool,
+    pub check_peername: bool,
+    pub defer_verdict: bool,
+    pub session_tickets: bool,
+    pub alpn: Vec<Vec<u8>>,
+}
+
+pub struct Context {
+    pub settings: Settings,
+    roots: RootCertStore,
+    chain: Vec<CertificateDer<'static>>,
+    key: Option<PrivateKeyDer<'static>>,
+    client: Option<Arc<ClientConfig>>,
+    server: Option<Arc<ServerConfig>>,
+}
+
+fn provider() -> Arc<CryptoProvider> {
+    Arc::new(ring::default_provider())
+}
+
+fn bad(msg: impl Into<String>) -> Error {
+    Error::General(msg.into())
+}
+
+impl Context {
+    pub fn new(settings: Settings) -> Self {
+        Context { settings, roots: RootCertStore::empty(), chain: Vec::new(), key: None, client: None, server: None }
+    }
+
+    /// Adds every certificate of a PEM text to the trust anchors; returns how many.
+    pub fn add_trusted_pem(&mut self, pem: &[u8]) -> Result<usize, Error> {
+        let certs = CertificateDer::pem_slice_iter(pem).collect::<Result<Vec<_>, _>>().map_err(|e| bad(format!("bad PEM certificate: {e}")))?;
+        let (added, _ignored) = self.roots.add_parsable_certificates(certs);
+        Ok(added)
+    }
+
+    /// Sets this side's certificate chain (leaf first) from PEM text.
+    pub fn set_chain_pem(&mut self, pem: &[u8]) -> Result<usize, Error> {
+        self.chain = CertificateDer::pem_slice_iter(pem).collect::<Result<Vec<_>, _>>().map_err(|e| bad(format!("bad PEM certificate: {e}")))?;
+        Ok(self.chain.len())
+    }
+
+    /// Sets this side's private key from PEM text (PKCS#8, PKCS#1 or SEC1; not encrypted).
+    pub fn set_key_pem(&mut self, pem: &[u8]) -> Result<(), Error> {
+        if memchr::memmem::find(pem, b"ENCRYPTED").is_some() {
+            return Err(bad("the private key is encrypted; rustls cannot use encrypted keys (cert_password): decrypt it first, e.g. with `openssl pkey`"));
+        }
+        let key = PrivateKeyDer::from_pem_slice(pem).map_err(|e| bad(format!("no usable private key in the PEM data: {e}")))?;
+        provider().key_provider.load_private_key(key.clone_key()).map_err(|e| bad(format!("unusable private key: {e}")))?;
+        self.key = Some(key);
+        Ok(())
+    }
+
+    fn versions(&self) -> Vec<&'static rustls::SupportedProtocolVersion> {
+        let mut v = Vec::new();
+        if self.settings.tls13 {
+            v.push(&rustls::version::TLS13);
+        }
+        if self.settings.tls12 {
+            v.push(&rustls::version::TLS12);
+        }
+        v
+    }
+
+    fn roots(&self) -> Result<Arc<RootCertStore>, Error> {
+        if self.roots.is_empty() {
+            return Err(bad("verify is on but no trusted certificate was loaded (ca_file, ca_path, ca_cert or the system store)"));
+        }
+        Ok(Arc::new(self.roots.clone()))
+    }
+
+    fn server_verifier(&self) -> Result<Arc<dyn ServerCertVerifier>, Error> {
+        let inner: Arc<dyn ServerCertVerifier> = if self.settings.verify {
+            WebPkiServerVerifier::builder_with_provider(self.roots()?, provider()).build().map_err(|e| bad(e.to_string()))?
+        } else {
+            Arc::new(AnyServerCert(provider()))
+        };
+        Ok(Arc::new(PolicyVerifier { inner, check_name: self.settings.check_peername, defer: self.settings.defer_verdict }))
+    }
+
+    pub fn client_config(&mut self) -> Result<Arc<ClientConfig>, Error> {
+        if let Some(c) = &self.client {
+            return Ok(c.clone());
+        }
+        let builder = ClientConfig::builder_with_provider(provider())
+            .with_protocol_versions(&self.versions())?
+            .dangerous()
+            .with_custom_certificate_verifier(self.server_verifier()?);
+        let mut config = match &self.key {
+            Some(key) if !self.chain.is_empty() => builder.with_client_auth_cert(self.chain.clone(), key.clone_key())?,
+            _ => builder.with_no_client_auth(),
+        };
+        config.alpn_protocols = self.settings.alpn.clone();
+        config.enable_sni = true;
+        if !self.settings.session_tickets {
+            config.resumption = rustls::client::Resumption::disabled();
+        }
+        let config = Arc::new(config);
+        self.client = Some(config.clone());
+        Ok(config)
+    }
+
+    pub fn server_config(&mut self) -> Result<Arc<ServerConfig>, Error> {
+        if let Some(c) = &self.server {
+            return Ok(c.clone());
+        }
+        let key = self.key.as_ref().ok_or_else(|| bad("a TLS server needs a private key (key_file or key, or cert_file holding both)"))?;
+        if self.chain.is_empty() {
+            return Err(bad("a TLS server needs a certificate (cert_file or cert)"));
+        }
+        let builder = ServerConfig::builder_with_provider(provider()).with_protocol_versions(&self.versions())?;
+        let builder = if self.settings.verify {
+            let b = WebPkiClientVerifier::builder_with_provider(self.roots()?, provider());
+            let b = if self.settings.require_client_cert { b } else { b.allow_unauthenticated() };
+            builder.with_client_cert_verifier(b.build().map_err(|e| bad(e.to_string()))?)
+        } else {
+            builder.with_no_client_auth()
+        };
+        let mut config = builder.with_single_cert(self.chain.clone(), key.clone_key())?;
+        config.alpn_protocols = self.settings.alpn.clone();
+        if self.settings.session_tickets {
+            config.ticketer = ring::Ticketer::new()?;
+        }
+        let config = Arc::new(config);
+        self.server = Some(config.clone());
+        Ok(config)
+    }
+}
+
+/// AnyEvent's default (verify off): any certificate is accepted. The handshake signatures are
+/// still checked, so the peer must hold the key of the certificate it shows.
+#[derive(Debug)]
+struct AnyServerCert(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for AnyServerCert {
+    fn verify_server_cert(&self, _: &CertificateDer<'_>, _: &[CertificateDer<'_>], _: &ServerName<'_>, _: &[u8], _: UnixTime) -> Result<ServerCertVerified, Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+    fn verify_tls12_signature(&self, m: &[u8], c: &CertificateDer<'_>, d: &DigitallySignedStruct) -> Result<HandshakeSignatureValid, Error> {
+        rustls::crypto::verify_tls12_signature(m, c, d, &self.0.signature_verification_algorithms)
+    }
+    fn verify_tls13_signature(&self, m: &[u8], c: &CertificateDer<'_>, d: &DigitallySignedStruct) -> Result<HandshakeSignatureValid, Error> {
+        rustls::crypto::verify_tls13_signature(m, c, d, &self.0.signature_verification_algorithms)
+    }
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// Applies AnyEvent's policy on top of a verifier: a wrong host name only counts when
+/// verify_peername asked for the check, and with `defer` the verdict goes to Perl.
+#[derive(Debug)]
+struct PolicyVerifier {
+    inner: Arc<dyn ServerCertVerifier>,
+    check_name: bool,
+    defer: bool,
+}
+
+fn is_name_error(e: &Error) -> bool {
+    matches!(e, Error::InvalidCertificate(CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. }))
+}
+
+impl ServerCertVerifier for PolicyVerifier {
+    fn verify_server_cert(&self, ee: &CertificateDer<'_>, im: &[CertificateDer<'_>], name: &ServerName<'_>, ocsp: &[u8], now: UnixTime) -> Result<ServerCertVerified, Error> {
+        let verdict = match self.inner.verify_server_cert(ee, im, name, ocsp, now) {
+            Err(e) if is_name_error(&e) && !self.check_name => Ok(ServerCertVerified::assertion()),
+            other => other,
+        };
+        if self.defer {
+            DEFERRED_VERDICT.with(|v| *v.borrow_mut() = Some(verdict.as_ref().err().map(|e| e.to_string())));
+            return Ok(ServerCertVerified::assertion());
+        }
+        verdict
+    }
+    fn verify_tls12_signature(&self, m: &[u8], c: &CertificateDer<'_>, d: &DigitallySignedStruct) -> Result<HandshakeSignatureValid, Error> {
+        self.inner.verify_tls12_signature(m, c, d)
+    }
+    fn verify_tls13_signature(&self, m: &[u8], c: &CertificateDer<'_>, d: &DigitallySignedStruct) -> Result<HandshakeSignatureValid, Error> {
+        self.inner.verify_tls13_signature(m, c, d)
+    }
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+}
+
+/// What reading from the socket and decrypting yielded.
+pub enum Received {
+    /// Records were read (plaintext may be waiting).
+    Records,
+    /// The socket had nothing to read.
+    WouldBlock,
+    /// The socket reached end of file.
+    Eof,
+}
+
+/// One TLS connection over a non-blocking file descriptor.
+pub struct Session {
+    pub conn: Connection,
+    /// Set once the peer's certificate was judged and Perl has to decide (see `defer`).
+    pub deferred: Option<Option<String>>,
+}
+
+struct Fd(i32);
+
+impl Read for Fd {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        crate::stream::read_into(self.0, buf)
+    }
+}
+
+impl Write for Fd {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        crate::stream::write_from(self.0, buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Session {
+    pub fn client(ctx: &mut Context, peername: Option<&str>) -> Result<Session, Error> {
+        // Without a peer name there is no SNI; an IP address name makes rustls send none.
+        let name = match peername.filter(|n| !n.is_empty()) {
+            Some(n) => ServerName::try_from(n.to_string()).map_err(|_| bad(format!("invalid peer name '{n}'")))?,
+            None => ServerName::IpAddress(std::net::Ipv4Addr::UNSPECIFIED.into()),
+        };
+        Ok(Session { conn: rustls::ClientConnection::new(ctx.client_config()?, name)?.into(), deferred: None })
+    }
+
+    pub fn server(ctx: &mut Context) -> Result<Session, Error> {
+        Ok(Session { conn: rustls::ServerConnection::new(ctx.server_config()?)?.into(), deferred: None })
+    }
+
+    /// Reads what the socket has and processes the records. A TLS error is returned as
+    /// `Err(Ok(error))`, an I/O error as `Err(Err(io))`.
+    pub fn receive(&mut self, fd: i32) -> Result<Received, Result<Error, io::Error>> {
+        let mut got_any = false;
+        loop {
+            match self.conn.read_tls(&mut Fd(fd)) {
+                Ok(0) => {
+                    self.process().map_err(Ok)?;
+                    return Ok(if got_any { Received::Records } else { Received::Eof });
+                }
+                Ok(_) => {
+                    got_any = true;
+                    self.process().map_err(Ok)?;
+                    if !self.conn.wants_read() {
+                        return Ok(Received::Records);
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    return Ok(if got_any { Received::Records } else { Received::WouldBlock });
+                }
+                Err(e) => return Err(Err(e)),
+            }
+        }
+    }
+
+    /// Processes records that were read before TLS started (left in the read buffer).
+    pub fn feed(&mut self, mut data: &[u8]) -> Result<(), Error> {
+        while !data.is_empty() {
+            if self.conn.read_tls(&mut data).map_err(|e| bad(e.to_string()))? == 0 {
+                break;
+            }
+            self.process()?;
+        }
+        Ok(())
+    }
+
+    fn process(&mut self) -> Result<(), Error> {
+        DEFERRED_VERDICT.with(|v| v.borrow_mut().take());
+        let r = self.conn.process_new_packets().map(|_| ());
+        if let Some(verdict) = DEFERRED_VERDICT.with(|v| v.borrow_mut().take()) {
+            self.deferred = Some(verdict);
+        }
+        r
+    }
+
+    /// Moves decrypted data into `buf`: Ok(n), or Ok(0) when the peer sent close_notify,
+    /// Err(WouldBlock) when nothing is buffered, Err(UnexpectedEof) on a truncated stream.
+    pub fn read_plaintext(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.conn.reader().read(buf)
+    }
+
+    /// Sends what rustls has buffered; Ok(true) when everything went out.
+    pub fn flush(&mut self, fd: i32) -> io::Result<bool> {
+        while self.conn.wants_write() {
+            match self.conn.write_tls(&mut Fd(fd)) {
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(true)
+    }
+}

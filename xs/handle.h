@@ -1,0 +1,215 @@
+/* AnyEvent::Handle and AnyEvent::TLS glue: prototypes of the Rust stream and TLS ABI
+ * (rust/ffi/stream.rs, rust/ffi/tls.rs) and small helpers on Perl strings. */
+
+typedef struct aers_tls_ctx aers_tls_ctx;
+typedef struct aers_tls aers_tls;
+
+int aers_stream_read(int fd, char *buf, size_t len, size_t *got);
+int aers_stream_write(int fd, const char *buf, size_t len, size_t *put);
+int aers_find_line_end(const char *buf, size_t len, size_t from, size_t *start, size_t *end);
+int aers_find_marker(const char *buf, size_t len, const char *needle, size_t nlen, size_t from, size_t *at);
+int aers_parse_netstring(const char *buf, size_t len, size_t max, size_t *start, size_t *dlen);
+
+void aers_tls_error_message(char *buf, size_t len);
+int aers_tls_ctx_new(uint32_t flags, const char *alpn, size_t alpn_len, aers_tls_ctx **out);
+void aers_tls_ctx_free(aers_tls_ctx *c);
+int aers_tls_ctx_add_trusted(aers_tls_ctx *c, const char *pem, size_t len, size_t *count);
+int aers_tls_ctx_set_chain(aers_tls_ctx *c, const char *pem, size_t len, size_t *count);
+int aers_tls_ctx_set_key(aers_tls_ctx *c, const char *pem, size_t len);
+int aers_tls_new(aers_tls_ctx *c, int server, const char *name, size_t name_len, aers_tls **out);
+void aers_tls_free(aers_tls *s);
+int aers_tls_receive(aers_tls *s, int fd, int *what);
+int aers_tls_feed(aers_tls *s, const char *buf, size_t len);
+int aers_tls_read(aers_tls *s, char *buf, size_t len, size_t *got);
+int aers_tls_write(aers_tls *s, const char *buf, size_t len, size_t *put);
+int aers_tls_flush(aers_tls *s, int fd, int *done);
+int aers_tls_state(aers_tls *s);
+int aers_tls_take_verdict(aers_tls *s);
+int aers_tls_alpn(aers_tls *s, const char **out, size_t *len);
+int aers_tls_version(aers_tls *s);
+int aers_tls_peer_cert(aers_tls *s, size_t idx, const char **out, size_t *len);
+void aers_tls_close_notify(aers_tls *s);
+
+/* A byte string's buffer, downgraded from UTF-8 (croaks on wide characters, as syswrite). */
+static char *bytes_of(pTHX_ SV *sv, STRLEN *len, const char *who)
+{
+    if (SvUTF8(sv) && !sv_utf8_downgrade(sv, 1))
+        croak_caller(aTHX_ "%s: wide character in the buffer", who);
+    return SvPV_force(sv, *len);
+}
+
+/* Makes room for `size` more bytes at the end of a string buffer; returns where they go. */
+static char *spare_of(pTHX_ SV *sv, STRLEN size, const char *who)
+{
+    STRLEN len;
+    if (!SvOK(sv))
+        sv_setpvs(sv, "");
+    bytes_of(aTHX_ sv, &len, who);
+    return SvGROW(sv, len + size + 1) + len;
+}
+
+static void grew_by(pTHX_ SV *sv, STRLEN n)
+{
+    SvCUR_set(sv, SvCUR(sv) + n);
+    *SvEND(sv) = 0;
+    SvSETMAGIC(sv);
+}
+
+/* Removes the first n bytes of a string (cheap: moves the start, no copy). */
+static void chop_front(pTHX_ SV *sv, STRLEN n)
+{
+    if (n == SvCUR(sv)) {
+        SvCUR_set(sv, 0);
+        *SvPVX(sv) = 0;
+    } else if (n)
+        sv_chop(sv, SvPVX(sv) + n);
+}
+
+/* Returns undef from an XSUB with $! set. */
+#define RETURN_ERRNO(e) STMT_START { errno = (e); SETERRNO((e), 0); XSRETURN_UNDEF; } STMT_END
+
+static void *tls_ptr(pTHX_ SV *obj, const char *class)
+{
+    if (!SvROK(obj) || !sv_derived_from(obj, class))
+        croak_caller(aTHX_ "not a %s object", class);
+    return INT2PTR(void *, SvIV(SvRV(obj)));
+}
+
+static SV *tls_wrap(pTHX_ void *p, const char *class)
+{
+    return sv_bless(newRV_noinc(newSViv(PTR2IV(p))), gv_stashpv(class, GV_ADD));
+}
+
+/* Sets $AnyEvent::TLS::ERROR to the message of the last TLS failure. */
+static void tls_note_error(pTHX)
+{
+    char buf[1024];
+    aers_tls_error_message(buf, sizeof buf);
+    sv_setpv(get_sv("AnyEvent::TLS::ERROR", GV_ADD), buf);
+}
+
+/* Typed read requests ([kind, cb, arg] blessed into AnyEvent::Handle::_req) that the drain
+ * loop serves without calling Perl reader closures. */
+enum { REQ_LINE = 1, REQ_MARKED_LINE = 2, REQ_CHUNK = 3 };
+
+static void call_reader_cb(pTHX_ SV *cb, SV *self_ref, SV *a, SV *b)
+{
+    dSP;
+    ENTER;
+    SAVETMPS;
+    PUSHMARK(SP);
+    EXTEND(SP, 3);
+    PUSHs(self_ref);
+    mPUSHs(a);
+    if (b)
+        mPUSHs(b);
+    PUTBACK;
+    call_sv(cb, G_VOID | G_DISCARD);
+    FREETMPS;
+    LEAVE;
+}
+
+/* Serves one typed request from rbuf: 1 done, 0 needs more data. */
+static int serve_typed(pTHX_ HV *self, SV *self_ref, AV *req)
+{
+    SV **kind = av_fetch(req, 0, 0), **cb = av_fetch(req, 1, 0), **arg = av_fetch(req, 2, 0);
+    SV **rb = hv_fetchs(self, "rbuf", 0);
+    SV *rbuf;
+    STRLEN len;
+    const char *p;
+    size_t start, end;
+    if (!kind || !cb || !rb || !SvOK(*rb))
+        return 0;
+    rbuf = *rb;
+    p = bytes_of(aTHX_ rbuf, &len, "AnyEvent::Handle read");
+    switch (SvIV(*kind)) {
+    case REQ_LINE:
+        if (!aers_find_line_end(p, len, 0, &start, &end))
+            return 0;
+        break;
+    case REQ_MARKED_LINE: {
+        STRLEN nlen;
+        const char *needle = SvPVbyte(*arg, nlen);
+        if (!aers_find_marker(p, len, needle, nlen, 0, &start))
+            return 0;
+        end = start + nlen;
+        break;
+    }
+    case REQ_CHUNK: {
+        UV want = SvUV(*arg);
+        SV *data;
+        if (want > len)
+            return 0;
+        data = newSVpvn(p, want);
+        chop_front(aTHX_ rbuf, want);
+        SvSETMAGIC(rbuf);
+        call_reader_cb(aTHX_ *cb, self_ref, data, NULL);
+        return 1;
+    }
+    default:
+        croak("AnyEvent::Handle: corrupt read request");
+    }
+    {
+        SV *line = newSVpvn(p, start);
+        SV *eol = newSVpvn(p + start, end - start);
+        chop_front(aTHX_ rbuf, end);
+        SvSETMAGIC(rbuf);
+        call_reader_cb(aTHX_ *cb, self_ref, line, eol);
+    }
+    return 1;
+}
+
+/* Calls a reader closure with the handle; returns its truth. */
+static int call_reader(pTHX_ SV *reader, SV *self_ref)
+{
+    dSP;
+    int ok, n;
+    ENTER;
+    SAVETMPS;
+    PUSHMARK(SP);
+    XPUSHs(self_ref);
+    PUTBACK;
+    n = call_sv(reader, G_SCALAR);
+    SPAGAIN;
+    ok = n > 0 && SvTRUE(POPs);
+    PUTBACK;
+    FREETMPS;
+    LEAVE;
+    return ok;
+}
+
+static AV *queue_of(pTHX_ HV *self)
+{
+    SV **q = hv_fetchs(self, "_queue", 0);
+    return q && SvROK(*q) && SvTYPE(SvRV(*q)) == SVt_PVAV ? (AV *)SvRV(*q) : NULL;
+}
+
+/* Feeds rbuf to the read queue: 0 the queue ran empty, 1 the head request waits for data,
+ * 2 the handle was destroyed by a callback. */
+static int drain_queue(pTHX_ SV *self_ref)
+{
+    HV *self = (HV *)SvRV(self_ref);
+    for (;;) {
+        AV *queue = queue_of(aTHX_ self);
+        SV *reader;
+        int done;
+        if (!queue)
+            return 2;
+        if (AvFILL(queue) < 0)
+            return 0;
+        reader = sv_2mortal(av_shift(queue));
+        if (SvROK(reader) && SvOBJECT(SvRV(reader)) && SvTYPE(SvRV(reader)) == SVt_PVAV)
+            done = serve_typed(aTHX_ self, self_ref, (AV *)SvRV(reader));
+        else
+            done = call_reader(aTHX_ reader, self_ref);
+        if (!hv_exists(self, "fh", 2))
+            return 2;
+        if (!done) {
+            if (!(queue = queue_of(aTHX_ self)))
+                return 2;
+            av_unshift(queue, 1);
+            av_store(queue, 0, SvREFCNT_inc_simple_NN(reader));
+            return 1;
+        }
+    }
+}

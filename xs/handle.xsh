@@ -1,0 +1,306 @@
+MODULE = AnyEvent		PACKAGE = AnyEvent::Handle
+
+PROTOTYPES: DISABLE
+
+void
+_read(int fd, SV *rbuf, UV size)
+    PPCODE:
+    {
+        size_t got = 0;
+        char *spare = spare_of(aTHX_ rbuf, size, "AnyEvent::Handle read");
+        int st = aers_stream_read(fd, spare, size, &got);
+        if (st == AERS_PANICKED)
+            croak_status(aTHX_ st, "AnyEvent::Handle read");
+        if (st)
+            RETURN_ERRNO(st);
+        grew_by(aTHX_ rbuf, got);
+        mXPUSHu(got);
+    }
+
+void
+_write(int fd, SV *wbuf)
+    PPCODE:
+    {
+        STRLEN len;
+        size_t put = 0;
+        char *p = bytes_of(aTHX_ wbuf, &len, "AnyEvent::Handle write");
+        int st = aers_stream_write(fd, p, len, &put);
+        if (st == AERS_PANICKED)
+            croak_status(aTHX_ st, "AnyEvent::Handle write");
+        if (st)
+            RETURN_ERRNO(st);
+        chop_front(aTHX_ wbuf, put);
+        SvSETMAGIC(wbuf);
+        mXPUSHu(put);
+    }
+
+void
+_take_line(SV *rbuf, SV *eol = NULL)
+    PPCODE:
+    {
+        STRLEN len, nlen = 0;
+        size_t start, end;
+        const char *p, *needle = NULL;
+        int found;
+        if (!SvOK(rbuf))
+            XSRETURN_EMPTY;
+        p = bytes_of(aTHX_ rbuf, &len, "AnyEvent::Handle line");
+        if (eol) {
+            needle = SvPVbyte(eol, nlen);
+            found = aers_find_marker(p, len, needle, nlen, 0, &start);
+            end = start + nlen;
+        } else
+            found = aers_find_line_end(p, len, 0, &start, &end);
+        if (!found)
+            XSRETURN_EMPTY;
+        EXTEND(SP, 2);
+        mPUSHp(p, start);
+        mPUSHp(p + start, end - start);
+        chop_front(aTHX_ rbuf, end);
+        SvSETMAGIC(rbuf);
+    }
+
+int
+_drain_queue(SV *self)
+    CODE:
+        if (!SvROK(self) || SvTYPE(SvRV(self)) != SVt_PVHV)
+            croak("AnyEvent::Handle: not a handle");
+        RETVAL = drain_queue(aTHX_ self);
+    OUTPUT:
+        RETVAL
+
+void
+_take_netstring(SV *rbuf)
+    PPCODE:
+    {
+        STRLEN len;
+        size_t start, dlen;
+        const char *p;
+        int r;
+        if (!SvOK(rbuf))
+            XSRETURN_EMPTY;
+        p = bytes_of(aTHX_ rbuf, &len, "AnyEvent::Handle netstring");
+        r = aers_parse_netstring(p, len, (size_t)1 << 40, &start, &dlen);
+        mXPUSHi(r);
+        if (r == 1) {
+            mXPUSHp(p + start, dlen);
+            chop_front(aTHX_ rbuf, start + dlen + 1);
+            SvSETMAGIC(rbuf);
+        }
+    }
+
+MODULE = AnyEvent		PACKAGE = AnyEvent::TLS
+
+SV *
+_ctx_new(UV flags, SV *alpn)
+    CODE:
+    {
+        STRLEN len;
+        const char *p = SvPVbyte(alpn, len);
+        aers_tls_ctx *c;
+        int st = aers_tls_ctx_new((uint32_t)flags, p, len, &c);
+        if (st == AERS_PANICKED)
+            croak_status(aTHX_ st, "AnyEvent::TLS");
+        if (st) {
+            tls_note_error(aTHX);
+            croak_caller(aTHX_ "AnyEvent::TLS: %" SVf, SVfARG(get_sv("AnyEvent::TLS::ERROR", 0)));
+        }
+        RETVAL = tls_wrap(aTHX_ c, "AnyEvent::TLS::_Ctx");
+    }
+    OUTPUT:
+        RETVAL
+
+MODULE = AnyEvent		PACKAGE = AnyEvent::TLS::_Ctx
+
+UV
+_load(SV *self, int what, SV *pem)
+    CODE:
+    {
+        aers_tls_ctx *c = tls_ptr(aTHX_ self, "AnyEvent::TLS::_Ctx");
+        STRLEN len;
+        const char *p = SvPVbyte(pem, len);
+        size_t count = 0;
+        int st = what == 0 ? aers_tls_ctx_add_trusted(c, p, len, &count)
+               : what == 1 ? aers_tls_ctx_set_chain(c, p, len, &count)
+               : aers_tls_ctx_set_key(c, p, len);
+        if (st == AERS_PANICKED)
+            croak_status(aTHX_ st, "AnyEvent::TLS");
+        if (st) {
+            tls_note_error(aTHX);
+            croak("%" SVf, SVfARG(get_sv("AnyEvent::TLS::ERROR", 0)));
+        }
+        RETVAL = count;
+    }
+    OUTPUT:
+        RETVAL
+
+void
+session(SV *self, int server, SV *name)
+    PPCODE:
+    {
+        aers_tls_ctx *c = tls_ptr(aTHX_ self, "AnyEvent::TLS::_Ctx");
+        STRLEN len = 0;
+        const char *p = SvOK(name) ? SvPVbyte(name, len) : "";
+        aers_tls *s;
+        int st = aers_tls_new(c, server, p, len, &s);
+        if (st == AERS_PANICKED)
+            croak_status(aTHX_ st, "AnyEvent::TLS");
+        if (st) {
+            tls_note_error(aTHX);
+            RETURN_ERRNO(st);
+        }
+        mXPUSHs(tls_wrap(aTHX_ s, "AnyEvent::TLS::_Session"));
+    }
+
+void
+DESTROY(SV *self)
+    CODE:
+        if (SvROK(self))
+            aers_tls_ctx_free(INT2PTR(aers_tls_ctx *, SvIV(SvRV(self))));
+
+MODULE = AnyEvent		PACKAGE = AnyEvent::TLS::_Session
+
+void
+receive(SV *self, int fd)
+    PPCODE:
+    {
+        int what = 0;
+        int st = aers_tls_receive(tls_ptr(aTHX_ self, "AnyEvent::TLS::_Session"), fd, &what);
+        if (st == AERS_PANICKED)
+            croak_status(aTHX_ st, "AnyEvent::TLS");
+        if (st == EPROTO)
+            tls_note_error(aTHX);
+        if (st)
+            RETURN_ERRNO(st);
+        mXPUSHi(what);
+    }
+
+void
+feed(SV *self, SV *data)
+    PPCODE:
+    {
+        STRLEN len;
+        const char *p = SvPVbyte(data, len);
+        int st = aers_tls_feed(tls_ptr(aTHX_ self, "AnyEvent::TLS::_Session"), p, len);
+        if (st == AERS_PANICKED)
+            croak_status(aTHX_ st, "AnyEvent::TLS");
+        if (st) {
+            tls_note_error(aTHX);
+            RETURN_ERRNO(st);
+        }
+        mXPUSHi(1);
+    }
+
+void
+read_into(SV *self, SV *rbuf, UV size)
+    PPCODE:
+    {
+        aers_tls *s = tls_ptr(aTHX_ self, "AnyEvent::TLS::_Session");
+        UV total = 0;
+        int end = 0;
+        for (;;) {
+            size_t got = 0;
+            char *spare = spare_of(aTHX_ rbuf, size, "AnyEvent::Handle TLS read");
+            int st = aers_tls_read(s, spare, size, &got);
+            if (st == AERS_PANICKED)
+                croak_status(aTHX_ st, "AnyEvent::TLS");
+            if (st == EAGAIN)
+                break;
+            if (st == EPIPE) { end = 2; break; }
+            if (st)
+                RETURN_ERRNO(st);
+            if (!got) { end = 1; break; }
+            grew_by(aTHX_ rbuf, got);
+            total += got;
+        }
+        EXTEND(SP, 2);
+        mPUSHu(total);
+        mPUSHi(end);
+    }
+
+UV
+write_from(SV *self, SV *wbuf)
+    CODE:
+    {
+        STRLEN len;
+        size_t put = 0;
+        char *p = bytes_of(aTHX_ wbuf, &len, "AnyEvent::Handle TLS write");
+        CHECK_STATUS(aers_tls_write(tls_ptr(aTHX_ self, "AnyEvent::TLS::_Session"), p, len, &put), "AnyEvent::TLS write");
+        chop_front(aTHX_ wbuf, put);
+        SvSETMAGIC(wbuf);
+        RETVAL = put;
+    }
+    OUTPUT:
+        RETVAL
+
+void
+flush(SV *self, int fd)
+    PPCODE:
+    {
+        int done = 0;
+        int st = aers_tls_flush(tls_ptr(aTHX_ self, "AnyEvent::TLS::_Session"), fd, &done);
+        if (st == AERS_PANICKED)
+            croak_status(aTHX_ st, "AnyEvent::TLS");
+        if (st)
+            RETURN_ERRNO(st);
+        mXPUSHi(done);
+    }
+
+int
+state(SV *self)
+    CODE:
+        RETVAL = aers_tls_state(tls_ptr(aTHX_ self, "AnyEvent::TLS::_Session"));
+    OUTPUT:
+        RETVAL
+
+int
+take_verdict(SV *self)
+    CODE:
+        RETVAL = aers_tls_take_verdict(tls_ptr(aTHX_ self, "AnyEvent::TLS::_Session"));
+        if (RETVAL == 2)
+            tls_note_error(aTHX);
+    OUTPUT:
+        RETVAL
+
+SV *
+alpn(SV *self)
+    CODE:
+    {
+        const char *p;
+        size_t len;
+        RETVAL = aers_tls_alpn(tls_ptr(aTHX_ self, "AnyEvent::TLS::_Session"), &p, &len) ? newSVpvn(p, len) : &PL_sv_undef;
+    }
+    OUTPUT:
+        RETVAL
+
+SV *
+version(SV *self)
+    CODE:
+    {
+        int v = aers_tls_version(tls_ptr(aTHX_ self, "AnyEvent::TLS::_Session"));
+        RETVAL = v == 0x0304 ? newSVpvs("TLSv1_3") : v == 0x0303 ? newSVpvs("TLSv1_2") : &PL_sv_undef;
+    }
+    OUTPUT:
+        RETVAL
+
+SV *
+peer_cert(SV *self, UV idx = 0)
+    CODE:
+    {
+        const char *p;
+        size_t len;
+        RETVAL = aers_tls_peer_cert(tls_ptr(aTHX_ self, "AnyEvent::TLS::_Session"), idx, &p, &len) ? newSVpvn(p, len) : &PL_sv_undef;
+    }
+    OUTPUT:
+        RETVAL
+
+void
+close_notify(SV *self)
+    CODE:
+        aers_tls_close_notify(tls_ptr(aTHX_ self, "AnyEvent::TLS::_Session"));
+
+void
+DESTROY(SV *self)
+    CODE:
+        if (SvROK(self))
+            aers_tls_free(INT2PTR(aers_tls *, SvIV(SvRV(self))));
