@@ -95,9 +95,8 @@ subtest 'HTTPS GET against nginx (tls => "connect")' => sub {
     is $body, $page, 'body through TLS';
 };
 
-SKIP: {
-    skip "AnyEvent::Socket is not available in this tree (tcp_connect)", 2
-        unless eval { require AnyEvent::Socket; AnyEvent::Socket->import; 1 };
+{
+    require AnyEvent::Socket;
     my $tcp_connect = \&AnyEvent::Socket::tcp_connect;
     subtest 'HTTP GET with tcp_connect' => sub {
         my ($response, $header, $body) = get($tcp_connect, $nginx->{http}, "/test");
