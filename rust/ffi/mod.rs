@@ -90,12 +90,14 @@ pub extern "C" fn aers_panic_message(buf: *mut u8, len: usize) {
     if len == 0 {
         return;
     }
-    PANIC_MESSAGE.with(|m| {
-        let m = m.borrow();
-        let n = m.len().min(len - 1);
-        unsafe {
-            std::ptr::copy_nonoverlapping(m.as_ptr(), buf, n);
-            *buf.add(n) = 0;
-        }
-    })
+    PANIC_MESSAGE.with(|m| copy_c_string(&m.borrow(), buf, len))
+}
+
+/// Copies `text` into the caller's buffer of `len` bytes (> 0), truncated, NUL-terminated.
+pub(crate) fn copy_c_string(text: &str, buf: *mut u8, len: usize) {
+    let n = text.len().min(len - 1);
+    unsafe {
+        std::ptr::copy_nonoverlapping(text.as_ptr(), buf, n);
+        *buf.add(n) = 0;
+    }
 }

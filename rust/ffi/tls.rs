@@ -34,14 +34,7 @@ pub extern "C" fn aers_tls_error_message(buf: *mut u8, len: usize) {
     if len == 0 {
         return;
     }
-    TLS_ERROR.with(|m| {
-        let m = m.borrow();
-        let n = m.len().min(len - 1);
-        unsafe {
-            std::ptr::copy_nonoverlapping(m.as_ptr(), buf, n);
-            *buf.add(n) = 0;
-        }
-    })
+    TLS_ERROR.with(|m| super::copy_c_string(&m.borrow(), buf, len))
 }
 
 pub const TLS12: u32 = 1;
