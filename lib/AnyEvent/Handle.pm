@@ -444,15 +444,15 @@ sub _drain_rbuf {
         if $self->{fh} && !$self->{_rw} && ($self->{on_read} || @{ $self->{_queue} });
 }
 
+# Stops reading even under TLS, as AnyEvent 7.17 does (so a peer cannot force us to buffer);
+# only the automatic idling in _drain_rbuf keeps TLS handles reading for the protocol's sake.
 sub stop_read {
     my ($self) = @_;
-    delete $self->{_rw} unless $self->{_tls};    # TLS must keep reading for the protocol
-    $self->{_paused} = 1;
+    delete $self->{_rw};
 }
 
 sub start_read {
     my ($self) = @_;
-    delete $self->{_paused};
     return if $self->{_rw} || $self->{_eof} || !$self->{fh};
     Scalar::Util::weaken(my $weak = $self);
     $self->{_rw} = AE::io($self->{fh}, 0, sub { $weak->_on_readable if $weak });
@@ -1242,8 +1242,10 @@ Registers a read type; the code returns a reader callback as described above.
 
 =head2 $handle->stop_read, $handle->start_read
 
-Stop and resume reading from the file handle (for flow control). A TLS handle keeps reading
-records while stopped (the protocol needs it), but see C<rbuf_max>.
+Stop and resume reading from the file handle (for flow control), TLS handles included (as in
+AnyEvent 7.17: a peer cannot make us buffer unlimited data; a TLS peer that insists on reading
+our answer first, e.g. during renegotiation, may stall meanwhile). Pushing a read request or
+setting C<on_read> starts reading again. Both return nothing.
 
 =head1 TLS
 

@@ -127,4 +127,30 @@ subtest 'handshake failure goes to on_starttls when set' => sub {
     like $cv->recv, qr/^on_starttls: 0 TLS error: .*name/i, 'failure reported to on_starttls with the reason';
 };
 
+subtest 'stop_read pauses a TLS handle too (as in AnyEvent 7.17)' => sub {
+    socketpair my $x, my $y, AF_UNIX, SOCK_STREAM, PF_UNSPEC or die $!;
+    my $cv = AE::cv;
+    my $server = AnyEvent::Handle->new(fh => $x, tls => "accept", tls_ctx => \%server_ctx,
+        on_error => sub { $cv->send("server error: $_[2]") });
+    my @got;
+    my $client = AnyEvent::Handle->new(fh => $y, tls => "connect",
+        on_error => sub { $cv->send("client error: $_[2]") },
+        on_read  => sub { push @got, $_[0]{rbuf}; $_[0]{rbuf} = ""; $cv->send("read") });
+    $server->push_write("first\n");
+    is $cv->recv, "read", 'data arrives through TLS';
+
+    $client->stop_read;
+    ok !$client->{_rw}, 'no read watcher after stop_read';
+    $cv = AE::cv;
+    $server->push_write("second\n");
+    my $t = AE::timer 0.3, 0, sub { $cv->send("quiet") };
+    is $cv->recv, "quiet", 'nothing is read while stopped';
+    is_deeply \@got, ["first\n"], 'on_read was not called';
+
+    $cv = AE::cv;
+    $client->start_read;
+    is $cv->recv, "read", 'start_read resumes';
+    is_deeply \@got, ["first\n", "second\n"], 'the data sent meanwhile arrives';
+};
+
 done_testing;
