@@ -868,11 +868,35 @@ sub destroy {
 
 sub destroyed { 0 }
 
+# Linger for a TLS handle: keeps its session (and file handle) alive until the outstanding
+# plaintext is encrypted and every record is written, or $linger seconds pass.
+sub _linger_tls {
+    my ($fh, $session, $wbuf, $linger) = @_;
+    my @linger;
+    push @linger, AE::io($fh, 1, sub {
+        my $fd = fileno $fh;    # the closure holds $fh: it stays open while we linger
+        while (length $wbuf) {
+            last unless $session->write_from($wbuf);
+            my $done = $session->flush($fd);
+            return @linger = () unless defined $done || $! == EAGAIN || $! == EINTR;
+            last unless $done;
+        }
+        my $done = $session->flush($fd);
+        @linger = () if defined $done
+            ? !length $wbuf && !($session->state & $WANTS_WRITE)
+            : $! != EAGAIN && $! != EINTR;
+    });
+    push @linger, AE::timer($linger, 0, sub { @linger = () });
+}
+
 sub DESTROY {
     my ($self) = @_;
     my $linger = exists $self->{linger} ? $self->{linger} : 3600;
     my $fh = $self->{fh};
-    if ($fh && $linger && length($self->{wbuf} // "") && !$self->{_tls}) {
+    if ($fh && $linger && $self->{_tls}) {
+        _linger_tls($fh, $self->{_tls}, $self->{wbuf}, $linger)
+            if $self->{_tls_ready} && $self->_wants_write;
+    } elsif ($fh && $linger && length($self->{wbuf} // "")) {
         # Outstanding data keeps the file handle alive until written (or linger expires).
         my $wbuf = $self->{wbuf};
         my @linger;
@@ -1067,7 +1091,8 @@ The write buffer size (default 0) at or below which it counts as empty for C<on_
 =item linger => $seconds
 
 When the handle is destroyed with data still in C<wbuf>, keep writing it for up to this many
-seconds (default 3600; 0 disables). No errors are reported. Not done for TLS handles.
+seconds (default 3600; 0 disables). No errors are reported. TLS handles linger too: the pending
+plaintext is encrypted and every record written.
 
 =item peername => $string
 

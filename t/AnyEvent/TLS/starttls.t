@@ -153,4 +153,25 @@ subtest 'stop_read pauses a TLS handle too (as in AnyEvent 7.17)' => sub {
     is_deeply \@got, ["first\n", "second\n"], 'the data sent meanwhile arrives';
 };
 
+subtest 'linger: TLS data pending at destroy is still delivered' => sub {
+    socketpair my $x, my $y, AF_UNIX, SOCK_STREAM, PF_UNSPEC or die $!;
+    my $total = 1_000_000;
+    my $cv = AE::cv;
+    my $n = 0;
+    my $server = AnyEvent::Handle->new(fh => $x, tls => "accept", tls_ctx => \%server_ctx,
+        on_error => sub { $cv->send("server error: $_[2]") });
+    my $client = AnyEvent::Handle->new(fh => $y, tls => "connect",
+        on_error => sub { $cv->send("client error after $n bytes: $_[2]") },
+        on_eof   => sub { $cv->send("eof") },
+        on_read  => sub { $n += length $_[0]{rbuf}; $_[0]{rbuf} = ""; $cv->send("all") if $n >= $total });
+    $server->push_read(line => sub {
+        $_[0]->push_write("q" x $total);    # far more than the socket buffer takes at once
+        undef $server;                       # destroyed with most of it still unwritten
+        undef $x;
+    });
+    $client->push_write("go\n");
+    is $cv->recv, "all", 'the reader got everything';
+    is $n, $total, 'all pending plaintext was encrypted and written after destroy';
+};
+
 done_testing;
