@@ -5,7 +5,8 @@
 //! Verification follows AnyEvent::TLS: off by default (a verifier that accepts any certificate
 //! but still checks the handshake signatures), the chain checked when `verify` is on, the host
 //! name checked only when `verify_peername` is set. When Perl wants the last word (`verify_cb`),
-//! the verifier records its verdict and lets the handshake go on; the glue then decides before
+//! the verifier (of server certificates on the client side, of client certificates on the
+//! server side) records its verdict and lets the handshake go on; the glue then decides before
 //! any application data is exchanged.
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -13,8 +14,9 @@ use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::{ring, CryptoProvider};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::server::WebPkiClientVerifier;
-use rustls::{CertificateError, ClientConfig, Connection, DigitallySignedStruct, Error, RootCertStore, ServerConfig, SignatureScheme};
+use rustls::{CertificateError, ClientConfig, Connection, DigitallySignedStruct, DistinguishedName, Error, RootCertStore, ServerConfig, SignatureScheme};
 use std::cell::RefCell;
 use std::io::{self, Read, Write};
 use std::sync::Arc;
@@ -144,7 +146,10 @@ impl Context {
         let builder = if self.settings.verify {
             let b = WebPkiClientVerifier::builder_with_provider(self.roots()?, provider());
             let b = if self.settings.require_client_cert { b } else { b.allow_unauthenticated() };
-            builder.with_client_cert_verifier(b.build().map_err(|e| bad(e.to_string()))?)
+            let inner = b.build().map_err(|e| bad(e.to_string()))?;
+            let verifier: Arc<dyn ClientCertVerifier> =
+                if self.settings.defer_verdict { Arc::new(DeferringClientVerifier(inner)) } else { inner };
+            builder.with_client_cert_verifier(verifier)
         } else {
             builder.with_no_client_auth()
         };
@@ -212,6 +217,37 @@ impl ServerCertVerifier for PolicyVerifier {
     }
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.inner.supported_verify_schemes()
+    }
+}
+
+/// A server's check of client certificates when Perl has the last word (verify_cb): the
+/// chain's verdict is recorded for Perl and the handshake goes on; signatures are still checked.
+#[derive(Debug)]
+struct DeferringClientVerifier(Arc<dyn ClientCertVerifier>);
+
+impl ClientCertVerifier for DeferringClientVerifier {
+    fn offer_client_auth(&self) -> bool {
+        self.0.offer_client_auth()
+    }
+    fn client_auth_mandatory(&self) -> bool {
+        self.0.client_auth_mandatory()
+    }
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        self.0.root_hint_subjects()
+    }
+    fn verify_client_cert(&self, ee: &CertificateDer<'_>, im: &[CertificateDer<'_>], now: UnixTime) -> Result<ClientCertVerified, Error> {
+        let verdict = self.0.verify_client_cert(ee, im, now);
+        DEFERRED_VERDICT.with(|v| *v.borrow_mut() = Some(verdict.err().map(|e| e.to_string())));
+        Ok(ClientCertVerified::assertion())
+    }
+    fn verify_tls12_signature(&self, m: &[u8], c: &CertificateDer<'_>, d: &DigitallySignedStruct) -> Result<HandshakeSignatureValid, Error> {
+        self.0.verify_tls12_signature(m, c, d)
+    }
+    fn verify_tls13_signature(&self, m: &[u8], c: &CertificateDer<'_>, d: &DigitallySignedStruct) -> Result<HandshakeSignatureValid, Error> {
+        self.0.verify_tls13_signature(m, c, d)
+    }
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.supported_verify_schemes()
     }
 }
 

@@ -265,8 +265,9 @@ C<verify_peername>, the name is not checked (as in AnyEvent).
 Called once after the handshake (before any data is exchanged) with the verification result
 so far (C<$preverify_ok> 1 or 0); its return value is the final verdict. C<$depth> is always 0,
 C<$store> undef, and C<$cert> the peer certificate as DER octets (not a Net::SSLeay X509).
-Only for client sessions (verifying servers); server-side client certificate verification is
-not routed through it.
+Used on both sides: a client judging the server's certificate, a server judging a client
+certificate (with C<verify>; C<$peername> is then undef). A server whose client sent no
+certificate (allowed without C<verify_require_client_cert>) does not call it.
 
 =item ca_file => $path, ca_path => $dir, ca_cert => $pem
 

@@ -118,6 +118,40 @@ subtest 'verify_require_client_cert on our server' => sub {
     like $out, qr/^hi known$/m, 'a client with a certificate from our CA is served';
 };
 
+# verify_cb on our server: it sees the client's certificate and has the last word.
+subtest 'verify_cb on our server (client certificates)' => sub {
+    my $listen = IO::Socket::INET->new(Listen => 5, LocalAddr => "127.0.0.1", LocalPort => 0, Proto => "tcp", ReuseAddr => 1) or die $!;
+    my (@errors, @cb_args, %servers);
+    my $answer = 1;
+    my $accept = AE::io $listen, 0, sub {
+        my $fh = $listen->accept or return;
+        my $h; $h = AnyEvent::Handle->new(fh => $fh, tls => "accept",
+            tls_ctx => { cert_file => "$pki/server.pem", key_file => "$pki/server.key", verify => 1,
+                         verify_require_client_cert => 1, ca_file => "$pki/ca.pem",
+                         verify_cb => sub { push @cb_args, [@_]; $answer } },
+            on_error => sub { push @errors, [$! + 0, $_[2]]; delete $servers{$h} });
+        $servers{$h} = $h;
+        $h->push_read(line => sub { $_[0]->push_write("hi $_[1]\n"); $_[0]->push_shutdown; $_[0]->on_eof(sub { delete $servers{$h} }) });
+    };
+    my @client = (-CAfile => "$pki/ca.pem", -cert => "$pki/client.pem", -key => "$pki/client.key");
+    my ($out) = s_client($listen->sockport, "known\n", @client)->recv;
+    like $out, qr/^hi known$/m, 'a trusted client certificate is served when verify_cb agrees';
+    is scalar @cb_args, 1, 'verify_cb was called once';
+    is $cb_args[0][4], 1, 'with preverify_ok = 1';
+    ok length($cb_args[0][6] // "") > 100, 'and the client certificate (DER)';
+
+    $answer = 0;
+    ($out) = s_client($listen->sockport, "refused\n", @client)->recv;
+    unlike $out, qr/^hi refused/m, 'verify_cb can reject a trusted client certificate';
+    is $errors[-1][0], EPROTO, 'our server reports EPROTO';
+
+    $answer = 1;
+    @cb_args = ();
+    ($out) = s_client($listen->sockport, "rogue\n", -CAfile => "$pki/ca.pem", -cert => "$pki/rogue.pem", -key => "$pki/rogue.key")->recv;
+    like $out, qr/^hi rogue$/m, 'verify_cb can accept a client certificate our CA did not issue';
+    is $cb_args[0][4], 0, 'verify_cb saw preverify_ok = 0';
+};
+
 subtest 'options' => sub {
     eval { AnyEvent::TLS->new(check_crl => 1) };
     like $@, qr/check_crl is not supported/, 'check_crl croaks rather than not checking';
