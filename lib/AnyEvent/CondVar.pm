@@ -106,8 +106,8 @@ AnyEvent::CondVar - condition variables: wait for, and deliver, a result
 =head1 DESCRIPTION
 
 A condition variable stands for a result that becomes available later. The producer calls
-L</send> (or L</croak>), the consumer calls L</recv>, which runs the event loop until the result
-is there, or sets a callback with L</cb>. Condvars are hashes; keys beginning with C<_ae_> are
+C<send> (or C<croak>), the consumer calls C<recv>, which runs the event loop until the result
+is there, or sets a callback with C<cb>. Condvars are hashes; keys beginning with C<_ae_> are
 used by this class and should be left alone by subclasses.
 
 A condvar is callable: C<< $cv->(@values) >> is C<< $cv->send(@values) >>, so it can be passed
@@ -125,19 +125,19 @@ C<new>:
     our @ISA = ('AnyEvent::CondVar');
     sub new { my $self = shift->SUPER::new; $self->{started} = AE::now; $self }
 
-Subclasses may override C<_send>, which L</send> (and so L</croak>) calls on the condvar
+Subclasses may override C<_send>, which C<send> (and so C<croak>) calls on the condvar
 after storing the values and calling the callback; the base method does nothing.
 
 =head1 METHODS FOR PRODUCERS
 
 =head2 $cv->send(@values)
 
-Flags the condvar as sent and stores C<@values> for L</recv>; calls the callback set with
-L</cb> (once). Sending again replaces the values. Returns nothing.
+Flags the condvar as sent and stores C<@values> for C<recv>; calls the callback set with
+C<cb> (once). Sending again replaces the values. Returns nothing.
 
 =head2 $cv->croak($error)
 
-Like L</send>, but makes every L</recv> die with C<$error> (through C<Carp::croak>).
+Like C<send>, but makes every C<recv> die with C<$error> (through C<Carp::croak>).
 
 =head2 $cv->begin([$group_cb])
 
@@ -152,20 +152,20 @@ nothing.
 
 =head2 $cv->broadcast
 
-Old name of L</send>.
+Old name of C<send>.
 
 =head1 METHODS FOR CONSUMERS
 
 =head2 @values = $cv->recv, $first = $cv->recv
 
-Runs the event loop until the condvar is sent, then returns the values given to L</send> (in
-scalar context the first one). Dies with the error given to L</croak>, if any. Croaks with
+Runs the event loop until the condvar is sent, then returns the values given to C<send> (in
+scalar context the first one). Dies with the error given to C<croak>, if any. Croaks with
 "recursive blocking wait attempted" when called while another recv is already waiting (from
 a callback), because that would deadlock. Exceptions from callbacks run meanwhile propagate.
 
 =head2 $cv->wait
 
-Old name of L</recv>.
+Old name of C<recv>.
 
 =head2 $bool = $cv->ready
 

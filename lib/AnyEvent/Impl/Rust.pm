@@ -49,15 +49,15 @@ Runs one iteration without waiting: calls whatever is ready now. Returns nothing
 =head2 backend_fd()
 
 Returns the epoll file descriptor. It becomes readable when an io watcher or a signal has
-something to report, so another event loop can watch it and call L</run_nowait> then.
+something to report, so another event loop can watch it and call C<run_nowait> then.
 
 =head2 next_timeout()
 
 Returns the number of seconds until the loop must run again to serve a timer (0 when something
 is due already: idle watchers, postponed callbacks, always-ready descriptors, io
 watchers created or changed since the last iteration, which epoll does not know yet), or undef when
-only an event on L</backend_fd> can make work. An embedding loop waits at most this long before
-calling L</run_nowait>.
+only an event on C<backend_fd> can make work. An embedding loop waits at most this long before
+calling C<run_nowait>.
 
 =head1 EMBEDDING EXAMPLE
 
