@@ -8,7 +8,7 @@ use warnings;
 use Exporter 'import';
 use AETest qw(need_program tempdir);
 
-our @EXPORT_OK = qw(make_pki start_s_server s_client);
+our @EXPORT_OK = qw(make_pki start_s_server s_client s_client_verbose);
 
 my (@PIDS, @OUTPUTS);    # the outputs stay open: closing a piped open waits for the child
 END { local $?; kill 'TERM', @PIDS if @PIDS; waitpid $_, 0 for @PIDS }
@@ -81,8 +81,14 @@ sub start_s_server {
 
 # Starts `openssl s_client -quiet` against 127.0.0.1:$port with $input on its stdin (it stays
 # connected until the server closes). Returns a condvar that receives (output, exit status).
-sub s_client {
-    my ($port, $input, @args) = @_;
+sub s_client { _s_client(["-quiet"], @_) }
+
+# The same without -quiet: the output includes s_client's report on the session
+# ("New, TLSv1.3 ..." or "Reused, TLSv1.3 ...").
+sub s_client_verbose { _s_client([], @_) }
+
+sub _s_client {
+    my ($quiet, $port, $input, @args) = @_;
     my $openssl = need_program('openssl');
     my $dir = tempdir();
     open my $in, '>', "$dir/in" or die $!;
@@ -93,7 +99,7 @@ sub s_client {
         open STDIN, '<', "$dir/in" or die $!;
         open STDOUT, '>', "$dir/out" or die $!;
         open STDERR, '>&', \*STDOUT or die $!;
-        exec $openssl, "s_client", -connect => "127.0.0.1:$port", "-quiet", @args;
+        exec $openssl, "s_client", -connect => "127.0.0.1:$port", @$quiet, @args;
         die "exec openssl: $!";
     }
     require AnyEvent;
