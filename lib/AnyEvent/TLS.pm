@@ -292,7 +292,10 @@ rustls cannot decrypt encrypted keys: an encrypted key croaks with a message say
 
 =item session_ticket => $enabled
 
-Session resumption (client session cache, server tickets). Default on.
+RFC 5077 session tickets, default on: a server issues tickets (stateless resumption), a client
+keeps its sessions for resumption. With 0 a server issues no tickets and a client resumes
+nothing. Resumption by server-side session id (TLS 1.2) and TLS 1.3's own resumption still work
+on a server, as with OpenSSL.
 
 =item prepare => $coderef->($tls)
 
