@@ -19,6 +19,7 @@ my $HANDSHAKING = 1;    # bits of AnyEvent::TLS::_Session::state
 my $WANTS_WRITE = 2;
 
 our (%RH, %WH);         # read and write types: name => constructor
+my ($LINE_TYPE, $CHUNK_TYPE);    # the built-in read type constructors (set where they are defined)
 
 ############################################################################ construction
 
@@ -361,6 +362,13 @@ sub _load_type {
 sub push_read {
     my $self = shift;
     my $cb = pop;
+    if (@_ == 1 && $_[0] eq 'line' && ref $cb && $RH{line} == $LINE_TYPE) {
+        # The hot case (line with the default end of line), without the general request path;
+        # from inside a drain (a read callback) the running drain serves it.
+        push @{ $self->{_queue} }, bless [1, $cb], 'AnyEvent::Handle::_req';
+        $self->_drain_rbuf unless $self->{_skip_drain_rbuf};
+        return;
+    }
     $cb = _request($self, $cb, @_) if @_;
     ref $cb or Carp::croak("AnyEvent::Handle::push_read: a callback (code reference) is required");
     push @{ $self->{_queue} }, $cb;
@@ -376,7 +384,6 @@ sub unshift_read {
     $self->_drain_rbuf;
 }
 
-my ($LINE_TYPE, $CHUNK_TYPE);    # the built-in constructors, set below
 
 # A read request of a type: the common line and chunk requests become data the XS drain loop
 # serves directly ([kind, cb, arg], see xs/handle.h); the others are reader closures.

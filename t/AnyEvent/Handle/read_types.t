@@ -268,4 +268,35 @@ subtest 'custom types: register_* and Package::anyevent_*_type' => sub {
     like $@, qr/unknown read type 'No::Such::Type'/, 'an unknown type croaks';
 };
 
+subtest 'push_read line from inside a read callback, several lines already buffered' => sub {
+    my ($r, $w) = pair();
+    my @order;
+    my @got = collect(3, sub {
+        my $done = shift;
+        $r->push_read(line => sub {
+            push @order, "first:$_[1]";
+            $_[0]->push_read(line => sub { push @order, "second:$_[1]"; $done->($_[1]) });
+            $_[0]->unshift_read(line => sub { push @order, "unshifted:$_[1]"; $done->($_[1]) });
+            $done->($_[1]);
+        });
+        $w->push_write("a\nb\nc\n");    # arrive together: all three are in rbuf at once
+    });
+    is_deeply \@order, ["first:a", "unshifted:b", "second:c"], 'served in queue order by the running drain';
+    is $r->{rbuf}, "", 'nothing left behind';
+};
+
+subtest 'a registered "line" type replaces the built-in one' => sub {
+    my ($r, $w) = pair();
+    local $AnyEvent::Handle::RH{line} = sub {
+        my ($h, $cb) = @_;
+        sub { $_[0]{rbuf} =~ s/^(.*?);// or return 0; $cb->($_[0], "custom:$1"); 1 };
+    };
+    my @got = collect(1, sub {
+        my $done = shift;
+        $r->push_read(line => sub { $done->($_[1]) });
+        $w->push_write("x;y\n");
+    });
+    is_deeply \@got, [["custom:x"]], 'push_read(line => ...) used the registered reader';
+};
+
 done_testing;
