@@ -4,7 +4,7 @@ use strict;
 use warnings;
 use lib 't/lib';
 use Test::More;
-use AETest qw(watchdog);
+use AETest qw(watchdog wait_until_blocked);
 use AnyEvent;
 use AnyEvent::Loop;
 use AnyEvent::Impl::Perl;
@@ -86,19 +86,6 @@ subtest 'embedding: backend_fd, next_timeout, run_nowait' => sub {
     AnyEvent::Impl::Rust::run_nowait();
     is $ran, 1, 'run_nowait runs what is due';
 };
-
-# Waits (in a child) until the parent sleeps in a system call, so that the event we then cause
-# has to wake it.
-sub wait_until_blocked {
-    my ($pid) = @_;
-    for (1 .. 2000) {
-        open(my $fh, '<', "/proc/$pid/wchan") or return;
-        my $wchan = <$fh> // '';
-        return if $wchan =~ /select|poll/;
-        return if $wchan eq '0' && `cat /proc/$pid/stat` =~ /^\d+ \(.*?\) S /;
-        select undef, undef, undef, 0.001;
-    }
-}
 
 # A foreign event loop (here: select) waiting on backend_fd with next_timeout as its timeout.
 sub foreign_loop {

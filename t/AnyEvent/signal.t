@@ -4,25 +4,11 @@ use strict;
 use warnings;
 use lib 't/lib';
 use Test::More;
-use AETest qw(watchdog recv_within run_for);
+use AETest qw(watchdog recv_within run_for wait_until_blocked);
 use AnyEvent;
 use POSIX ();
 
 watchdog(30);
-
-# Waits (in a child) until process $pid sleeps in epoll_wait, so that what we do next has to
-# wake it.
-sub wait_until_blocked {
-    my ($pid) = @_;
-    for (1 .. 2000) {
-        open(my $fh, '<', "/proc/$pid/wchan") or return;
-        my $wchan = <$fh> // '';
-        return if $wchan =~ /epoll|ep_poll/;
-        # Kernels that hide wchan show "0": fall back to the process state (sleeping).
-        return if $wchan eq '0' && `cat /proc/$pid/stat` =~ /^\d+ \(.*?\) S /;
-        select undef, undef, undef, 0.001;
-    }
-}
 
 subtest 'by name, with and without SIG; called from the loop, not inside kill' => sub {
     for my $name (qw(USR1 SIGUSR1 USR2)) {

@@ -8,7 +8,7 @@ use Test::More ();
 use File::Temp ();
 use Exporter 'import';
 
-our @EXPORT_OK = qw(need_program watchdog tempdir recv_within run_for);
+our @EXPORT_OK = qw(need_program watchdog tempdir recv_within run_for sockets wait_until_blocked);
 
 # Returns the path of a peer program (dnsmasq, nginx, openssl ...). When it is missing the test
 # is skipped, unless AE_TEST_PEERS=required (as CI sets it), where a missing peer fails.
@@ -45,6 +45,27 @@ sub run_for {
     my $cv = AE::cv();
     my $t = AE::timer($secs, 0, sub { $cv->send });
     $cv->recv;
+}
+
+# A connected pair of AF_UNIX stream sockets.
+sub sockets {
+    require Socket;
+    socketpair(my $x, my $y, Socket::AF_UNIX(), Socket::SOCK_STREAM(), Socket::PF_UNSPEC()) or die "socketpair: $!";
+    return ($x, $y);
+}
+
+# Waits (in a child) until process $pid sleeps in epoll_wait (or another poll), so that the
+# event we cause next has to wake it. Kernels that hide wchan show "0": then the process state
+# (sleeping) has to do.
+sub wait_until_blocked {
+    my ($pid) = @_;
+    for (1 .. 2000) {
+        open(my $fh, '<', "/proc/$pid/wchan") or return;
+        my $wchan = <$fh> // '';
+        return if $wchan =~ /poll|select/;
+        return if $wchan eq '0' && `cat /proc/$pid/stat` =~ /^\d+ \(.*?\) S /;
+        select undef, undef, undef, 0.001;
+    }
 }
 
 1;

@@ -6,16 +6,11 @@ use lib 't/lib';
 use Test::More;
 use Socket;
 use Errno qw(EPIPE ENOSPC);
-use AETest qw(watchdog);
+use AETest qw(watchdog sockets);
 use AnyEvent;
 use AnyEvent::Handle;
 
 watchdog(20);
-
-sub sockets {
-    socketpair my $x, my $y, AF_UNIX, SOCK_STREAM, PF_UNSPEC or die "socketpair: $!";
-    ($x, $y);
-}
 
 subtest 'EOF with a read pending is a fatal EPIPE' => sub {
     my ($x, $y) = sockets();

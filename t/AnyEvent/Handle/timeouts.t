@@ -5,16 +5,11 @@ use lib 't/lib';
 use Test::More;
 use Socket;
 use Errno qw(ETIMEDOUT);
-use AETest qw(watchdog);
+use AETest qw(watchdog sockets);
 use AnyEvent;
 use AnyEvent::Handle;
 
 watchdog(20);
-
-sub sockets {
-    socketpair my $x, my $y, AF_UNIX, SOCK_STREAM, PF_UNSPEC or die "socketpair: $!";
-    ($x, $y);
-}
 
 subtest 'timeout without on_timeout raises non-fatal ETIMEDOUT' => sub {
     my ($x, $y) = sockets();

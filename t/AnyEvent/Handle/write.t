@@ -6,16 +6,11 @@ use lib 't/lib';
 use Test::More;
 use Socket;
 use IO::Socket::INET;
-use AETest qw(watchdog);
+use AETest qw(watchdog sockets);
 use AnyEvent;
 use AnyEvent::Handle;
 
 watchdog(30);
-
-sub sockets {
-    socketpair my $x, my $y, AF_UNIX, SOCK_STREAM, PF_UNSPEC or die "socketpair: $!";
-    ($x, $y);
-}
 
 subtest 'on_drain: immediately when empty, then when the buffer empties' => sub {
     my ($x, $y) = sockets();
