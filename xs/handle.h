@@ -213,3 +213,159 @@ static int drain_queue(pTHX_ SV *self_ref)
         }
     }
 }
+
+/* Fast paths of push_read/unshift_read/push_write for the common cases (plain line, line with
+ * a marker, chunk; plain bytes on a non-TLS handle). Anything else returns 0 and the XSUB
+ * hands the call to the Perl body (_push_read_pp etc.), so semantics stay in one place. */
+
+static SV *hv_value(pTHX_ HV *hv, const char *key, I32 klen)
+{
+    SV **v = hv_fetch(hv, key, klen, 0);
+    return v ? *v : NULL;
+}
+#define HV_TRUE(hv, key) (hv_true_(aTHX_ hv_value(aTHX_ (hv), key, sizeof(key) - 1)))
+static int hv_true_(pTHX_ SV *v) { return v && SvTRUE(v); }
+
+static int all_digits(pTHX_ SV *sv)
+{
+    STRLEN len, i;
+    const char *p;
+    if (!SvOK(sv) || SvROK(sv))
+        return 0;
+    p = SvPV(sv, len);
+    if (!len)
+        return 0;
+    for (i = 0; i < len; i++)
+        if (p[i] < '0' || p[i] > '9')
+            return 0;
+    return 1;
+}
+
+/* The typed request for (line [, eol], cb) or (chunk, n, cb), or NULL to leave it to Perl. */
+static SV *fast_request(pTHX_ SV **args, int n)
+{
+    SV *type, *cb, *arg = NULL, *req;
+    AV *r;
+    int kind;
+    STRLEN tlen;
+    const char *t;
+    if (n < 2 || n > 3 || !SvTRUE(get_sv("AnyEvent::Handle::_FAST_TYPES", GV_ADD)))
+        return NULL;
+    type = args[0];
+    cb = args[n - 1];
+    if (!SvROK(cb) || SvTYPE(SvRV(cb)) != SVt_PVCV || SvROK(type) || !SvPOK(type))
+        return NULL;
+    t = SvPV(type, tlen);
+    if (tlen == 4 && memEQ(t, "line", 4)) {
+        if (n == 2 || !SvOK(args[1]))
+            kind = REQ_LINE;
+        else if (!SvROK(args[1]) && !SvUTF8(args[1]) && SvPOK(args[1]) && SvCUR(args[1])) {
+            kind = REQ_MARKED_LINE;
+            arg = args[1];
+        } else
+            return NULL;
+    } else if (tlen == 5 && memEQ(t, "chunk", 5) && n == 3 && all_digits(aTHX_ args[1])) {
+        kind = REQ_CHUNK;
+        arg = args[1];
+    } else
+        return NULL;
+    r = newAV();
+    av_extend(r, 2);
+    av_push(r, newSViv(kind));
+    av_push(r, newSVsv(cb));
+    if (arg)
+        av_push(r, newSVsv(arg));
+    req = newRV_noinc((SV *)r);
+    sv_bless(req, gv_stashpvs("AnyEvent::Handle::_req", GV_ADD));
+    return req;
+}
+
+/* Calls $self->$method(@args) in void context. */
+static void call_self_method(pTHX_ const char *method, SV **args, int n)
+{
+    dSP;
+    int i;
+    ENTER;
+    SAVETMPS;
+    PUSHMARK(SP);
+    EXTEND(SP, n);
+    for (i = 0; i < n; i++)
+        PUSHs(args[i]);
+    PUTBACK;
+    call_method(method, G_VOID | G_DISCARD);
+    FREETMPS;
+    LEAVE;
+}
+
+/* push_read/unshift_read: 1 when served here. */
+static int fast_push_read(pTHX_ SV **args, int n, int front)
+{
+    SV *self_ref = args[0], *req;
+    HV *self;
+    AV *queue;
+    if (!SvROK(self_ref) || SvTYPE(SvRV(self_ref)) != SVt_PVHV)
+        return 0;
+    self = (HV *)SvRV(self_ref);
+    if (!(queue = queue_of(aTHX_ self)) || !(req = fast_request(aTHX_ args + 1, n - 1)))
+        return 0;
+    if (front) {
+        av_unshift(queue, 1);
+        av_store(queue, 0, req);
+    } else
+        av_push(queue, req);
+    if (!HV_TRUE(self, "_skip_drain_rbuf"))    /* else the running drain loop serves it */
+        call_self_method(aTHX_ "_drain_rbuf", args, 1);
+    return 1;
+}
+
+/* push_write of plain bytes on a non-TLS handle: append, and write at once unless a write
+ * watcher already waits; leftovers and errors go to the Perl _drain_wbuf/_error. */
+static int fast_push_write(pTHX_ SV *self_ref, SV *data)
+{
+    HV *self;
+    SV **wb, *wbuf, *fd;
+    STRLEN len, dlen;
+    const char *d;
+    char *p;
+    size_t put = 0;
+    int st;
+    if (!SvROK(self_ref) || SvTYPE(SvRV(self_ref)) != SVt_PVHV || !SvOK(data) || SvROK(data)
+        || SvUTF8(data))
+        return 0;
+    self = (HV *)SvRV(self_ref);
+    if (!HV_TRUE(self, "fh") || HV_TRUE(self, "_tls") || HV_TRUE(self, "autocork")
+        || (hv_value(aTHX_ self, "wbuf_max", 8) && SvOK(hv_value(aTHX_ self, "wbuf_max", 8))))
+        return 0;
+    wb = hv_fetchs(self, "wbuf", 0);
+    if (!wb || SvUTF8(*wb) || SvROK(*wb) || SvMAGICAL(*wb) || SvREADONLY(*wb))
+        return 0;
+    wbuf = *wb;
+    if (HV_TRUE(self, "_ww")) {
+        d = SvPV(data, dlen);
+        if (!SvOK(wbuf))
+            sv_setpvs(wbuf, "");
+        sv_catpvn(wbuf, d, dlen);
+        return 1;
+    }
+    if (HV_TRUE(self, "on_drain") || !(fd = hv_value(aTHX_ self, "_fd", 3)) || !SvIOK(fd))
+        return 0;
+    d = SvPV(data, dlen);
+    if (!SvOK(wbuf))
+        sv_setpvs(wbuf, "");
+    sv_catpvn(wbuf, d, dlen);
+    p = SvPV_force(wbuf, len);
+    st = aers_stream_write((int)SvIV(fd), p, len, &put);
+    if (st == AERS_PANICKED)
+        croak_status(aTHX_ st, "AnyEvent::Handle write");
+    if (!st) {
+        chop_front(aTHX_ wbuf, put);
+        if (put) {
+            NV now = aers_now(THE_LOOP);
+            (void)hv_stores(self, "_activity", newSVnv(now));
+            (void)hv_stores(self, "_wactivity", newSVnv(now));
+        }
+    }
+    if (st || SvCUR(wbuf))    /* EAGAIN, an error or a partial write: the Perl path takes over */
+        call_self_method(aTHX_ "_drain_wbuf", &self_ref, 1);
+    return 1;
+}

@@ -89,6 +89,27 @@ _take_netstring(SV *rbuf)
         }
     }
 
+void
+push_read(SV *self, ...)
+    PPCODE:
+        if (!fast_push_read(aTHX_ &ST(0), items, 0))
+            call_self_method(aTHX_ "_push_read_pp", &ST(0), items);
+        XSRETURN_EMPTY;
+
+void
+unshift_read(SV *self, ...)
+    PPCODE:
+        if (!fast_push_read(aTHX_ &ST(0), items, 1))
+            call_self_method(aTHX_ "_unshift_read_pp", &ST(0), items);
+        XSRETURN_EMPTY;
+
+void
+push_write(SV *self, ...)
+    PPCODE:
+        if (items != 2 || !fast_push_write(aTHX_ self, ST(1)))
+            call_self_method(aTHX_ "_push_write_pp", &ST(0), items);
+        XSRETURN_EMPTY;
+
 MODULE = AnyEvent		PACKAGE = AnyEvent::TLS
 
 SV *

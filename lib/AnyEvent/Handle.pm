@@ -225,7 +225,9 @@ sub on_drain {
 # Octets not yet accepted by the kernel (TLS: plaintext still to be encrypted).
 sub _pending_write { length $_[0]{wbuf} }
 
-sub push_write {
+# push_write, push_read and unshift_read are XSUBs (xs/handle.xsh) serving the common cases;
+# they call these Perl bodies for everything else.
+sub _push_write_pp {
     my $self = shift;
     if (@_ > 1) {
         my $type = shift;
@@ -359,23 +361,16 @@ sub _load_type {
 
 ############################################################################ read queue
 
-sub push_read {
+sub _push_read_pp {
     my $self = shift;
     my $cb = pop;
-    if (@_ == 1 && $_[0] eq 'line' && ref $cb && $RH{line} == $LINE_TYPE) {
-        # The hot case (line with the default end of line), without the general request path;
-        # from inside a drain (a read callback) the running drain serves it.
-        push @{ $self->{_queue} }, bless [1, $cb], 'AnyEvent::Handle::_req';
-        $self->_drain_rbuf unless $self->{_skip_drain_rbuf};
-        return;
-    }
     $cb = _request($self, $cb, @_) if @_;
     ref $cb or Carp::croak("AnyEvent::Handle::push_read: a callback (code reference) is required");
     push @{ $self->{_queue} }, $cb;
     $self->_drain_rbuf;
 }
 
-sub unshift_read {
+sub _unshift_read_pp {
     my $self = shift;
     my $cb = pop;
     $cb = _request($self, $cb, @_) if @_;
@@ -486,7 +481,12 @@ sub _on_readable {
 
 ############################################################################ read types
 
-sub register_read_type($$) { $RH{ $_[0] } = $_[1] }
+# Replacing line or chunk turns off the XS fast path of push_read for them.
+our $_FAST_TYPES = 1;
+sub register_read_type($$) {
+    $_FAST_TYPES = 0 if $LINE_TYPE && ($_[0] eq 'line' || $_[0] eq 'chunk');
+    $RH{ $_[0] } = $_[1];
+}
 
 register_read_type(chunk => sub {
     my ($self, $cb, $len) = @_;

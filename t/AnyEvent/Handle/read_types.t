@@ -287,10 +287,11 @@ subtest 'push_read line from inside a read callback, several lines already buffe
 
 subtest 'a registered "line" type replaces the built-in one' => sub {
     my ($r, $w) = pair();
-    local $AnyEvent::Handle::RH{line} = sub {
+    # (last subtest: the replacement stays for the rest of this file)
+    AnyEvent::Handle::register_read_type(line => sub {
         my ($h, $cb) = @_;
         sub { $_[0]{rbuf} =~ s/^(.*?);// or return 0; $cb->($_[0], "custom:$1"); 1 };
-    };
+    });
     my @got = collect(1, sub {
         my $done = shift;
         $r->push_read(line => sub { $done->($_[1]) });
