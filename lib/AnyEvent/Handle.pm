@@ -361,21 +361,16 @@ sub _load_type {
 
 ############################################################################ read queue
 
-sub _push_read_pp {
-    my $self = shift;
-    my $cb = pop;
-    $cb = _request($self, $cb, @_) if @_;
-    ref $cb or Carp::croak("AnyEvent::Handle::push_read: a callback (code reference) is required");
-    push @{ $self->{_queue} }, $cb;
-    $self->_drain_rbuf;
-}
+sub _push_read_pp    { _queue_read(push_read    => @_) }
+sub _unshift_read_pp { _queue_read(unshift_read => @_) }
 
-sub _unshift_read_pp {
-    my $self = shift;
+# The general push_read/unshift_read: builds the request, queues it at the end or the front.
+sub _queue_read {
+    my ($method, $self) = (shift, shift);
     my $cb = pop;
     $cb = _request($self, $cb, @_) if @_;
-    ref $cb or Carp::croak("AnyEvent::Handle::unshift_read: a callback (code reference) is required");
-    unshift @{ $self->{_queue} }, $cb;
+    ref $cb or Carp::croak("AnyEvent::Handle::$method: a callback (code reference) is required");
+    $method eq 'push_read' ? push @{ $self->{_queue} }, $cb : unshift @{ $self->{_queue} }, $cb;
     $self->_drain_rbuf;
 }
 

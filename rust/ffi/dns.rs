@@ -6,6 +6,7 @@
 //! buffers of Perl strings with their lengths), hence no `unsafe` on the functions themselves.
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
+use super::bytes;
 use super::guarded;
 use crate::dns::config::parse_resolv_conf;
 use crate::dns::lookup::LookupRequest;
@@ -46,10 +47,6 @@ fn hand_out(v: Value, nodes: *mut *const FlatNode, count: *mut usize) {
             *count = out.1.len();
         }
     });
-}
-
-unsafe fn bytes<'a>(p: *const u8, len: usize) -> &'a [u8] {
-    if len == 0 { &[] } else { std::slice::from_raw_parts(p, len) }
 }
 
 unsafe fn byte_list(ptrs: *const *const u8, lens: *const usize, n: usize) -> Vec<Vec<u8>> {

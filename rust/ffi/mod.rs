@@ -93,6 +93,11 @@ pub extern "C" fn aers_panic_message(buf: *mut u8, len: usize) {
     PANIC_MESSAGE.with(|m| copy_c_string(&m.borrow(), buf, len))
 }
 
+/// The bytes at `p` (a C buffer of `len` bytes; `p` may be null when `len` is 0).
+pub(crate) unsafe fn bytes<'a>(p: *const u8, len: usize) -> &'a [u8] {
+    if len == 0 { &[] } else { std::slice::from_raw_parts(p, len) }
+}
+
 /// Copies `text` into the caller's buffer of `len` bytes (> 0), truncated, NUL-terminated.
 pub(crate) fn copy_c_string(text: &str, buf: *mut u8, len: usize) {
     let n = text.len().min(len - 1);

@@ -1,13 +1,10 @@
 //! C ABI of the stream helpers (rust/stream.rs) for AnyEvent::Handle's glue. Buffers are
 //! borrowed from Perl strings for the duration of one call.
 
+use super::bytes;
 use super::guarded;
 use crate::stream::{self, Netstring};
 use std::slice;
-
-unsafe fn bytes<'a>(p: *const u8, len: usize) -> &'a [u8] {
-    if len == 0 { &[] } else { slice::from_raw_parts(p, len) }
-}
 
 /// Reads up to `len` bytes into `buf`; `*got` is the count (0: end of file).
 #[no_mangle]

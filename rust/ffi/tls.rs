@@ -1,6 +1,7 @@
 //! C ABI of the TLS contexts and sessions (rust/tls.rs). TLS errors return EPROTO (EINVAL for
 //! bad configuration) with their message kept for `aers_tls_error_message`.
 
+use super::bytes;
 use super::guarded;
 use crate::tls::{Context, Received, Session, Settings};
 use std::cell::RefCell;
@@ -14,10 +15,6 @@ thread_local! {
 fn fail(status: i32, msg: String) -> io::Result<i32> {
     TLS_ERROR.with(|m| *m.borrow_mut() = msg);
     Ok(status)
-}
-
-unsafe fn bytes<'a>(p: *const u8, len: usize) -> &'a [u8] {
-    if len == 0 { &[] } else { slice::from_raw_parts(p, len) }
 }
 
 unsafe fn ctx<'a>(p: *mut Context) -> &'a mut Context {
@@ -83,28 +80,27 @@ pub extern "C" fn aers_tls_ctx_free(c: *mut Context) {
     }
 }
 
-/// Adds trusted certificates from PEM text; `*count` is how many were usable.
-#[no_mangle]
-pub extern "C" fn aers_tls_ctx_add_trusted(c: *mut Context, pem: *const u8, len: usize, count: *mut usize) -> i32 {
-    guarded(|| match unsafe { ctx(c) }.add_trusted_pem(unsafe { bytes(pem, len) }) {
+/// Stores a loader's count in `*count`, or turns its error into EINVAL with the message kept.
+fn counted(r: Result<usize, rustls::Error>, count: *mut usize) -> io::Result<i32> {
+    match r {
         Ok(n) => {
             unsafe { *count = n };
             Ok(0)
         }
         Err(e) => fail(libc::EINVAL, e.to_string()),
-    })
+    }
+}
+
+/// Adds trusted certificates from PEM text; `*count` is how many were usable.
+#[no_mangle]
+pub extern "C" fn aers_tls_ctx_add_trusted(c: *mut Context, pem: *const u8, len: usize, count: *mut usize) -> i32 {
+    guarded(|| counted(unsafe { ctx(c) }.add_trusted_pem(unsafe { bytes(pem, len) }), count))
 }
 
 /// Sets the certificate chain from PEM text; `*count` is the number of certificates.
 #[no_mangle]
 pub extern "C" fn aers_tls_ctx_set_chain(c: *mut Context, pem: *const u8, len: usize, count: *mut usize) -> i32 {
-    guarded(|| match unsafe { ctx(c) }.set_chain_pem(unsafe { bytes(pem, len) }) {
-        Ok(n) => {
-            unsafe { *count = n };
-            Ok(0)
-        }
-        Err(e) => fail(libc::EINVAL, e.to_string()),
-    })
+    guarded(|| counted(unsafe { ctx(c) }.set_chain_pem(unsafe { bytes(pem, len) }), count))
 }
 
 #[no_mangle]
