@@ -35,7 +35,10 @@ pub struct Settings {
     pub require_client_cert: bool,
     pub check_peername: bool,
     pub defer_verdict: bool,
-    pub session_tickets: bool,
+    /// RFC 5077 tickets on the client side (TLS 1.2; AnyEvent's default: off).
+    pub client_tickets: bool,
+    /// A server issues tickets (AnyEvent's default: on).
+    pub server_tickets: bool,
     pub alpn: Vec<Vec<u8>>,
 }
 
@@ -126,9 +129,14 @@ impl Context {
         };
         config.alpn_protocols = self.settings.alpn.clone();
         config.enable_sni = true;
-        if !self.settings.session_tickets {
-            config.resumption = rustls::client::Resumption::disabled();
-        }
+        // The context keeps its sessions (rustls' in-memory store), so handles sharing one
+        // context (AnyEvent::Handle's `cache`) resume; TLS 1.2 tickets only when asked for.
+        let tls12 = if self.settings.client_tickets {
+            rustls::client::Tls12Resumption::SessionIdOrTickets
+        } else {
+            rustls::client::Tls12Resumption::SessionIdOnly
+        };
+        config.resumption = rustls::client::Resumption::in_memory_sessions(256).tls12_resumption(tls12);
         let config = Arc::new(config);
         self.client = Some(config.clone());
         Ok(config)
@@ -155,7 +163,7 @@ impl Context {
         };
         let mut config = builder.with_single_cert(self.chain.clone(), key.clone_key())?;
         config.alpn_protocols = self.settings.alpn.clone();
-        if self.settings.session_tickets {
+        if self.settings.server_tickets {
             config.ticketer = ring::Ticketer::new()?;
         }
         let config = Arc::new(config);

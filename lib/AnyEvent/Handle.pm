@@ -677,6 +677,16 @@ sub TLS_CTX() {
     $TLS_CTX ||= do { require AnyEvent::TLS; AnyEvent::TLS->new };
 }
 
+# Contexts made from option hashes with a true `cache` key, one per hash (as AnyEvent 7.17), so
+# the handles of e.g. AnyEvent::HTTP share one context and its session cache.
+our %TLS_CACHE;
+
+sub _tls_ctx_from_hash {
+    my ($options) = @_;
+    return AnyEvent::TLS->new(%$options) unless $options->{cache};
+    $TLS_CACHE{ Scalar::Util::refaddr($options) } ||= AnyEvent::TLS->new(%$options);
+}
+
 sub starttls {
     my ($self, $tls, $ctx) = @_;
     Carp::croak("AnyEvent::Handle::starttls: TLS is already active on this handle") if $self->{_tls};
@@ -689,7 +699,7 @@ sub starttls {
 
     require AnyEvent::TLS;
     $ctx = $self->{tls_ctx};
-    $ctx = AnyEvent::TLS->new(%$ctx) if ref $ctx eq 'HASH';
+    $ctx = _tls_ctx_from_hash($ctx) if ref $ctx eq 'HASH';
     $ctx ||= TLS_CTX();
     $self->{tls_ctx} = $ctx;
 
@@ -1109,7 +1119,10 @@ C<EPROTO> errors. Unlike AnyEvent on Net::SSLeay, a Net::SSLeay session object i
 =item tls_ctx => $anyevent_tls | { key => value, ... }
 
 The L<AnyEvent::TLS> context to use, or a hash of options to make one. Default:
-C<AnyEvent::Handle::TLS_CTX>.
+C<AnyEvent::Handle::TLS_CTX>. When the hash has a true C<cache> key (as AnyEvent::HTTP's
+built-in contexts do), the context made from it is kept in C<%AnyEvent::Handle::TLS_CACHE>
+(keyed by the hash's address) and shared by every handle given that same hash, so building it
+is paid once and TLS client sessions are resumed across connections.
 
 =item on_starttls => $cb->($handle, $success[, $message])
 

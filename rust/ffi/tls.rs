@@ -40,7 +40,8 @@ pub const VERIFY: u32 = 4;
 pub const REQUIRE_CLIENT_CERT: u32 = 8;
 pub const CHECK_PEERNAME: u32 = 16;
 pub const DEFER_VERDICT: u32 = 32;
-pub const SESSION_TICKETS: u32 = 64;
+pub const CLIENT_TICKETS: u32 = 64;
+pub const SERVER_TICKETS: u32 = 128;
 
 /// A new context. `alpn` is the protocol list in wire form (each name prefixed by its length).
 #[no_mangle]
@@ -62,7 +63,8 @@ pub extern "C" fn aers_tls_ctx_new(flags: u32, alpn: *const u8, alpn_len: usize,
             require_client_cert: flags & REQUIRE_CLIENT_CERT != 0,
             check_peername: flags & CHECK_PEERNAME != 0,
             defer_verdict: flags & DEFER_VERDICT != 0,
-            session_tickets: flags & SESSION_TICKETS != 0,
+            client_tickets: flags & CLIENT_TICKETS != 0,
+            server_tickets: flags & SERVER_TICKETS != 0,
             alpn: names,
         };
         unsafe { *out = Box::into_raw(Box::new(Context::new(settings))) };

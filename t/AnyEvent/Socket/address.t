@@ -1,7 +1,9 @@
 # Address parsing and formatting: AnyEvent's exact forms, round trips, IPv6 edge cases.
 use strict;
+use lib "t/lib";
 use warnings;
 use Test::More;
+use AETest ();    # fails the run on warnings from lib/
 use Socket ();
 use AnyEvent::Socket;
 
