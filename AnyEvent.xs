@@ -134,14 +134,18 @@ static void check_start(pTHX_ int status, SV *cb, const char *who)
 }
 
 /* Calls every callback the loop has queued. A callback may die: the exception propagates,
- * and the rest of the queue stays in the loop for the next iteration. */
-static void invoke_ready(pTHX)
+ * and the rest of the queue stays in the loop for the next iteration. Each callback starts with
+ * errno ($!) as the program had it when the iteration began: nothing the loop or an earlier
+ * callback's internals (EAGAIN from a drained socket, say) did shows through. `user_errno` is
+ * errno when the program entered the loop (recv, run, one_event). */
+static void invoke_ready(pTHX_ int user_errno)
 {
     aers_ready r;
     int status;
     while ((status = aers_next_ready(THE_LOOP, &r)) == 1) {
         dSP;
         SV *cb = (SV *)r.cb;
+        errno = user_errno;
         ENTER;
         SAVETMPS;
         /* The callback may destroy its own watcher; keep the code alive until it returns. */
@@ -164,13 +168,13 @@ static void invoke_ready(pTHX)
 }
 
 /* One iteration: poll (unless callbacks are still queued) and run what became ready. */
-static void one_iteration(pTHX_ int block)
+static void one_iteration(pTHX_ int block, int user_errno)
 {
     CHECK_STATUS(aers_poll(THE_LOOP, block), "AnyEvent loop");
     /* A signal with a Perl %SIG handler (alarm and $SIG{ALRM}, say) interrupts the wait; Perl
      * defers such handlers to its run loop, which a blocked recv never reaches: run them now. */
     PERL_ASYNC_CHECK();
-    invoke_ready(aTHX);
+    invoke_ready(aTHX_ user_errno);
 }
 
 static int signum_of(pTHX_ SV *name)
@@ -348,29 +352,34 @@ PROTOTYPES: DISABLE
 void
 one_event()
     CODE:
-        one_iteration(aTHX_ 1);
+        one_iteration(aTHX_ 1, errno);
 
 void
 run_nowait()
     CODE:
-        one_iteration(aTHX_ 0);
+        one_iteration(aTHX_ 0, errno);
 
 void
 run()
     CODE:
+    {
+        int user_errno = errno;
         for (;;)
-            one_iteration(aTHX_ 1);
+            one_iteration(aTHX_ 1, user_errno);
+    }
 
 void
 _wait(SV *cv)
     CODE:
     {
         HV *hv;
+        int user_errno;
         if (!SvROK(cv) || SvTYPE(SvRV(cv)) != SVt_PVHV)
             croak("AnyEvent::CondVar: not a condition variable");
         hv = (HV *)SvRV(cv);
+        user_errno = errno;
         while (!hv_exists(hv, "_ae_sent", 8))
-            one_iteration(aTHX_ 1);
+            one_iteration(aTHX_ 1, user_errno);
     }
 
 int

@@ -401,7 +401,7 @@ sub _drain_rbuf {
     local $self->{_skip_drain_rbuf} = 1;
 
     while () {
-        my $len = length $self->{rbuf};
+        my $len = length($self->{rbuf} //= "");
         if (@{ $self->{_queue} }) {
             my $state = _drain_queue($self);    # 0: queue empty, 1: waiting, 2: destroyed
             return if $state == 2 || !$self->{fh};
@@ -415,7 +415,8 @@ sub _drain_rbuf {
             last unless $len;
             $self->{on_read}($self);
             return unless $self->{fh};
-            next if $len != length $self->{rbuf} || @{ $self->{_queue} };
+            # on_read may have deleted {rbuf} (AnyEvent::HTTP does): that is an empty buffer.
+            next if $len != length($self->{rbuf} //= "") || @{ $self->{_queue} };
             if ($self->{_eof}) {
                 $self->_error(EPIPE, 1);    # on_read leaves data it will never see again
                 return;
@@ -432,7 +433,7 @@ sub _drain_rbuf {
         return;
     }
 
-    if (defined $self->{rbuf_max} && $self->{rbuf_max} < length $self->{rbuf}) {
+    if (defined $self->{rbuf_max} && $self->{rbuf_max} < length($self->{rbuf} // "")) {
         $self->_error(ENOSPC, 1);
         return;
     }
@@ -460,7 +461,7 @@ sub _on_readable {
     return $self->_tls_receive if $self->{_tls};
 
     my $size = $self->{read_size};
-    my $len = _read($self->{_fd}, $self->{rbuf}, $size);
+    my $len = _read($self->{_fd}, $self->{rbuf} //= "", $size);
     if ($len) {
         $self->{_activity} = $self->{_ractivity} = AE::now;
         $self->{read_size} = $size * 2 if $len == $size && $size < $self->{max_read_size};
@@ -712,7 +713,7 @@ sub starttls {
     delete $self->{_tls_ready};
 
     # Bytes read before TLS started (a ClientHello seen by tls_autostart) belong to TLS.
-    if (length $self->{rbuf}) {
+    if (length($self->{rbuf} // "")) {
         my $early = $self->{rbuf};
         $self->{rbuf} = "";
         unless ($session->feed($early)) {
@@ -787,7 +788,7 @@ sub _tls_progress {
         $session = $self->{_tls} or return;
     }
 
-    my ($got, $end) = $session->read_into($self->{rbuf}, $self->{read_size});
+    my ($got, $end) = $session->read_into($self->{rbuf} //= "", $self->{read_size});
     return $self->_error($!, 1) unless defined $got;
     $self->{_activity} = $self->{_ractivity} = AE::now if $got;
 
