@@ -319,7 +319,8 @@ static int fast_push_read(pTHX_ SV **args, int n, int front)
 }
 
 /* push_write of plain bytes on a non-TLS handle: append, and write at once unless a write
- * watcher already waits; leftovers and errors go to the Perl _drain_wbuf/_error. */
+ * watcher already waits or _drain_rbuf collects the writes of its callbacks; leftovers and
+ * errors go to the Perl _drain_wbuf/_error. */
 static int fast_push_write(pTHX_ SV *self_ref, SV *data)
 {
     HV *self;
@@ -340,7 +341,8 @@ static int fast_push_write(pTHX_ SV *self_ref, SV *data)
     if (!wb || SvUTF8(*wb) || SvROK(*wb) || SvMAGICAL(*wb) || SvREADONLY(*wb))
         return 0;
     wbuf = *wb;
-    if (HV_TRUE(self, "_ww")) {
+    /* A write watcher waits, or a read drain runs (it writes what its callbacks pushed at its end) */
+    if (HV_TRUE(self, "_ww") || HV_TRUE(self, "_skip_drain_rbuf")) {
         d = SvPV(data, dlen);
         if (!SvOK(wbuf))
             sv_setpvs(wbuf, "");

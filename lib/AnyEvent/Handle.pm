@@ -236,7 +236,9 @@ sub _push_write_pp {
     Carp::croak("AnyEvent::Handle::push_write: data must be defined") unless defined $_[0];
     $self->{wbuf} .= $_[0];
     return unless $self->{fh};
-    $self->_drain_wbuf unless $self->{_ww};
+    # Inside _drain_rbuf's callbacks the write waits for the end of the drain (unless wbuf_max
+    # has to be judged on what is really left).
+    $self->_drain_wbuf unless $self->{_ww} || ($self->{_skip_drain_rbuf} && !defined $self->{wbuf_max});
     $self->_error(ENOSPC, 1)
         if defined $self->{wbuf_max} && $self->{fh} && $self->{wbuf_max} < length $self->{wbuf};
 }
@@ -296,6 +298,7 @@ sub _writer {
 sub _wants_write {
     my ($self) = @_;
     return length $self->{wbuf} unless $self->{_tls};
+    return 1 if length($self->{_tls_prelude} // "");
     return 1 if $self->{_tls}->state & $WANTS_WRITE;
     return $self->{_tls_ready} && length $self->{wbuf};
 }
@@ -394,52 +397,58 @@ sub _request {
 }
 
 # Feeds the read buffer to the queue, then on_read, then reports EOF; restarts reading when
-# something still waits for data.
+# something still waits for data. What the callbacks push_write meanwhile is collected and
+# written in one go at the end (one write(2) for many answers to one read).
 sub _drain_rbuf {
     my ($self) = @_;
     return if $self->{_skip_drain_rbuf};
-    local $self->{_skip_drain_rbuf} = 1;
 
-    while () {
-        my $len = length($self->{rbuf} //= "");
-        if (@{ $self->{_queue} }) {
-            my $state = _drain_queue($self);    # 0: queue empty, 1: waiting, 2: destroyed
-            return if $state == 2 || !$self->{fh};
-            next unless $state;
-            if ($self->{_eof}) {
-                $self->_error(EPIPE, 1);    # a read request that can never be satisfied
-                return;
+    DRAIN: {
+        local $self->{_skip_drain_rbuf} = 1;    # also tells push_write to collect
+
+        while () {
+            my $len = length($self->{rbuf} //= "");
+            if (@{ $self->{_queue} }) {
+                my $state = _drain_queue($self);    # 0: queue empty, 1: waiting, 2: destroyed
+                last DRAIN if $state == 2 || !$self->{fh};
+                next unless $state;
+                if ($self->{_eof}) {
+                    $self->_error(EPIPE, 1);    # a read request that can never be satisfied
+                    last DRAIN;
+                }
+                last;
+            } elsif ($self->{on_read}) {
+                last unless $len;
+                $self->{on_read}($self);
+                last DRAIN unless $self->{fh};
+                # on_read may have deleted {rbuf} (AnyEvent::HTTP does): that is an empty buffer.
+                next if $len != length($self->{rbuf} //= "") || @{ $self->{_queue} };
+                if ($self->{_eof}) {
+                    $self->_error(EPIPE, 1);    # on_read leaves data it will never see again
+                    last DRAIN;
+                }
+                last;
+            } else {
+                delete $self->{_rw} unless $self->{_tls};    # nobody wants data: stop reading
+                last;
             }
-            last;
-        } elsif ($self->{on_read}) {
-            last unless $len;
-            $self->{on_read}($self);
-            return unless $self->{fh};
-            # on_read may have deleted {rbuf} (AnyEvent::HTTP does): that is an empty buffer.
-            next if $len != length($self->{rbuf} //= "") || @{ $self->{_queue} };
-            if ($self->{_eof}) {
-                $self->_error(EPIPE, 1);    # on_read leaves data it will never see again
-                return;
-            }
-            last;
-        } else {
-            delete $self->{_rw} unless $self->{_tls};    # nobody wants data: stop reading
-            last;
         }
+
+        if ($self->{_eof}) {
+            $self->{on_eof} ? $self->{on_eof}($self) : $self->_error(0, 1, "Unexpected end-of-file");
+            last DRAIN;
+        }
+
+        if (defined $self->{rbuf_max} && $self->{rbuf_max} < length($self->{rbuf} // "")) {
+            $self->_error(ENOSPC, 1);
+            last DRAIN;
+        }
+
+        $self->start_read
+            if $self->{fh} && !$self->{_rw} && ($self->{on_read} || @{ $self->{_queue} });
     }
 
-    if ($self->{_eof}) {
-        $self->{on_eof} ? $self->{on_eof}($self) : $self->_error(0, 1, "Unexpected end-of-file");
-        return;
-    }
-
-    if (defined $self->{rbuf_max} && $self->{rbuf_max} < length($self->{rbuf} // "")) {
-        $self->_error(ENOSPC, 1);
-        return;
-    }
-
-    $self->start_read
-        if $self->{fh} && !$self->{_rw} && ($self->{on_read} || @{ $self->{_queue} });
+    $self->_drain_wbuf if $self->{fh} && !$self->{_ww};
 }
 
 # Stops reading even under TLS, as AnyEvent 7.17 does (so a peer cannot force us to buffer);
@@ -704,6 +713,14 @@ sub starttls {
     $ctx ||= TLS_CTX();
     $self->{tls_ctx} = $ctx;
 
+    # Data pushed before TLS starts is sent in the clear, ahead of the handshake (as 7.17 does):
+    # an SMTP server's "220 go ahead" before STARTTLS, say.
+    if (length $self->{wbuf}) {
+        _write($self->{_fd}, $self->{wbuf});
+        $self->{_tls_prelude} = $self->{wbuf};
+        $self->{wbuf} = "";
+    }
+
     my $session = $ctx->_session($self, $tls);
     unless ($session) {
         $self->_tls_failed($AnyEvent::TLS::ERROR);
@@ -842,6 +859,11 @@ sub _tls_handshake_done {
 sub _tls_send {
     my ($self) = @_;
     my $session = $self->{_tls};
+    if (length($self->{_tls_prelude} // "")) {    # cleartext that preceded starttls goes first
+        _write($self->{_fd}, $self->{_tls_prelude}) // return undef;
+        return 1 if length $self->{_tls_prelude};
+        delete $self->{_tls_prelude};
+    }
     if ($self->{_tls_ready}) {
         while (length $self->{wbuf}) {
             last unless $session->write_from($self->{wbuf});
