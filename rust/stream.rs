@@ -37,6 +37,34 @@ pub fn write_from(fd: i32, buf: &[u8]) -> io::Result<usize> {
     }
 }
 
+/// Writes the buffers in order with one writev(2) (sockets: sendmsg with MSG_NOSIGNAL, as
+/// `write_from`). Returns how many bytes went out.
+pub fn write_vectored_from(fd: i32, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+    // IoSlice is guaranteed ABI-compatible with iovec on Unix.
+    let iov = bufs.as_ptr() as *mut libc::iovec;
+    let count = bufs.len().min(libc::UIO_MAXIOV as usize);
+    loop {
+        // SAFETY: a zeroed msghdr is valid (no name, no control data); iov points at `count`
+        // live IoSlices that outlive the call.
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        msg.msg_iov = iov;
+        msg.msg_iovlen = count as _;
+        // SAFETY: msg describes valid buffers (above); the kernel only reads them.
+        let mut n = unsafe { libc::sendmsg(fd, &msg, libc::MSG_NOSIGNAL) };
+        if n < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::ENOTSOCK) {
+            // SAFETY: the same buffers, for a descriptor that is not a socket.
+            n = unsafe { libc::writev(fd, iov, count as i32) };
+        }
+        if n >= 0 {
+            return Ok(n as usize);
+        }
+        let err = io::Error::last_os_error();
+        if err.kind() != io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+}
+
 /// The first line end (`\012`, optionally preceded by `\015`) at or after `from`, as the
 /// range (start, end) of the marker.
 pub fn find_line_end(buf: &[u8], from: usize) -> Option<(usize, usize)> {

@@ -276,17 +276,36 @@ pub struct Session {
     pub deferred: Option<Option<String>>,
 }
 
-struct Fd(i32);
+/// The socket as rustls sees it. `last_read` remembers how much the last read asked for and
+/// got, so that `receive` can tell a drained socket from a full buffer.
+struct Fd {
+    fd: i32,
+    last_read: (usize, usize),
+}
+
+impl Fd {
+    fn new(fd: i32) -> Self {
+        Fd { fd, last_read: (0, 0) }
+    }
+}
 
 impl Read for Fd {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        crate::stream::read_into(self.0, buf)
+        let n = crate::stream::read_into(self.fd, buf)?;
+        self.last_read = (buf.len(), n);
+        Ok(n)
     }
 }
 
 impl Write for Fd {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        crate::stream::write_from(self.0, buf)
+        crate::stream::write_from(self.fd, buf)
+    }
+    /// rustls hands over every queued record at once: they leave in one writev, so a
+    /// handshake flight or a burst of records is one segment, not one per record (with Nagle,
+    /// a second small write would wait for the peer's delayed ACK).
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        crate::stream::write_vectored_from(self.fd, bufs)
     }
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
@@ -308,11 +327,14 @@ impl Session {
     }
 
     /// Reads what the socket has and processes the records. A TLS error is returned as
-    /// `Err(Ok(error))`, an I/O error as `Err(Err(io))`.
+    /// `Err(Ok(error))`, an I/O error as `Err(Err(io))`. Reading stops at a short read (the
+    /// socket is drained), so the end of the stream is seen by a read of its own, on a later
+    /// call, as with a plain socket.
     pub fn receive(&mut self, fd: i32) -> Result<Received, Result<Error, io::Error>> {
         let mut got_any = false;
+        let mut socket = Fd::new(fd);
         loop {
-            match self.conn.read_tls(&mut Fd(fd)) {
+            match self.conn.read_tls(&mut socket) {
                 Ok(0) => {
                     self.process().map_err(Ok)?;
                     return Ok(if got_any { Received::Records } else { Received::Eof });
@@ -320,7 +342,8 @@ impl Session {
                 Ok(_) => {
                     got_any = true;
                     self.process().map_err(Ok)?;
-                    if !self.conn.wants_read() {
+                    let (asked, got) = socket.last_read;
+                    if !self.conn.wants_read() || got < asked {
                         return Ok(Received::Records);
                     }
                 }
@@ -361,7 +384,7 @@ impl Session {
     /// Sends what rustls has buffered; Ok(true) when everything went out.
     pub fn flush(&mut self, fd: i32) -> io::Result<bool> {
         while self.conn.wants_write() {
-            match self.conn.write_tls(&mut Fd(fd)) {
+            match self.conn.write_tls(&mut Fd::new(fd)) {
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
                 Err(e) => return Err(e),

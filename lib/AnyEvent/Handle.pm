@@ -105,7 +105,8 @@ sub _start {
     $self->keepalive($self->{keepalive}) if exists $self->{keepalive} && $self->{keepalive};
     $self->oobinline(exists $self->{oobinline} ? $self->{oobinline} : 1);
 
-    $self->starttls(delete $self->{tls}, delete $self->{tls_ctx}) if $self->{tls};
+    # (data pushed while connecting is TLS plaintext: no cleartext prelude)
+    $self->starttls(delete $self->{tls}, delete $self->{tls_ctx}, 1) if $self->{tls};
     return unless $self->{fh};
 
     $self->start_read if $self->{on_read} || @{ $self->{_queue} };
@@ -284,6 +285,9 @@ sub _writer {
         my $len = $self->{_tls} ? $self->_tls_send : _write($self->{_fd}, $self->{wbuf});
         if (defined $len) {
             $self->{_activity} = $self->{_wactivity} = AE::now if $len;
+            if ($self->{_tls_unannounced} && !($self->{_tls}->state & $WANTS_WRITE)) {
+                $self->_tls_announce or return;    # our last handshake flight is out
+            }
             if ($self->{on_drain} && ($self->{low_water_mark} || 0) >= length $self->{wbuf}) {
                 $self->{on_drain}($self);
                 return unless $self->{fh};
@@ -698,7 +702,7 @@ sub _tls_ctx_from_hash {
 }
 
 sub starttls {
-    my ($self, $tls, $ctx) = @_;
+    my ($self, $tls, $ctx, $at_start) = @_;
     Carp::croak("AnyEvent::Handle::starttls: TLS is already active on this handle") if $self->{_tls};
     Carp::croak("AnyEvent::Handle::starttls: tls must be \"accept\" or \"connect\"")
         unless defined $tls && ($tls eq "accept" || $tls eq "connect");
@@ -713,9 +717,9 @@ sub starttls {
     $ctx ||= TLS_CTX();
     $self->{tls_ctx} = $ctx;
 
-    # Data pushed before TLS starts is sent in the clear, ahead of the handshake (as 7.17 does):
-    # an SMTP server's "220 go ahead" before STARTTLS, say.
-    if (length $self->{wbuf}) {
+    # Data pushed on the plain connection before starttls is sent in the clear, ahead of the
+    # handshake (as 7.17 does): an SMTP server's "220 go ahead" before STARTTLS, say.
+    if (!$at_start && length $self->{wbuf}) {
         _write($self->{_fd}, $self->{wbuf});
         $self->{_tls_prelude} = $self->{wbuf};
         $self->{wbuf} = "";
@@ -747,6 +751,7 @@ sub starttls {
 sub stoptls {
     my ($self) = @_;
     my $session = $self->{_tls} or return;
+    $self->_tls_send if $self->{fh} && $self->{_tls_ready};    # queued plaintext goes first
     $session->close_notify;
     $session->flush($self->{_fd}) if $self->{fh};
     $self->_freetls;
@@ -754,7 +759,7 @@ sub stoptls {
 
 sub _freetls {
     my ($self) = @_;
-    delete @$self{qw(_tls _tls_ready tls _close_notify_sent)};
+    delete @$self{qw(_tls _tls_ready tls _close_notify_sent _tls_unannounced _tls_end_pending)};
     delete $self->{_ww} unless length $self->{wbuf};
     delete $self->{_rw} unless $self->{on_read} || @{ $self->{_queue} || [] };
 }
@@ -780,6 +785,7 @@ sub _tls_failed {
 sub _tls_receive {
     my ($self) = @_;
     my $session = $self->{_tls};
+    return if $self->{_tls_end_pending};    # the end was seen; it is reported next turn
     my $what = $session->receive($self->{_fd});
     unless (defined $what) {
         return if $! == EAGAIN || $! == EINTR || $! == EWOULDBLOCK;
@@ -812,31 +818,50 @@ sub _tls_progress {
     $self->_drain_wbuf;
     return unless $self->{fh};
 
-    if ($end == 1) {                              # close_notify from the peer
-        if ($self->{on_stoptls}) {
-            my $cb = $self->{on_stoptls};
-            local $self->{tls} = $session;
-            $self->_freetls;
-            $self->_drain_rbuf if $got;
-            $cb->($self) if $self->{fh};
-            return;
-        }
-        $self->_freetls;
-        delete $self->{_rw};
-        $self->{_eof} = 1;
-    } elsif ($end == 2 || $socket_eof) {
-        delete $self->{_rw};
-        $self->{_eof} = 1;
-        if (!$self->{_tls_ready}) {
-            $self->_tls_failed("TLS error: the connection closed during the handshake");
-            return;
-        }
+    $end ||= 2 if $socket_eof;    # 1: close_notify, 2: the stream ended
+    if ($end && $got && $self->{_tls_ready}) {
+        # The end came with data. As on a plain socket, where end of file is a read of its own,
+        # the data is delivered now and the end on the next loop turn: code that sets on_eof
+        # once a condvar sent from the data's callback returns still sees it.
+        $self->{_tls_end_pending} = $end;
+        Scalar::Util::weaken(my $weak = $self);
+        AE::postpone(sub {
+            my $self = $weak or return;
+            my $end = delete $self->{_tls_end_pending} or return;
+            $self->_tls_end($end, 0) if $self->{fh} && $self->{_tls};
+        });
+        $self->_drain_rbuf;
+        return;
     }
-    $self->_drain_rbuf if $got || $self->{_eof};
+    return $self->_tls_end($end, $got) if $end;
+    $self->_drain_rbuf if $got;
 }
 
-# The handshake finished: give Perl its say on the peer's certificate, then release the
-# queued plaintext and tell on_starttls.
+# The peer ended TLS (close_notify, $end 1) or the connection ($end 2); $got: data was just
+# read along with it.
+sub _tls_end {
+    my ($self, $end, $got) = @_;
+    if ($end == 1 && $self->{on_stoptls}) {
+        my $cb = $self->{on_stoptls};
+        local $self->{tls} = $self->{_tls};
+        $self->_freetls;
+        $self->_drain_rbuf if $got;
+        $cb->($self) if $self->{fh};
+        return;
+    }
+    $self->_freetls if $end == 1;
+    delete $self->{_rw};
+    $self->{_eof} = 1;
+    if ($end == 2 && !$self->{_tls_ready}) {
+        $self->_tls_failed("TLS error: the connection closed during the handshake");
+        return;
+    }
+    $self->_drain_rbuf;
+}
+
+# The handshake finished: give Perl its say on the peer's certificate, then send our last
+# flight together with the plaintext queued meanwhile (one write), and tell on_starttls once
+# that flight is out: a peer never waits for a Finished that we already called done.
 sub _tls_handshake_done {
     my ($self) = @_;
     my $session = $self->{_tls};
@@ -848,11 +873,25 @@ sub _tls_handshake_done {
         return 0;
     }
     $self->{_tls_ready} = 1;
-    if ($self->{on_starttls}) {
-        $self->{on_starttls}($self, 1, "TLS/SSL connection established");
-        return 0 unless $self->{fh} && $self->{_tls};
+    if (!defined $self->_tls_send && $! != EAGAIN && $! != EINTR && $! != EWOULDBLOCK) {
+        $self->_error($!, 1);
+        return 0;
     }
-    1;
+    if ($session->state & $WANTS_WRITE) {    # the rest goes out from the write watcher
+        $self->{_tls_unannounced} = 1;
+        $self->_drain_wbuf;
+        return $self->{fh} && $self->{_tls} ? 1 : 0;
+    }
+    $self->_tls_announce;
+}
+
+# Tells on_starttls that TLS is up. Returns false when the callback closed the handle or TLS.
+sub _tls_announce {
+    my ($self) = @_;
+    delete $self->{_tls_unannounced};
+    return 1 unless $self->{on_starttls};
+    $self->{on_starttls}($self, 1, "TLS/SSL connection established");
+    $self->{fh} && $self->{_tls} ? 1 : 0;
 }
 
 # Encrypts queued plaintext (once the handshake is done) and sends records.
