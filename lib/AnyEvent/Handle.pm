@@ -815,7 +815,9 @@ sub _tls_progress {
     return $self->_error($!, 1) unless defined $got;
     $self->{_activity} = $self->{_ractivity} = AE::now if $got;
 
-    $self->_drain_wbuf;
+    # What rustls queued (a handshake step, tickets) goes out now, or with the answers of the
+    # callbacks when data came: _drain_rbuf ends with a write.
+    $self->_drain_wbuf unless $got;
     return unless $self->{fh};
 
     $end ||= 2 if $socket_eof;    # 1: close_notify, 2: the stream ended
@@ -873,6 +875,9 @@ sub _tls_handshake_done {
         return 0;
     }
     $self->{_tls_ready} = 1;
+    # A TLS 1.3 server sent its Finished in its first flight; what it has queued now are session
+    # tickets, which may as well go out with the answer to the first request.
+    return $self->_tls_announce if $self->{tls} eq "accept" && ($session->version // "") eq "TLSv1_3";
     if (!defined $self->_tls_send && $! != EAGAIN && $! != EINTR && $! != EWOULDBLOCK) {
         $self->_error($!, 1);
         return 0;
