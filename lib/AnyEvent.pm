@@ -234,6 +234,10 @@ process that keeps using AnyEvent gets a fresh epoll instance automatically.
 
 =head1 WATCHERS
 
+Watcher callbacks run with C<$!> as the program had it when it entered the loop (C<recv>,
+C<AnyEvent::Loop::run>, C<one_event>): the loop's own system calls (C<epoll_ctl> on a closed
+descriptor, reads that would block...) never leave their C<errno> behind for a callback to see.
+
 =head2 $w = AnyEvent->io(fh => $fh, poll => "r"|"w", cb => $cb)
 
 Calls C<$cb> whenever C<$fh> is readable (C<poll =E<gt> "r">) or writable (C<"w">), for as long

@@ -1194,7 +1194,10 @@ is paid once and TLS client sessions are resumed across connections.
 =item on_starttls => $cb->($handle, $success[, $message])
 
 Called when the TLS handshake finished (C<$success> true), or failed (false, with the message;
-C<on_error> is then not called, TLS is switched off and reading stops).
+C<on_error> is then not called, TLS is switched off and reading stops). Success is reported
+only once this side's last handshake flight (a client's Finished) has been written, together
+with the data queued with C<push_write> during the handshake, so a handle closed in this
+callback never leaves the peer with half a handshake.
 
 =item on_stoptls => $cb->($handle)
 
@@ -1250,6 +1253,12 @@ mark) empty.
 
 Appends octets to the write buffer and writes what it can (unless corked). Croaks on undef
 data or characters above 255. A fatal C<ENOSPC> error when C<wbuf_max> is exceeded.
+
+Inside the callbacks that serve one read (C<push_read> callbacks, C<on_read>, C<on_eof>), the
+data is collected and written once they are done, before the loop polls again: twenty answers
+to twenty pipelined requests leave in one C<write>, not twenty. (Without C<wbuf_max>, which is
+judged on every push.) On a TLS handle the records of one write, and all the records of a
+handshake step, leave in one C<writev>.
 
 =head2 $handle->push_write(type => @args)
 
@@ -1365,7 +1374,7 @@ and handshake failures go to C<on_starttls> or C<on_error> (C<EPROTO>).
 
 =head2 $handle->stoptls
 
-Sends close_notify and goes back to plaintext. Data the peer sends after its own close_notify
+Encrypts and sends what is queued, then a close_notify, and goes back to plaintext. Data the peer sends after its own close_notify
 in the same packet may be lost (as with any TLS implementation reading ahead).
 
 =head2 $protocol = $handle->tls_alpn
@@ -1397,7 +1406,43 @@ whose methods do nothing. Safe inside callbacks; no callback of the handle runs 
 
 True once the handle was destroyed (by C<destroy> or a fatal error).
 
+=head1 EVENT ORDER
+
+What arrives is delivered as AnyEvent 7.17 delivers it, turn by turn of the event loop:
+
+=over 4
+
+=item *
+
+One read event reads what the socket has (one C<read> for plain handles; for TLS until a short
+read) and serves the read queue and C<on_read> with it in that same callback.
+
+=item *
+
+The end of the stream is reported on a later loop turn than data that came with it: on a
+plain socket end of file is a read of its own; a TLS close_notify or end of file that arrived
+together with data is reported on the next turn. So code that sets C<on_read>/C<on_eof> after a
+condvar sent from a read callback returns still sees the rest of the data and the end (as
+AnyEvent::WebSocket::Client does).
+
+=item *
+
+TLS: C<on_starttls> success comes once this side's last handshake flight is written (see
+C<on_starttls>), before the data that arrived with the peer's last flight is served.
+
+=item *
+
+Errors: a failed read or write calls C<on_error> from the callback that hit it, with C<$!> set.
+Callbacks otherwise see C<$!> as the program left it: nothing the loop or this module did
+internally (EAGAIN on a drained socket, say) shows through.
+
+=back
+
 =head1 DIFFERENCES FROM ANYEVENT 7.17
+
+C<push_shutdown> on a TLS handle sends a close_notify before shutting down the write side
+(AnyEvent 7.17 only shuts down the socket, which peers such as C<openssl s_client> report as a
+truncated stream).
 
 C<tls> does not accept Net::SSLeay objects, C<resettls> and C<< $handle->{tls} >> as a
 Net::SSLeay session do not exist (C<< $handle->{tls} >> is the mode while TLS is active).
