@@ -318,43 +318,34 @@ static int fast_push_read(pTHX_ SV **args, int n, int front)
     return 1;
 }
 
-/* push_write of plain bytes on a non-TLS handle: append, and write at once unless a write
- * watcher already waits or _drain_rbuf collects the writes of its callbacks; leftovers and
- * errors go to the Perl _drain_wbuf/_error. */
-static int fast_push_write(pTHX_ SV *self_ref, SV *data)
+/* The handle's write buffer when the C paths may serve it: a plain (non-TLS, uncorked,
+ * unlimited) open handle whose wbuf is a plain byte string; else NULL. */
+static SV *plain_wbuf(pTHX_ HV *self)
 {
-    HV *self;
-    SV **wb, *wbuf, *fd;
-    STRLEN len, dlen;
-    const char *d;
+    SV **wb;
+    if (!HV_TRUE(self, "fh") || HV_TRUE(self, "_tls") || HV_TRUE(self, "autocork")
+        || (hv_value(aTHX_ self, "wbuf_max", 8) && SvOK(hv_value(aTHX_ self, "wbuf_max", 8))))
+        return NULL;
+    wb = hv_fetchs(self, "wbuf", 0);
+    if (!wb || SvUTF8(*wb) || SvROK(*wb) || SvMAGICAL(*wb) || SvREADONLY(*wb))
+        return NULL;
+    if (!SvOK(*wb))
+        sv_setpvs(*wb, "");
+    return *wb;
+}
+
+/* Writes what it can of wbuf now. 1 when served here (everything written, or the rest handed to
+ * the Perl _drain_wbuf after EAGAIN, an error or a partial write), 0 when the Perl path must do
+ * it all (on_drain is set, or no descriptor). */
+static int write_now(pTHX_ SV *self_ref, HV *self, SV *wbuf)
+{
+    SV *fd;
+    STRLEN len;
     char *p;
     size_t put = 0;
     int st;
-    if (!SvROK(self_ref) || SvTYPE(SvRV(self_ref)) != SVt_PVHV || !SvOK(data) || SvROK(data)
-        || SvUTF8(data))
-        return 0;
-    self = (HV *)SvRV(self_ref);
-    if (!HV_TRUE(self, "fh") || HV_TRUE(self, "_tls") || HV_TRUE(self, "autocork")
-        || (hv_value(aTHX_ self, "wbuf_max", 8) && SvOK(hv_value(aTHX_ self, "wbuf_max", 8))))
-        return 0;
-    wb = hv_fetchs(self, "wbuf", 0);
-    if (!wb || SvUTF8(*wb) || SvROK(*wb) || SvMAGICAL(*wb) || SvREADONLY(*wb))
-        return 0;
-    wbuf = *wb;
-    /* A write watcher waits, or a read drain runs (it writes what its callbacks pushed at its end) */
-    if (HV_TRUE(self, "_ww") || HV_TRUE(self, "_skip_drain_rbuf")) {
-        d = SvPV(data, dlen);
-        if (!SvOK(wbuf))
-            sv_setpvs(wbuf, "");
-        sv_catpvn(wbuf, d, dlen);
-        return 1;
-    }
     if (HV_TRUE(self, "on_drain") || !(fd = hv_value(aTHX_ self, "_fd", 3)) || !SvIOK(fd))
         return 0;
-    d = SvPV(data, dlen);
-    if (!SvOK(wbuf))
-        sv_setpvs(wbuf, "");
-    sv_catpvn(wbuf, d, dlen);
     p = SvPV_force(wbuf, len);
     st = aers_stream_write((int)SvIV(fd), p, len, &put);
     if (st == AERS_PANICKED)
@@ -370,4 +361,90 @@ static int fast_push_write(pTHX_ SV *self_ref, SV *data)
     if (st || SvCUR(wbuf))    /* EAGAIN, an error or a partial write: the Perl path takes over */
         call_self_method(aTHX_ "_drain_wbuf", &self_ref, 1);
     return 1;
+}
+
+/* push_write of plain bytes on a plain handle: append, and write at once unless a write
+ * watcher already waits or _drain_rbuf collects the writes of its callbacks (it ends with
+ * _flush_wbuf). 0: the Perl _push_write_pp must do it. */
+static int fast_push_write(pTHX_ SV *self_ref, SV *data)
+{
+    HV *self;
+    SV *wbuf;
+    STRLEN dlen;
+    const char *d;
+    if (!SvROK(self_ref) || SvTYPE(SvRV(self_ref)) != SVt_PVHV || !SvOK(data) || SvROK(data)
+        || SvUTF8(data))
+        return 0;
+    self = (HV *)SvRV(self_ref);
+    if (!(wbuf = plain_wbuf(aTHX_ self)))
+        return 0;
+    if (!HV_TRUE(self, "_ww") && !HV_TRUE(self, "_skip_drain_rbuf")
+        && (HV_TRUE(self, "on_drain") || !hv_value(aTHX_ self, "_fd", 3)))
+        return 0;
+    d = SvPV(data, dlen);
+    sv_catpvn(wbuf, d, dlen);
+    if (HV_TRUE(self, "_ww") || HV_TRUE(self, "_skip_drain_rbuf"))
+        return 1;
+    return write_now(aTHX_ self_ref, self, wbuf);
+}
+
+/* The end of a read drain: writes what its callbacks pushed. */
+static void flush_wbuf(pTHX_ SV *self_ref)
+{
+    HV *self = (HV *)SvRV(self_ref);
+    SV *wbuf;
+    if (!HV_TRUE(self, "fh") || HV_TRUE(self, "_ww"))
+        return;
+    wbuf = plain_wbuf(aTHX_ self);
+    if (wbuf && !SvCUR(wbuf))
+        return;
+    if (!wbuf || !write_now(aTHX_ self_ref, self, wbuf))
+        call_self_method(aTHX_ "_drain_wbuf", &self_ref, 1);
+}
+
+/* The read watcher's work on a plain handle (TLS handles go to _tls_receive): one read(2) of up
+ * to read_size octets into rbuf (read_size doubles, up to max_read_size, while reads fill it),
+ * then the drain; end of file is noted for the drain; errors other than EAGAIN/EINTR are fatal. */
+static void on_readable(pTHX_ SV *self_ref)
+{
+    HV *self = (HV *)SvRV(self_ref);
+    SV *fd, *size_sv, *max, *rbuf;
+    UV size;
+    size_t got = 0;
+    int st;
+    if (HV_TRUE(self, "_tls")) {
+        call_self_method(aTHX_ "_tls_receive", &self_ref, 1);
+        return;
+    }
+    fd = hv_value(aTHX_ self, "_fd", 3);
+    size_sv = hv_value(aTHX_ self, "read_size", 9);
+    if (!fd || !SvOK(fd) || !size_sv || !(size = SvUV(size_sv)))
+        return;    /* not started, or destroyed */
+    rbuf = *hv_fetchs(self, "rbuf", 1);
+    st = aers_stream_read((int)SvIV(fd), spare_of(aTHX_ rbuf, size, "AnyEvent::Handle read"), size, &got);
+    if (st == AERS_PANICKED)
+        croak_status(aTHX_ st, "AnyEvent::Handle read");
+    if (st) {
+        if (st != EAGAIN && st != EINTR && st != EWOULDBLOCK) {
+            SV *args[3];
+            args[0] = self_ref;
+            args[1] = sv_2mortal(newSViv(st));
+            args[2] = &PL_sv_yes;
+            call_self_method(aTHX_ "_error", args, 3);
+        }
+        return;
+    }
+    if (got) {
+        NV now = aers_now(THE_LOOP);
+        grew_by(aTHX_ rbuf, got);
+        (void)hv_stores(self, "_activity", newSVnv(now));
+        (void)hv_stores(self, "_ractivity", newSVnv(now));
+        max = hv_value(aTHX_ self, "max_read_size", 13);
+        if (got == size && max && size < SvUV(max))
+            (void)hv_stores(self, "read_size", newSVuv(size * 2));
+    } else {
+        (void)hv_delete(self, "_rw", 3, G_DISCARD);
+        (void)hv_stores(self, "_eof", newSViv(1));
+    }
+    call_self_method(aTHX_ "_drain_rbuf", &self_ref, 1);
 }

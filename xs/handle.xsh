@@ -104,6 +104,22 @@ unshift_read(SV *self, ...)
         XSRETURN_EMPTY;
 
 void
+_on_readable(SV *self)
+    PPCODE:
+        if (!SvROK(self) || SvTYPE(SvRV(self)) != SVt_PVHV)
+            croak("AnyEvent::Handle: not a handle");
+        on_readable(aTHX_ self);
+        XSRETURN_EMPTY;
+
+void
+_flush_wbuf(SV *self)
+    PPCODE:
+        if (!SvROK(self) || SvTYPE(SvRV(self)) != SVt_PVHV)
+            croak("AnyEvent::Handle: not a handle");
+        flush_wbuf(aTHX_ self);
+        XSRETURN_EMPTY;
+
+void
 push_write(SV *self, ...)
     PPCODE:
         if (items != 2 || !fast_push_write(aTHX_ self, ST(1)))

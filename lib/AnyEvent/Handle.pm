@@ -452,7 +452,7 @@ sub _drain_rbuf {
             if $self->{fh} && !$self->{_rw} && ($self->{on_read} || @{ $self->{_queue} });
     }
 
-    $self->_drain_wbuf if $self->{fh} && !$self->{_ww};
+    _flush_wbuf($self);    # XS (xs/handle.h): a plain write in C, else _drain_wbuf
 }
 
 # Stops reading even under TLS, as AnyEvent 7.17 does (so a peer cannot force us to buffer);
@@ -466,27 +466,11 @@ sub start_read {
     my ($self) = @_;
     return if $self->{_rw} || $self->{_eof} || !$self->{fh};
     Scalar::Util::weaken(my $weak = $self);
-    $self->{_rw} = AE::io($self->{fh}, 0, sub { $weak->_on_readable if $weak });
+    $self->{_rw} = AE::io($self->{fh}, 0, sub { _on_readable($weak) if $weak });
 }
 
-sub _on_readable {
-    my ($self) = @_;
-    return $self->_tls_receive if $self->{_tls};
-
-    my $size = $self->{read_size};
-    my $len = _read($self->{_fd}, $self->{rbuf} //= "", $size);
-    if ($len) {
-        $self->{_activity} = $self->{_ractivity} = AE::now;
-        $self->{read_size} = $size * 2 if $len == $size && $size < $self->{max_read_size};
-        $self->_drain_rbuf;
-    } elsif (defined $len) {
-        delete $self->{_rw};
-        $self->{_eof} = 1;
-        $self->_drain_rbuf;
-    } elsif ($! != EAGAIN && $! != EINTR && $! != EWOULDBLOCK) {
-        $self->_error($!, 1);
-    }
-}
+# _on_readable (the read watcher's callback) is an XSUB (xs/handle.h on_readable): one read(2)
+# into rbuf, then _drain_rbuf; TLS handles go to _tls_receive.
 
 ############################################################################ read types
 
@@ -744,7 +728,7 @@ sub starttls {
     }
 
     Scalar::Util::weaken(my $weak = $self);
-    $self->{_rw} = AE::io($self->{fh}, 0, sub { $weak->_on_readable if $weak });
+    $self->{_rw} = AE::io($self->{fh}, 0, sub { _on_readable($weak) if $weak });
     $self->_tls_progress;
 }
 
