@@ -3,21 +3,6 @@ MODULE = AnyEvent		PACKAGE = AnyEvent::Handle
 PROTOTYPES: DISABLE
 
 void
-_read(int fd, SV *rbuf, UV size)
-    PPCODE:
-    {
-        size_t got = 0;
-        char *spare = spare_of(aTHX_ rbuf, size, "AnyEvent::Handle read");
-        int st = aers_stream_read(fd, spare, size, &got);
-        if (st == AERS_PANICKED)
-            croak_status(aTHX_ st, "AnyEvent::Handle read");
-        if (st)
-            RETURN_ERRNO(st);
-        grew_by(aTHX_ rbuf, got);
-        mXPUSHu(got);
-    }
-
-void
 _write(int fd, SV *wbuf)
     PPCODE:
     {
