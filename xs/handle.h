@@ -92,6 +92,20 @@ static void tls_note_error(pTHX)
  * loop serves without calling Perl reader closures. */
 enum { REQ_LINE = 1, REQ_MARKED_LINE = 2, REQ_CHUNK = 3 };
 
+/* $cb->($self), for on_read and on_eof. */
+static void call_self_cb(pTHX_ SV *cb, SV *self_ref)
+{
+    dSP;
+    ENTER;
+    SAVETMPS;
+    PUSHMARK(SP);
+    XPUSHs(self_ref);
+    PUTBACK;
+    call_sv(cb, G_VOID | G_DISCARD);
+    FREETMPS;
+    LEAVE;
+}
+
 static void call_reader_cb(pTHX_ SV *cb, SV *self_ref, SV *a, SV *b)
 {
     dSP;
@@ -297,6 +311,8 @@ static void call_self_method(pTHX_ const char *method, SV **args, int n)
     LEAVE;
 }
 
+static void drain_rbuf(pTHX_ SV *self_ref);
+
 /* push_read/unshift_read: 1 when served here. */
 static int fast_push_read(pTHX_ SV **args, int n, int front)
 {
@@ -313,8 +329,7 @@ static int fast_push_read(pTHX_ SV **args, int n, int front)
         av_store(queue, 0, req);
     } else
         av_push(queue, req);
-    if (!HV_TRUE(self, "_skip_drain_rbuf"))    /* else the running drain loop serves it */
-        call_self_method(aTHX_ "_drain_rbuf", args, 1);
+    drain_rbuf(aTHX_ self_ref);    /* (a running drain loop serves it instead) */
     return 1;
 }
 
@@ -446,5 +461,104 @@ static void on_readable(pTHX_ SV *self_ref)
         (void)hv_delete(self, "_rw", 3, G_DISCARD);
         (void)hv_stores(self, "_eof", newSViv(1));
     }
-    call_self_method(aTHX_ "_drain_rbuf", &self_ref, 1);
+    drain_rbuf(aTHX_ self_ref);
+}
+
+/* $self->_error($errno, 1[, $message]): a fatal error. */
+static void fatal_error(pTHX_ SV *self_ref, int err, const char *message)
+{
+    SV *args[4];
+    args[0] = self_ref;
+    args[1] = sv_2mortal(newSViv(err));
+    args[2] = &PL_sv_yes;
+    args[3] = message ? sv_2mortal(newSVpv(message, 0)) : NULL;
+    call_self_method(aTHX_ "_error", args, message ? 4 : 3);
+}
+
+/* length($self->{rbuf} //= ""): a deleted or undefined rbuf is an empty one (AnyEvent::HTTP
+ * deletes it in on_read). */
+static STRLEN rbuf_length(pTHX_ HV *self)
+{
+    SV *rbuf = *hv_fetchs(self, "rbuf", 1);
+    if (!SvOK(rbuf))
+        sv_setpvs(rbuf, "");
+    return sv_len(rbuf);
+}
+
+/* Serves what rbuf holds: the read queue first, then on_read; then reports end of file (or
+ * EPIPE when a request can never be satisfied), checks rbuf_max and restarts reading when
+ * somebody waits for data. While it runs, _skip_drain_rbuf is set (as with `local`): nested
+ * calls return at once and push_write collects; at the end what the callbacks pushed is written
+ * in one go. */
+static void drain_rbuf(pTHX_ SV *self_ref)
+{
+    HV *self = (HV *)SvRV(self_ref);
+    SV *key;
+    AV *queue;
+    SV *cb, *max;
+    if (HV_TRUE(self, "_skip_drain_rbuf"))
+        return;
+    ENTER;
+    key = newSVpvs_flags("_skip_drain_rbuf", SVs_TEMP);
+    if (hv_exists_ent(self, key, 0)) {
+        SV **slot = hv_fetchs(self, "_skip_drain_rbuf", 1);
+        save_helem_flags(self, key, slot, SAVEf_SETMAGIC);
+    } else
+        SAVEHDELETE(self, key);
+    (void)hv_stores(self, "_skip_drain_rbuf", newSViv(1));
+
+    for (;;) {
+        STRLEN len = rbuf_length(aTHX_ self);
+        queue = queue_of(aTHX_ self);
+        if (queue && AvFILL(queue) >= 0) {
+            int state = drain_queue(aTHX_ self_ref);    /* 0: queue empty, 1: waiting, 2: destroyed */
+            if (state == 2 || !HV_TRUE(self, "fh"))
+                goto done;
+            if (!state)
+                continue;
+            if (HV_TRUE(self, "_eof")) {
+                fatal_error(aTHX_ self_ref, EPIPE, NULL);    /* a request never to be satisfied */
+                goto done;
+            }
+            break;
+        } else if ((cb = hv_value(aTHX_ self, "on_read", 7)) && SvTRUE(cb)) {
+            if (!len)
+                break;
+            call_self_cb(aTHX_ cb, self_ref);
+            if (!HV_TRUE(self, "fh"))
+                goto done;
+            queue = queue_of(aTHX_ self);
+            if (len != rbuf_length(aTHX_ self) || (queue && AvFILL(queue) >= 0))
+                continue;
+            if (HV_TRUE(self, "_eof")) {
+                fatal_error(aTHX_ self_ref, EPIPE, NULL);    /* on_read left data it will never see again */
+                goto done;
+            }
+            break;
+        } else {
+            if (!HV_TRUE(self, "_tls"))    /* nobody wants data: stop reading */
+                (void)hv_delete(self, "_rw", 3, G_DISCARD);
+            break;
+        }
+    }
+
+    if (HV_TRUE(self, "_eof")) {
+        if ((cb = hv_value(aTHX_ self, "on_eof", 6)) && SvTRUE(cb))
+            call_self_cb(aTHX_ cb, self_ref);
+        else
+            fatal_error(aTHX_ self_ref, 0, "Unexpected end-of-file");
+        goto done;
+    }
+    if ((max = hv_value(aTHX_ self, "rbuf_max", 8)) && SvOK(max) && SvNV(max) < (NV)rbuf_length(aTHX_ self)) {
+        fatal_error(aTHX_ self_ref, ENOSPC, NULL);
+        goto done;
+    }
+    queue = queue_of(aTHX_ self);
+    if (HV_TRUE(self, "fh") && !HV_TRUE(self, "_rw")
+        && (((cb = hv_value(aTHX_ self, "on_read", 7)) && SvTRUE(cb)) || (queue && AvFILL(queue) >= 0)))
+        call_self_method(aTHX_ "start_read", &self_ref, 1);
+done:
+    LEAVE;
+    if (SvROK(self_ref) && SvTYPE(SvRV(self_ref)) == SVt_PVHV)
+        flush_wbuf(aTHX_ self_ref);
 }

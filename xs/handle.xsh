@@ -97,6 +97,14 @@ _on_readable(SV *self)
         XSRETURN_EMPTY;
 
 void
+_drain_rbuf(SV *self)
+    PPCODE:
+        if (!SvROK(self) || SvTYPE(SvRV(self)) != SVt_PVHV)
+            croak("AnyEvent::Handle: not a handle");
+        drain_rbuf(aTHX_ self);
+        XSRETURN_EMPTY;
+
+void
 _flush_wbuf(SV *self)
     PPCODE:
         if (!SvROK(self) || SvTYPE(SvRV(self)) != SVt_PVHV)

@@ -400,60 +400,10 @@ sub _request {
     $make->($self, $cb, @args);
 }
 
-# Feeds the read buffer to the queue, then on_read, then reports EOF; restarts reading when
-# something still waits for data. What the callbacks push_write meanwhile is collected and
-# written in one go at the end (one write(2) for many answers to one read).
-sub _drain_rbuf {
-    my ($self) = @_;
-    return if $self->{_skip_drain_rbuf};
-
-    DRAIN: {
-        local $self->{_skip_drain_rbuf} = 1;    # also tells push_write to collect
-
-        while () {
-            my $len = length($self->{rbuf} //= "");
-            if (@{ $self->{_queue} }) {
-                my $state = _drain_queue($self);    # 0: queue empty, 1: waiting, 2: destroyed
-                last DRAIN if $state == 2 || !$self->{fh};
-                next unless $state;
-                if ($self->{_eof}) {
-                    $self->_error(EPIPE, 1);    # a read request that can never be satisfied
-                    last DRAIN;
-                }
-                last;
-            } elsif ($self->{on_read}) {
-                last unless $len;
-                $self->{on_read}($self);
-                last DRAIN unless $self->{fh};
-                # on_read may have deleted {rbuf} (AnyEvent::HTTP does): that is an empty buffer.
-                next if $len != length($self->{rbuf} //= "") || @{ $self->{_queue} };
-                if ($self->{_eof}) {
-                    $self->_error(EPIPE, 1);    # on_read leaves data it will never see again
-                    last DRAIN;
-                }
-                last;
-            } else {
-                delete $self->{_rw} unless $self->{_tls};    # nobody wants data: stop reading
-                last;
-            }
-        }
-
-        if ($self->{_eof}) {
-            $self->{on_eof} ? $self->{on_eof}($self) : $self->_error(0, 1, "Unexpected end-of-file");
-            last DRAIN;
-        }
-
-        if (defined $self->{rbuf_max} && $self->{rbuf_max} < length($self->{rbuf} // "")) {
-            $self->_error(ENOSPC, 1);
-            last DRAIN;
-        }
-
-        $self->start_read
-            if $self->{fh} && !$self->{_rw} && ($self->{on_read} || @{ $self->{_queue} });
-    }
-
-    _flush_wbuf($self);    # XS (xs/handle.h): a plain write in C, else _drain_wbuf
-}
+# _drain_rbuf is an XSUB (xs/handle.h drain_rbuf): it feeds the read buffer to the queue, then
+# on_read, then reports EOF; restarts reading when something still waits for data. What the
+# callbacks push_write meanwhile is collected and written in one go at the end (one write(2)
+# for many answers to one read).
 
 # Stops reading even under TLS, as AnyEvent 7.17 does (so a peer cannot force us to buffer);
 # only the automatic idling in _drain_rbuf keeps TLS handles reading for the protocol's sake.
