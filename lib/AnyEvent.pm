@@ -50,26 +50,6 @@ BEGIN {
     $VERBOSE = length($ENV{PERL_ANYEVENT_VERBOSE} // '') ? $ENV{PERL_ANYEVENT_VERBOSE} * 1 : 4;
 }
 
-# AnyEvent::Log's names, with their syslog equivalents.
-my %LEVEL = (fatal => 1, emerg => 1, exit => 1, alert => 2, critical => 3, crit => 3,
-             error => 4, err => 4, die => 4, warn => 5, warning => 5, note => 6, notice => 6,
-             info => 7, debug => 8, trace => 9);
-
-sub log($$;@) {
-    my ($level, $msg, @args) = @_;
-    unless ($level =~ /^\d+$/) {
-        $level = $LEVEL{$level} // Carp::croak("$level: not a valid logging level");
-    }
-    return if $level > $VERBOSE && $level > 1;
-    $msg = $msg->() if ref $msg eq 'CODE';
-    $msg = sprintf $msg, @args if @args;
-    chomp $msg;
-    my $text = "AnyEvent: $msg\n";
-    die $text if $level <= 1;
-    warn $text;
-    return;
-}
-
 sub _select_model {
     my $wanted = $ENV{PERL_ANYEVENT_MODEL};
     if (defined $wanted && length $wanted && $wanted !~ /^(?:Rust|Perl|AnyEvent::Impl::(?:Rust|Perl))$/) {
@@ -172,6 +152,11 @@ sub _fcntl_block {
 # program), and SIGCHLD back to default so that exit statuses are not lost.
 $SIG{PIPE} = sub { } unless defined $SIG{PIPE};
 undef $SIG{CHLD} if defined $SIG{CHLD} && $SIG{CHLD} eq 'IGNORE';
+
+# AnyEvent::log (and AE::log) is an XSUB, the front of AnyEvent::Log: it returns at once for a
+# message nobody would log, and loads AnyEvent::Log for the first one that is. A logging
+# specification in the environment loads it now, so that it applies from the start.
+require AnyEvent::Log if length($ENV{PERL_ANYEVENT_LOG} // '');
 
 _select_model();
 
