@@ -26,8 +26,14 @@ log(SV *level, SV *msg, ...)
                 XSRETURN_IV(0);
             }
         }
-        if (!ae_log_loaded)
-            eval_pv("local ($!, $@); require AnyEvent::Log; 1", TRUE);
+        if (!ae_log_loaded) {
+            /* the program's $! and $@ survive loading the module (eval_pv sets $@) */
+            int saved_errno = errno;
+            SV *saved_error = sv_2mortal(newSVsv(ERRSV));
+            eval_pv("require AnyEvent::Log; 1", TRUE);
+            sv_setsv(ERRSV, saved_error);
+            errno = saved_errno;
+        }
         {
             dSP;
             int i, count;
