@@ -17,6 +17,7 @@ XSLoader::load('AnyEvent', $VERSION);
 
 require AnyEvent::CondVar;
 require AnyEvent::Impl::Rust;
+require AnyEvent::Base;    # AnyEvent::Base, AnyEvent::_dupfh, AnyEvent::_isa_hook
 
 # Errors from AnyEvent's own frames are reported at the caller's line.
 $Carp::Internal{$_}++ for qw(AnyEvent AE AnyEvent::Impl::Rust AnyEvent::CondVar AnyEvent::CondVar::Base);
@@ -159,6 +160,19 @@ undef $SIG{CHLD} if defined $SIG{CHLD} && $SIG{CHLD} eq 'IGNORE';
 require AnyEvent::Log if length($ENV{PERL_ANYEVENT_LOG} // '');
 
 _select_model();
+
+# Development aids requested through the environment, as in 7.17.
+require AnyEvent::Strict if $ENV{PERL_ANYEVENT_STRICT};
+if ($ENV{PERL_ANYEVENT_DEBUG_WRAP}) {
+    require AnyEvent::Debug;
+    AnyEvent::Debug::wrap($ENV{PERL_ANYEVENT_DEBUG_WRAP});
+}
+if (length($ENV{PERL_ANYEVENT_DEBUG_SHELL} // '')) {
+    require AnyEvent::Socket;
+    require AnyEvent::Debug;
+    (my $where = $ENV{PERL_ANYEVENT_DEBUG_SHELL}) =~ s/\$\$/$$/g;
+    $AnyEvent::Debug::SHELL = AnyEvent::Debug::shell(AnyEvent::Socket::parse_hostport($where));
+}
 
 package AE;
 
