@@ -35,7 +35,7 @@ sub shell($$) {
         my $logger = AnyEvent::Log::Ctx->new(log_cb => sub { syswrite $fh, $_[0]; 0 });
         $logger->level(0);
         $AnyEvent::Log::COLLECT->attach($logger);
-        my $detach = AnyEvent::Util::guard(sub { $AnyEvent::Log::COLLECT->detach($logger) });
+        my $detach = AnyEvent::Util::guard(sub { $AnyEvent::Log::COLLECT->detach($logger) if $AnyEvent::Log::COLLECT && $logger });
 
         local $TRACE = 0;
         my $rbuf = '';
@@ -284,7 +284,7 @@ for my $type (qw(io timer signal child idle)) {
 
         my $w = $class->$super(%arg);
         delete $arg{cb};
-        $self = bless {
+        my $obj = bless {
             type   => $type,
             w      => $w,
             rfile  => \($AnyEvent::Debug::STRCACHE{$file} ||= $file),
@@ -297,14 +297,14 @@ for my $type (qw(io timer signal child idle)) {
             called => 0,
             rt     => \$trace,
         }, 'AnyEvent::Debug::Wrapped';
-        $self->{bt} = AnyEvent::Debug::backtrace(1) if $AnyEvent::Debug::WRAP_LEVEL >= 2;
-        my $id = Scalar::Util::refaddr $self;
-        $AnyEvent::Debug::Wrapped{$id} = $self;
-        Scalar::Util::weaken($AnyEvent::Debug::Wrapped{$id});
-        Scalar::Util::weaken($self);    # the callback must not keep its watcher alive
-        my $strong = $AnyEvent::Debug::Wrapped{$id};
-        $AnyEvent::Debug::TRACE_LOGGER->("creat $strong") if $AnyEvent::Debug::TRACE_ENABLED && $trace;
-        return $strong;
+        $obj->{bt} = AnyEvent::Debug::backtrace(1) if $AnyEvent::Debug::WRAP_LEVEL >= 2;
+        # the callback and the registry must not keep the watcher alive
+        $self = $obj;
+        Scalar::Util::weaken($self);
+        my $id = Scalar::Util::refaddr $obj;
+        Scalar::Util::weaken($AnyEvent::Debug::Wrapped{$id} = $obj);
+        $AnyEvent::Debug::TRACE_LOGGER->("creat $obj") if $AnyEvent::Debug::TRACE_ENABLED && $trace;
+        return $obj;
     };
 }
 

@@ -54,6 +54,7 @@ sub _level_or_off {
 # cached per-package decisions, and the $$enabled variables of logger closures are updated.
 sub _config_changed {
     _changed();
+    return if ${^GLOBAL_PHASE} eq 'DESTRUCT';
     for my $logger (values %LOGGER) {
         my ($ctx, $level, $enabled) = @$logger;
         $$enabled = $level <= 1 || _walk($ctx, $level, \&_stop_at_target) ? 1 : 0;
@@ -134,9 +135,9 @@ sub _walk {
     @todo = ([$start, $level]);
     while (my $item = pop @todo) {
         my ($ctx, $lvl) = @$item;
-        next unless $ctx->{mask} & $bit;
+        next unless $ctx && ($ctx->{mask} || 0) & $bit;    # (contexts half gone at global destruction)
         next if $seen{Scalar::Util::refaddr $ctx}++;
-        $lvl = $ctx->{cap} if $ctx->{cap} > $lvl;
+        $lvl = $ctx->{cap} if ($ctx->{cap} || 0) > $lvl;
         my $what = $visit->($ctx, $lvl);
         return 1 if $what == STOP;
         push @todo, map [$_, $lvl], values %{ $ctx->{slaves} } if $what == PROPAGATE;
