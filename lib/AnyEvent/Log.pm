@@ -532,3 +532,280 @@ sub _directive {
 _configure($ENV{PERL_ANYEVENT_LOG}) if defined $ENV{PERL_ANYEVENT_LOG} && length $ENV{PERL_ANYEVENT_LOG};
 
 1;
+
+__END__
+
+=head1 NAME
+
+AnyEvent::Log - AnyEvent's logging: levels, contexts, targets
+
+=head1 SYNOPSIS
+
+    use AnyEvent;
+
+    AE::log error => "cannot open %s: %s", $path, $!;   # sprintf when there are arguments
+    AE::log debug => sub { expensive_dump() };           # called only when logged
+
+    use AnyEvent::Log;
+    my $trace = AnyEvent::Log::logger trace => \my $tracing;
+    $trace->("state: %s", $state) if $tracing;
+
+    $AnyEvent::Log::FILTER->level("info");               # the global level
+    AnyEvent::Log::ctx("My::Module")->attach($AnyEvent::Log::LOG);   # bypass it for a package
+    $AnyEvent::Log::LOG->log_to_file("/var/log/myprog.log");
+
+    # or from the environment:
+    PERL_ANYEVENT_LOG='filter=info:log=file=/var/log/myprog.log' myprog
+
+=head1 DESCRIPTION
+
+The logging of AnyEvent 7.17, with the same levels, contexts, targets, formats and
+environment variables. C<AE::log> and C<AnyEvent::log> are its front: they are always
+available, decide without entering Perl whether a message would be logged (so that logging at
+a disabled level costs next to nothing), and load this module when the first message is to be
+logged. A program that never logs anything never loads it. C<PERL_ANYEVENT_LOG> loads it when
+AnyEvent is loaded.
+
+=head1 LEVELS
+
+    1 fatal    (also emerg, exit)     ends the program after logging
+    2 alert
+    3 critical (also crit)
+    4 error    (also err, die)        the default level
+    5 warn     (also warning)
+    6 note     (also notice)
+    7 info
+    8 debug
+    9 trace
+
+Wherever a level is expected, the number or any of the names can be given. A bad level croaks
+with "LEVEL: not a valid logging level, caught". The default level is
+C<$ENV{PERL_ANYEVENT_VERBOSE}>, or 4.
+
+=head1 LOGGING FUNCTIONS
+
+=head2 AnyEvent::Log::log $level, $msg[, @args]
+
+Also C<AE::log> and C<AnyEvent::log>. Logs C<$msg> at C<$level> in the context of the calling
+package. With C<@args>, C<$msg> is a sprintf format; a code reference as C<$msg> is called
+(only when the message is logged) to make the message. One trailing newline is removed;
+messages of several lines are logged as such. C<$!> and C<$@> are left as they were.
+
+Returns 1 when the message was logged somewhere (a context's C<log_cb> received it), 0
+otherwise. At level C<fatal> it calls C<AnyEvent::Log::fatal_exit> afterwards (whether or
+not the message was logged), which does not return. Croaks for a bad level.
+
+=head2 $logger = AnyEvent::Log::logger $level[, \$enabled]
+
+Returns a code reference that logs its arguments (C<$msg[, @args]>, as above) at C<$level> in
+the caller's context. When C<\$enabled> (a scalar reference) is given, C<$enabled> is kept
+true exactly while a message at that level would be logged (always true for C<fatal>),
+following every configuration change for as long as C<$logger> exists, so that callers can
+skip the call: C<< $logger->(...) if $enabled >>. Croaks for a bad level or a C<\$enabled>
+that is not a scalar reference. Also C<AE::logger> and C<AnyEvent::logger> once this module is
+loaded.
+
+=head2 AnyEvent::Log::exact_time $on
+
+Time stamps are the loop time (C<AE::now>) by default; with a true C<$on> the current time
+(C<AE::time>) is taken for each message. Returns nothing.
+
+=head2 $text = AnyEvent::Log::format_time $time
+
+Formats a time stamp (seconds since the epoch, fractional) as the default format does: local
+time as C<YYYY-MM-DD HH:MM:SS.uuuuuu +ZZZZ>. A program may redefine this function to change
+the time format of all messages.
+
+=head2 $text = AnyEvent::Log::default_format $time, $ctx, $level, $msg
+
+The default formatting: one line per line of C<$msg>, each starting with the formatted time;
+the first continues with the level name (padded to 5), the title of the context C<$ctx> the
+message was logged to, a colon and the text; the others with C<+> and their text. Each line
+ends with a newline. May be redefined by a program.
+
+    2026-11-30 12:00:00.000123 +0100 error My::Module: first line
+    2026-11-30 12:00:00.000123 +0100 + second line
+
+=head2 AnyEvent::Log::fatal_exit
+
+Called after a C<fatal> message; calls C<exit 1>. A program may redefine it (it must not
+return).
+
+=head1 CONTEXTS
+
+Every message is logged into a context: the context of the calling package, or the one a
+C<< $ctx->log >> call names. A context has a set of enabled levels (all by default), an
+optional logging callback (C<log_cb>) with a formatting callback (C<fmt_cb>), a cap, and
+slave contexts. A message whose level is enabled in a context is handed to the context's
+C<log_cb> (formatted by its C<fmt_cb>, or C<AnyEvent::Log::default_format>); unless that
+callback returns true ("consumed"), it then goes on to all slaves. Each context handles a
+message at most once, so cycles do no harm.
+
+A package context has the package name as title and, as its one slave, the context of the
+package one level up (C<A::B> for C<A::B::C>), or C<$AnyEvent::Log::COLLECT> for top-level
+packages. The default hierarchy is
+
+    package contexts -> $COLLECT -> $FILTER -> $LOG
+
+=over 4
+
+=item $AnyEvent::Log::COLLECT
+
+Receives all messages of all packages. Nothing configured by default.
+
+=item $AnyEvent::Log::FILTER
+
+Its levels are the global level (C<PERL_ANYEVENT_VERBOSE>, default 4): set them to change
+what is logged by default.
+
+=item $AnyEvent::Log::LOG
+
+Logs with C<warn> (C<log_to_warn>). Change its target to log elsewhere.
+
+=back
+
+=head2 $ctx = AnyEvent::Log::ctx [$pkg]
+
+Returns the context of package C<$pkg> (created when first needed), of the calling package
+without an argument, a new anonymous context (empty title, no slaves, all levels) for
+C<undef>, and a context object given as argument unchanged.
+
+=head2 AnyEvent::Log::reset
+
+Restores the default configuration: package contexts get their defaults back (title, all
+levels, no callbacks, no cap, the parent as the only slave), and the three root contexts
+their default roles, with C<$FILTER> at the level AnyEvent started with. Existing context
+objects stay valid. Returns nothing.
+
+=head2 $ctx = AnyEvent::Log::Ctx->new(method => $value, ...)
+
+A new anonymous context, configured by calling each method with its value (with the elements
+of an array reference as arguments), in order:
+
+    my $errors = AnyEvent::Log::Ctx->new(title => "errors", level => "error",
+                                         log_to_file => "/var/log/errors");
+
+Croaks for an odd number of arguments or an unknown method.
+
+=head1 CONTEXT METHODS
+
+All methods croak for bad levels or arguments; the setters return nothing.
+
+=head2 $title = $ctx->title([$new_title])
+
+Returns the title; sets it first when an argument is given.
+
+=head2 $ctx->level($level)
+
+Enables C<$level> and all levels of higher priority (lower numbers); disables the others.
+Also accepts C<0>, C<off> or C<none> (nothing) and C<all>.
+
+=head2 $ctx->levels($level, ...)
+
+Enables exactly the given levels (C<all> for every level).
+
+=head2 $ctx->enable($level, ...), $ctx->disable($level, ...)
+
+Enables or disables the given levels (or C<all>), leaving the others as they are.
+
+=head2 $ctx->cap($level)
+
+Messages passing this context with a higher priority than C<$level> continue (and are
+formatted here) with C<$level> instead. C<0>/C<off> removes the cap. Does not change whether a
+message is logged.
+
+=head2 $ctx->attach($ctx2, ...), $ctx->detach($ctx2, ...), $ctx->slaves($ctx2, ...)
+
+Adds slave contexts (adding one twice has no effect), removes them, or replaces all of them
+(with no arguments: removes all). Contexts may be given as objects or package names.
+
+=head2 $ctx->log_cb($cb)
+
+Sets the logging callback (C<undef>: none, the default). It receives the formatted message
+and returns true when it has consumed the message (it then goes to no slave), false
+otherwise.
+
+=head2 $ctx->fmt_cb($cb)
+
+Sets the formatting callback (C<undef>: C<AnyEvent::Log::default_format>). It receives
+C<($time, $orig_ctx, $level, $msg)> (C<$orig_ctx> the context the message was logged to,
+C<$level> a number) and returns what C<log_cb> will receive: usually a string, but anything
+goes.
+
+=head2 $ctx->log_to_warn
+
+Logs with C<warn> (normally to STDERR); does not consume.
+
+=head2 $ctx->log_to_file($path)
+
+Appends each message to the file C<$path>, opened at the first message and kept open (a
+renamed file keeps receiving), written unbuffered with one C<syswrite> per message. The
+writes are synchronous: AnyEvent::IO is not used. If the file cannot be opened or written,
+that is logged once at C<error> in the context C<AnyEvent::Log> ("unable to open logfile
+'PATH': REASON"), the message is dropped and the next message tries again. Croaks for an
+undefined or empty C<$path>.
+
+=head2 $ctx->log_to_path($path)
+
+Like C<log_to_file>, but opens C<$path> for every message and closes it afterwards: slower,
+but the file may be moved or removed at any time.
+
+=head2 $ctx->log_to_syslog([$facility])
+
+Logs through L<Sys::Syslog> with facility C<$facility> (C<user> by default; a name as
+Sys::Syslog knows it, such as C<local0> or C<LOG_LOCAL0>, or a number), one syslog message per
+line of the message: the first is C<(TITLE) text>, the others C<+ text>. Levels map to syslog
+priorities (fatal to emerg ... debug to debug; trace is sent as debug). Also sets C<fmt_cb>.
+Sys::Syslog's own configuration (C<openlog>, C<setlogsock>) applies. Croaks for an unknown
+facility.
+
+=head2 $ctx->log($level, $msg[, @args])
+
+Like C<AnyEvent::Log::log>, in this context.
+
+=head2 $logger = $ctx->logger($level[, \$enabled])
+
+Like C<AnyEvent::Log::logger>, in this context.
+
+=head1 PERL_ANYEVENT_LOG
+
+C<PERL_ANYEVENT_LOG> (or C<AE_LOG>) configures logging when AnyEvent is loaded. It holds
+specifications separated by C<:> or whitespace, each C<CONTEXT=DIRECTIVE,DIRECTIVE,...>. A
+context is C<log>, C<filter> or C<collect> (the three root contexts), C<%name> (an anonymous
+context, created when first named), or a package name (C<Pkg::> forces a package name).
+Directives:
+
+    stderr           log_to_warn
+    file=PATH        log_to_file
+    path=PATH        log_to_path
+    syslog[=FAC]     log_to_syslog
+    nolog            log_cb(undef)
+    cap=LEVEL        cap
+    +CONTEXT         attach
+    +                slaves (remove all)
+    0, off           level(0)
+    all              level("all")
+    level            level("all"), then LEVEL means "this and higher priority" (the default)
+    only             level(0), then LEVEL means "enable this level"
+    except           level("all"), then LEVEL means "disable this level"
+    LEVEL            a level number or name, as the last level/only/except says
+
+A backslash escapes the next character (C<file=/a\:b\,c>). Example:
+
+    PERL_ANYEVENT_LOG='filter=warn:AnyEvent::Debug=+%trace:%trace=only,trace,file=/tmp/trace'
+
+Unknown directives, bad levels and syntax errors are reported in one warning naming each
+problem ("AnyEvent::Log: PERL_ANYEVENT_LOG (SPEC): unknown directive 'x'; ... (ignored, the
+rest applies)"); everything else in the specification is applied and logging goes on.
+
+=head1 PERL_ANYEVENT_VERBOSE
+
+The level of C<$FILTER>, and so the global level (default 4). Unlike C<PERL_ANYEVENT_LOG> it
+does not load this module. Until the module is loaded, C<$AnyEvent::VERBOSE> is the level the
+front compares with; once loaded, the module sets it to 9 (as 7.17 does) and decides alone.
+
+=head1 SEE ALSO
+
+L<AnyEvent>, L<AnyEvent::Debug>
+
+=cut
