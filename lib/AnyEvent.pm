@@ -328,11 +328,11 @@ Returns nothing; croaks if BLOCK is not code.
 
 =head2 AnyEvent::log $level, $message[, @args]
 
-A small stand-in for AnyEvent's logging: formats C<$message> with C<@args> (sprintf) when
-given, and prints it on STDERR when C<$level> is at or below C<$ENV{PERL_ANYEVENT_VERBOSE}>
-(default 4). C<$level> is 1..9 or a name: fatal (also emerg, exit), alert, critical (crit),
-error (err, die), warn (warning), note (notice), info, debug, trace; any other name croaks.
-Level 1 (fatal) dies with the message. Also available as C<AE::log>.
+Also C<AE::log>: logs through L<AnyEvent::Log> (see there for levels, formats and
+configuration). Decides without loading AnyEvent::Log (and at almost no cost) whether the
+message would be logged, returning 0 at once if not; loads it for the first message that is.
+Returns 1 when logged, 0 otherwise; at level C<fatal> the program ends. Croaks for a bad
+level ("LEVEL: not a valid logging level, caught").
 
 =head2 AnyEvent::fh_block $fh, AnyEvent::fh_unblock $fh
 
@@ -397,7 +397,24 @@ C<%AnyEvent::PROTOCOL> (protocol => rank, higher preferred).
 
 =item PERL_ANYEVENT_VERBOSE
 
-The log level, see L</AnyEvent::log>.
+The log level (default 4), see L<AnyEvent::Log>.
+
+=item PERL_ANYEVENT_LOG
+
+A logging configuration, see L<AnyEvent::Log/PERL_ANYEVENT_LOG>; loads AnyEvent::Log.
+
+=item PERL_ANYEVENT_STRICT
+
+When true, L<AnyEvent::Strict> is loaded: every watcher call is checked.
+
+=item PERL_ANYEVENT_DEBUG_WRAP
+
+The wrap level of L<AnyEvent::Debug/AnyEvent::Debug::wrap> (0, 1 or 2).
+
+=item PERL_ANYEVENT_DEBUG_SHELL
+
+C<HOST:PORT> or a unix socket path (C<$$> replaced by the process id): an
+L<AnyEvent::Debug> shell is started there, kept in C<$AnyEvent::Debug::SHELL>.
 
 =item PERL_ANYEVENT_MAX_SIGNAL_LATENCY
 

@@ -385,3 +385,133 @@ package AnyEvent::Debug;
 wrap($ENV{PERL_ANYEVENT_DEBUG_WRAP}) if $ENV{PERL_ANYEVENT_DEBUG_WRAP} && !$WRAP_LEVEL;
 
 1;
+
+__END__
+
+=head1 NAME
+
+AnyEvent::Debug - a debug shell into a running program, and watcher tracing
+
+=head1 SYNOPSIS
+
+    use AnyEvent::Debug;
+
+    # a shell on a unix socket: connect with "socat readline /home/me/myshell"
+    our $SHELL = AnyEvent::Debug::shell "unix/", "/home/me/myshell";
+
+    AnyEvent::Debug::wrap 1;    # wrap (and trace) every watcher created from now on
+
+    # or from the environment:
+    PERL_ANYEVENT_DEBUG_SHELL=/tmp/debug\$\$.sock PERL_ANYEVENT_DEBUG_WRAP=1 myprog
+
+=head1 DESCRIPTION
+
+Debugging aids, as in AnyEvent 7.17: an interactive shell that executes Perl code inside the
+program, and wrapping of watchers, which records where each was created, counts its callback
+invocations, keeps its errors and can trace them through L<AnyEvent::Log> at level C<trace>.
+
+=head1 FUNCTIONS
+
+=head2 $shell = AnyEvent::Debug::shell $host, $service
+
+Listens on C<$host> and C<$service> (as L<AnyEvent::Socket/tcp_server> takes them; C<"unix/">
+and a path for a unix socket) and returns the guard of the listener: the shell exists as long
+as it is kept. Each connection is greeted ("Welcome, HOST:PORT, use 'help' for more info!")
+and gets a C<< > >> prompt; every line is evaluated as Perl code in package
+C<AnyEvent::Debug::shell> (under C<use strict 'subs'>) while the connection is the selected
+output handle, blocking. The result is printed (a list numbered, one element per line), an
+error as it is. C<exit> is refused (use C<CORE::exit>). Each connection also has a log context,
+C<$LOGGER> (attached to C<$AnyEvent::Log::COLLECT>, all levels off until C<v> is used), whose
+messages are written to the connection. There is no authentication: prefer a unix socket in a
+private directory. The shell's commands:
+
+    help         this command
+    wr [level]   sets wrap level to level (or toggles if missing)
+    v [level]    sets verbosity (or toggles between 0 and 9 if missing)
+    wl 'regex'   print wrapped watchers matching the regex (or all if missing)
+    i id,...     prints the watcher with the given ids in more detail
+    t            enable tracing for newly created watchers (enabled by default)
+    ut           disable tracing for newly created watchers
+    t  id,...    enable tracing for the given watcher (enabled by default)
+    ut id,...    disable tracing for the given watcher
+    w id,...     converts the watcher ids to watcher objects (for scripting)
+    coro ...     (Coro::Debug; not supported by this shell)
+
+C<wl> lists one watcher per line as C<ID STRING>, with C<*> after the id of a watcher whose
+callback has died. Croaks when C<$host>/C<$service> cannot be listened on.
+
+=head2 AnyEvent::Debug::wrap [$level]
+
+Sets the wrap level for watchers created from now on (without an argument: toggles between 0
+and 1); returns nothing. Level 0 is normal operation. At level 1 every watcher (io, timer,
+signal, child, idle; through the method and the L<AE> API alike) is an
+C<AnyEvent::Debug::Wrapped> object that records where it was created and wraps its callback:
+invocations are counted and traced ("enter ..."/"leave ...", also "creat" and "dstry") at
+level C<trace> in the context C<AnyEvent::Debug> when tracing is on for the watcher
+(C<$AnyEvent::Debug::TRACE> at creation, default 1) and trace messages of that context are
+logged somewhere; an exception in the callback is kept (up to 10, with a backtrace) and logged
+at C<error> (or warned), and does not propagate. Level 2 also records a full backtrace at
+creation (slow). C<$ENV{PERL_ANYEVENT_DEBUG_WRAP}> sets the level when AnyEvent is loaded.
+Back at level 0, AnyEvent's methods and the L<AE> functions are the plain ones again.
+
+=head2 $name = AnyEvent::Debug::path2mod $path
+
+The module name (C<AnyEvent::Debug>) of a file path found in C<%INC>; other paths are
+returned as they are, without a leading C<./>.
+
+=head2 $text = AnyEvent::Debug::cb2str $cb
+
+A readable name for a callback: C<Package::name> for a named sub, C<FILE:LINE> (with the
+module name for files of C<%INC>) for an anonymous one, the stringified value for anything
+else.
+
+=head2 $text = AnyEvent::Debug::sv2str $value
+
+A value as backtraces show arguments: quoted and shortened to C<$Carp::MaxArgLen>,
+references stringified, code references with their C<cb2str> name.
+
+=head2 $bt = AnyEvent::Debug::backtrace [$skip]
+
+The call stack from the caller on (skipping C<$skip> more frames), as an
+C<AnyEvent::Debug::Backtrace> object, which stringifies (C<as_string>) to one line per frame:
+C<MODULE line N>, then the sub with its arguments (or C<require ...>, C<eval "">).
+
+=head1 VARIABLES
+
+C<$AnyEvent::Debug::TRACE> (tracing for new wrapped watchers, default 1),
+C<$AnyEvent::Debug::WRAP_LEVEL>, C<%AnyEvent::Debug::Wrapped> (id => wrapped watcher, weak),
+C<$AnyEvent::Debug::SHELL> (the shell from C<PERL_ANYEVENT_DEBUG_SHELL>).
+
+=head1 AnyEvent::Debug::Wrapped
+
+A wrapped watcher: a hash with C<type> (io, timer ...), C<w> (the real watcher), C<rfile>
+(reference to the file name), C<line> and C<sub> (where it was created), C<cur> (the wrapped
+watcher whose callback was running then, as a string), C<now> (creation time), C<arg> (the
+arguments without C<cb>), C<cb>, C<called> (invocation count), C<error> (C<[time, message]>
+pairs) and, at level 2, C<bt>. It stringifies to C<MODULE:LINE(SUB)>TYPE>CALLBACK>. Dropping it
+stops the watcher.
+
+=head2 $id = $w->id
+
+Its numeric id (the key in C<%AnyEvent::Debug::Wrapped>).
+
+=head2 $text = $w->verbose
+
+A multi-line description: type, arguments, creation time, file, line, sub, context, tracing,
+callback, invocation count, the creation backtrace and the recorded errors.
+
+=head2 $w->trace($on)
+
+Turns tracing of this watcher on or off. Returns nothing.
+
+=head1 ENVIRONMENT
+
+C<PERL_ANYEVENT_DEBUG_SHELL> (C<HOST:PORT> or a unix socket path, C<$$> replaced by the
+process id: a shell is started when AnyEvent is loaded and kept in C<$AnyEvent::Debug::SHELL>),
+C<PERL_ANYEVENT_DEBUG_WRAP> (the wrap level).
+
+=head1 SEE ALSO
+
+L<AnyEvent::Log>, L<AnyEvent::Strict>
+
+=cut
