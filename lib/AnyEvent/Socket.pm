@@ -242,6 +242,7 @@ sub _load_hosts {
         $line =~ tr/A-Z/a-z/;
         my ($address, @names) = split /[ \t\r\n]+/, $line;
         next unless @names;
+        s/\.\z// for @names;    # "name." is the same name; look-ups drop a final dot too
         if (my $ipv4 = parse_ipv4($address)) {
             push @{ $HOSTS{$_}[0] }, $ipv4 for @names;
         } elsif (my $ipv6 = parse_ipv6($address)) {
