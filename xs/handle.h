@@ -65,6 +65,10 @@ static void chop_front(pTHX_ SV *sv, STRLEN n)
         sv_chop(sv, SvPVX(sv) + n);
 }
 
+/* A successful read or write of the socket clears $!, as Perl's sysread and syswrite do (what
+ * AnyEvent 7.17's callbacks see after its own I/O). */
+#define IO_SUCCEEDED() SETERRNO(0, 0)
+
 /* Returns undef from an XSUB with $! set. */
 #define RETURN_ERRNO(e) STMT_START { errno = (e); SETERRNO((e), 0); XSRETURN_UNDEF; } STMT_END
 
@@ -366,6 +370,7 @@ static int write_now(pTHX_ SV *self_ref, HV *self, SV *wbuf)
     if (st == AERS_PANICKED)
         croak_status(aTHX_ st, "AnyEvent::Handle write");
     if (!st) {
+        IO_SUCCEEDED();
         chop_front(aTHX_ wbuf, put);
         if (put) {
             NV now = aers_now(THE_LOOP);
@@ -449,6 +454,7 @@ static void on_readable(pTHX_ SV *self_ref)
         }
         return;
     }
+    IO_SUCCEEDED();
     if (got) {
         NV now = aers_now(THE_LOOP);
         grew_by(aTHX_ rbuf, got);

@@ -14,6 +14,7 @@ _write(int fd, SV *wbuf)
             croak_status(aTHX_ st, "AnyEvent::Handle write");
         if (st)
             RETURN_ERRNO(st);
+        IO_SUCCEEDED();
         chop_front(aTHX_ wbuf, put);
         SvSETMAGIC(wbuf);
         mXPUSHu(put);
@@ -202,6 +203,8 @@ receive(SV *self, int fd)
             tls_note_error(aTHX);
         if (st)
             RETURN_ERRNO(st);
+        if (what != 1)    /* records or end of file were read */
+            IO_SUCCEEDED();
         mXPUSHi(what);
     }
 
@@ -273,6 +276,7 @@ flush(SV *self, int fd)
             croak_status(aTHX_ st, "AnyEvent::TLS");
         if (st)
             RETURN_ERRNO(st);
+        IO_SUCCEEDED();
         mXPUSHi(done);
     }
 

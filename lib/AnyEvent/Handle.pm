@@ -282,19 +282,30 @@ sub _writer {
     Scalar::Util::weaken(my $weak = $self);
     sub {
         my $self = $weak or return;
-        my $len = $self->{_tls} ? $self->_tls_send : _write($self->{_fd}, $self->{wbuf});
-        if (defined $len) {
+        while () {
+            my $len = $self->{_tls} ? $self->_tls_send : _write($self->{_fd}, $self->{wbuf});
+            unless (defined $len) {
+                $self->_error($!, 1) if $! != EAGAIN && $! != EINTR && $! != EWOULDBLOCK;
+                return;
+            }
             $self->{_activity} = $self->{_wactivity} = AE::now if $len;
             if ($self->{_tls_unannounced} && !($self->{_tls}->state & $WANTS_WRITE)) {
                 $self->_tls_announce or return;    # our last handshake flight is out
             }
             if ($self->{on_drain} && ($self->{low_water_mark} || 0) >= length $self->{wbuf}) {
-                $self->{on_drain}($self);
+                my $before = length $self->{wbuf};
+                {
+                    # What on_drain pushes is written by this loop rather than by a nested
+                    # writer: a body streamed chunk by chunk from on_drain (Twiggy) is written
+                    # as promptly as with AnyEvent 7.17, without a recursion per chunk.
+                    local $self->{_ww} = $self->{_ww} || 1;
+                    $self->{on_drain}($self);
+                }
                 return unless $self->{fh};
+                next if $len && length $self->{wbuf} > $before;
             }
             delete $self->{_ww} unless $self->{_tls} ? $self->_wants_write : length $self->{wbuf};
-        } elsif ($! != EAGAIN && $! != EINTR && $! != EWOULDBLOCK) {
-            $self->_error($!, 1);
+            return;
         }
     };
 }
