@@ -1378,8 +1378,10 @@ C<on_starttls>), before the data that arrived with the peer's last flight is ser
 =item *
 
 Errors: a failed read or write calls C<on_error> from the callback that hit it, with C<$!> set.
-Callbacks otherwise see C<$!> as the program left it: nothing the loop or this module did
-internally (EAGAIN on a drained socket, say) shows through.
+Callbacks called after the handle's own successful read or write see C<$!> == 0, as after
+Perl's C<sysread>/C<syswrite> (which AnyEvent 7.17 uses); otherwise C<$!> is as the program
+left it: nothing the loop or this module did internally (EAGAIN on a drained socket, say)
+shows through.
 
 =back
 
