@@ -40,9 +40,10 @@ mkpath(["$base/dist", "$base/unpacked", "$base/cargo-home"]);
     is "@missing", '', 'MANIFEST lists every tracked file that MANIFEST.SKIP does not skip';
 }
 
-# Environment for everything below: no make state of the outer make test, and no network for
+# Environment for everything below: no make state of the outer make test, the default (release)
+# build, and no network for
 # cargo (the crates for vendor/ come from the local registry cache: `cargo fetch --locked`).
-delete @ENV{qw(MAKEFLAGS MAKELEVEL MFLAGS)};
+delete @ENV{qw(MAKEFLAGS MAKELEVEL MFLAGS AE_RUST_DEBUG)};    # the release build is checked
 $ENV{CARGO_NET_OFFLINE} = 'true';
 
 sub run {
