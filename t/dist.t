@@ -41,8 +41,7 @@ mkpath(["$base/dist", "$base/unpacked", "$base/cargo-home"]);
 }
 
 # Environment for everything below: no make state of the outer make test, the default (release)
-# build, and no network for
-# cargo (the crates for vendor/ come from the local registry cache: `cargo fetch --locked`).
+# build, and no network for cargo (the crates for vendor/ come from the local registry cache: `cargo fetch --locked`).
 delete @ENV{qw(MAKEFLAGS MAKELEVEL MFLAGS AE_RUST_DEBUG)};    # the release build is checked
 $ENV{CARGO_NET_OFFLINE} = 'true';
 
