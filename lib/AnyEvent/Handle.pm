@@ -174,23 +174,30 @@ sub wbuf_max { $_[0]{wbuf_max} = $_[1] }
 
 ############################################################################ timeouts
 
-# timeout/rtimeout/wtimeout, their resets and timers; "" is read-or-write activity.
+# timeout/rtimeout/wtimeout, their resets and timers; "" is read-or-write activity. One timer per
+# direction at most; it is only replaced when a new timeout must fire earlier than it would
+# (a timer that fires early sees the activity since and waits for the rest), so setting the
+# timeout per request, as AnyEvent::HTTP does, costs no new timer.
 for my $dir ("", "r", "w") {
     my $timeout  = "${dir}timeout";
     my $timer    = "_${dir}tw";
+    my $due      = "_${dir}tw_at";
     my $on       = "on_${dir}timeout";
     my $activity = "_${dir}activity";
 
     my $schedule;
     $schedule = sub {
         my ($self) = @_;
+        my $at = $self->{$activity} + $self->{$timeout};
+        return if $self->{$timer} && $self->{$due} <= $at;    # fires in time; checks then
         delete $self->{$timer};
-        return unless $self->{$timeout} && $self->{fh};
-        my $after = $self->{$activity} + $self->{$timeout} - AE::now;
+        my $after = $at - AE::now;
         Scalar::Util::weaken(my $weak = $self);
+        $self->{$due} = $at;
         $self->{$timer} = AE::timer($after > 0 ? $after : 0, 0, sub {
             my $self = $weak or return;
             delete $self->{$timer};
+            return unless $self->{$timeout} && $self->{fh};
             if ($self->{$activity} + $self->{$timeout} - AE::now > 0) {
                 $schedule->($self);    # there was activity since: wait for the rest
                 return;
@@ -201,7 +208,7 @@ for my $dir ("", "r", "w") {
             } else {
                 $self->_error(ETIMEDOUT);
             }
-            $schedule->($self) if $self->{fh} && !$self->{$timer};
+            $schedule->($self) if $self->{fh} && $self->{$timeout} && !$self->{$timer};
         });
     };
 
@@ -210,7 +217,11 @@ for my $dir ("", "r", "w") {
         my ($self, $seconds) = @_;
         $self->{$timeout} = $seconds;
         $self->{$activity} = AE::now;
-        $schedule->($self);
+        if ($seconds && $self->{fh}) {
+            $schedule->($self);
+        } else {
+            delete $self->{$timer};
+        }
     };
     *{"${dir}timeout_reset"} = sub { $_[0]{$activity} = AE::now };
 }
