@@ -13,7 +13,7 @@ use IO::Socket::INET;
 use POSIX ();
 use Time::HiRes ();
 
-our @EXPORT_OK = qw(tmpdir make_cert free_port start_nginx build_c build_rust spawn stop forget wait_port cpu_seconds);
+our @EXPORT_OK = qw(tmpdir make_cert free_port start_nginx build_c build_rust spawn stop forget wait_port cpu_seconds nginx_cpu_seconds);
 
 my $BENCH_DIR = dirname(abs_path(__FILE__));
 my @CHILDREN;   # [pid, signal]
@@ -163,6 +163,22 @@ sub build_rust {
     system("cargo build --release -q --offline --manifest-path $manifest 2>/dev/null") == 0
         or _run("cargo build --release -q --manifest-path $manifest >&2");
     return "$BENCH_DIR/$name/target/release/$name";
+}
+
+# CPU seconds (user + system) used so far by the nginx started by start_nginx (master and
+# workers, from /proc).
+sub nginx_cpu_seconds {
+    my ($nginx) = @_;
+    my $sum = 0;
+    my @pids = ($nginx->{pid});
+    if (open my $f, "<", "/proc/$nginx->{pid}/task/$nginx->{pid}/children") { push @pids, split " ", scalar <$f> // "" }
+    for my $pid (@pids) {
+        open my $f, "<", "/proc/$pid/stat" or next;
+        my ($after) = (scalar <$f>) =~ /\)\s(.*)/ or next;
+        my @f = split " ", $after;
+        $sum += ($f[11] + $f[12]) / POSIX::sysconf(POSIX::_SC_CLK_TCK());
+    }
+    return $sum;
 }
 
 # CPU seconds (user + system) this process used so far.

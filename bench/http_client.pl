@@ -24,14 +24,14 @@
 #   perl ../shared/bench/compare.pl . 3 bench/http_client.pl 3 50
 #   perl ../shared/bench/compare.pl . 3 bench/http_client.pl 3 50 line
 # Prints on stderr:
-#   model=... config=... requests_per_s=... client_cpu_us_per_request=... errors=...
-# (client_cpu_us_per_request: this process's user+system CPU per request in the window; nginx
-# runs one worker on the other core.)
+#   model=... config=... requests_per_s=... client_cpu_us_per_request=... nginx_cpu_us_per_request=... errors=...
+# (client_cpu_us_per_request: this process's user+system CPU per request in the window;
+# nginx_cpu_us_per_request: nginx's (one worker), from /proc.)
 use strict;
 use warnings;
 use FindBin;
 use lib $FindBin::Bin;
-use BenchPeers qw(tmpdir start_nginx cpu_seconds);
+use BenchPeers qw(tmpdir start_nginx cpu_seconds nginx_cpu_seconds);
 use Time::HiRes ();
 use AnyEvent;
 use AnyEvent::Handle;
@@ -167,11 +167,11 @@ for (1 .. $in_flight) {
 
 my (@start, @end);
 my $cv = AE::cv;
-my $w1 = AE::timer 1, 0, sub { $counting = 1; @start = (Time::HiRes::time, cpu_seconds()) };
-my $w2 = AE::timer 1 + $seconds, 0, sub { @end = (Time::HiRes::time, cpu_seconds()); $cv->send };
+my $w1 = AE::timer 1, 0, sub { $counting = 1; @start = (Time::HiRes::time, cpu_seconds(), nginx_cpu_seconds($nginx)) };
+my $w2 = AE::timer 1 + $seconds, 0, sub { @end = (Time::HiRes::time, cpu_seconds(), nginx_cpu_seconds($nginx)); $cv->send };
 $cv->recv;
 
 AnyEvent::detect();
-printf STDERR "model=%s config=%s-inflight%d requests_per_s=%.0f client_cpu_us_per_request=%.2f errors=%d\n",
+printf STDERR "model=%s config=%s-inflight%d requests_per_s=%.0f client_cpu_us_per_request=%.2f nginx_cpu_us_per_request=%.2f errors=%d\n",
     $AnyEvent::MODEL, $mode, $in_flight, $done / ($end[0] - $start[0]),
-    $done ? 1e6 * ($end[1] - $start[1]) / $done : 0, $errors;
+    $done ? 1e6 * ($end[1] - $start[1]) / $done : 0, $done ? 1e6 * ($end[2] - $start[2]) / $done : 0, $errors;

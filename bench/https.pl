@@ -18,15 +18,17 @@
 #   perl ../shared/bench/compare.pl . 3 bench/https.pl 3 1
 #   perl ../shared/bench/compare.pl . 3 bench/https.pl 3 50
 # Prints on stderr:
-#   model=... config=... requests_per_s=... client_cpu_us_per_request=... resumed_pct=... errors=...
+#   model=... config=... requests_per_s=... client_cpu_us_per_request=... nginx_cpu_us_per_request=...
+#   resumed_pct=... errors=...
 # (client_cpu_us_per_request: user+system CPU of this process per request, including the
-# requests still in flight at the deadline, which are completed but not counted in the rate; resumed_pct: share of
+# requests still in flight at the deadline, which are completed but not counted in the rate;
+# nginx_cpu_us_per_request: the same for nginx's master and worker, from /proc; resumed_pct: share of
 # the measured connections nginx logged as resumed TLS sessions, 0 = all full handshakes.)
 use strict;
 use warnings;
 use FindBin;
 use lib $FindBin::Bin;
-use BenchPeers qw(tmpdir make_cert start_nginx stop cpu_seconds);
+use BenchPeers qw(tmpdir make_cert start_nginx stop cpu_seconds nginx_cpu_seconds);
 use Time::HiRes ();
 use Errno ();
 use AnyEvent;
@@ -100,6 +102,7 @@ $cv->recv;
 
 my $t0   = Time::HiRes::time;
 my $cpu0 = cpu_seconds();
+my $ncpu0 = nginx_cpu_seconds($nginx);
 $deadline = $t0 + $seconds;
 $all_done = AE::cv;
 my $started = 0;
@@ -117,6 +120,7 @@ $next->() for 1 .. $in_flight;
 $all_done->recv;
 my $elapsed = $t1 - $t0;
 my $cpu = cpu_seconds() - $cpu0;
+my $ncpu = nginx_cpu_seconds($nginx) - $ncpu0;
 
 stop($nginx->{pid});   # flushes the TLS log
 my ($conns, $resumed) = (0, 0);
@@ -128,6 +132,6 @@ if (open my $log, "<", "$dir/tls.log") {
 }
 
 AnyEvent::detect();
-printf STDERR "model=%s config=%s-%s-%s-%s-inflight%d requests_per_s=%.1f client_cpu_us_per_request=%.0f resumed_pct=%.1f errors=%d\n",
+printf STDERR "model=%s config=%s-%s-%s-%s-inflight%d requests_per_s=%.1f client_cpu_us_per_request=%.0f nginx_cpu_us_per_request=%.0f resumed_pct=%.1f errors=%d\n",
     $AnyEvent::MODEL, $proto, $cert_type, $ctx_kind, "new-conn", $in_flight, $done / $elapsed,
-    $done_all ? 1e6 * $cpu / $done_all : 0, $conns ? 100 * $resumed / $conns : 0, $errors;
+    $done_all ? 1e6 * $cpu / $done_all : 0, $done_all ? 1e6 * $ncpu / $done_all : 0, $conns ? 100 * $resumed / $conns : 0, $errors;
