@@ -94,7 +94,15 @@ static void tls_note_error(pTHX)
 
 /* Typed read requests ([kind, cb, arg] blessed into AnyEvent::Handle::_req) that the drain
  * loop serves without calling Perl reader closures. */
-enum { REQ_LINE = 1, REQ_MARKED_LINE = 2, REQ_CHUNK = 3 };
+enum { REQ_LINE = 1, REQ_MARKED_LINE = 2, REQ_CHUNK = 3, REQ_REGEX_LINE = 4 };
+
+#ifdef RX_OFFSp
+#  define MATCH_START(rx) (RX_OFFSp(rx)[0].start)
+#  define MATCH_END(rx) (RX_OFFSp(rx)[0].end)
+#else
+#  define MATCH_START(rx) (RX_OFFS(rx)[0].start)
+#  define MATCH_END(rx) (RX_OFFS(rx)[0].end)
+#endif
 
 /* $cb->($self), for on_read and on_eof. */
 static void call_self_cb(pTHX_ SV *cb, SV *self_ref)
@@ -151,6 +159,15 @@ static int serve_typed(pTHX_ HV *self, SV *self_ref, AV *req)
         if (!aers_find_marker(p, len, needle, nlen, 0, &start))
             return 0;
         end = start + nlen;
+        break;
+    }
+    case REQ_REGEX_LINE: {
+        /* as s/^(.*?)($eol)//s: the line ends at the leftmost match of the regex */
+        REGEXP *rx = SvRX(*arg);
+        if (!rx || !pregexec(rx, (char *)p, (char *)p + len, (char *)p, 0, rbuf, 1))
+            return 0;
+        start = MATCH_START(rx);
+        end = MATCH_END(rx);
         break;
     }
     case REQ_CHUNK: {
@@ -279,6 +296,9 @@ static SV *fast_request(pTHX_ SV **args, int n)
             kind = REQ_LINE;
         else if (!SvROK(args[1]) && !SvUTF8(args[1]) && SvPOK(args[1]) && SvCUR(args[1])) {
             kind = REQ_MARKED_LINE;
+            arg = args[1];
+        } else if (SvRXOK(args[1])) {
+            kind = REQ_REGEX_LINE;
             arg = args[1];
         } else
             return NULL;

@@ -416,6 +416,7 @@ sub _request {
             utf8::downgrade($eol, 1) or Carp::croak("AnyEvent::Handle line: wide character in the end-of-line marker");
             return bless [2, $cb, $eol], 'AnyEvent::Handle::_req';
         }
+        return bless [4, $cb, $args[0]], 'AnyEvent::Handle::_req' if re::is_regexp($args[0]);
     } elsif ($make == $CHUNK_TYPE && ref $cb && defined $args[0] && $args[0] =~ /^\d+\z/) {
         return bless [3, $cb, $args[0]], 'AnyEvent::Handle::_req';
     }
