@@ -166,6 +166,14 @@ sub _class_number {
 }
 
 sub dns_pack($) {
+    my ($pkt, $why) = _encode($_[0]);
+    Carp::croak("AnyEvent::DNS::dns_pack: $why") unless defined $pkt;
+    $pkt;
+}
+
+# The packet of a request, or (undef, why) when one of its names cannot be encoded (croaks for
+# the programmer errors: not a hash, records to encode, unknown opcode, rcode, type or class).
+sub _encode {
     my ($req) = @_;
     Carp::croak('AnyEvent::DNS::dns_pack: the request must be a hash reference') unless ref $req eq 'HASH';
     for my $section (qw(an ns ar)) {
@@ -179,11 +187,14 @@ sub dns_pack($) {
         | ($req->{cd} ? 0x0010 : 0) | $rc;
     my (@names, @types, @classes);
     for my $q (@{ $req->{qd} || [] }) {
-        push @names, $q->[0] // '';
+        my $name = $q->[0] // '';
+        utf8::downgrade($name, 1) or return (undef, "invalid domain name (wide characters)");
+        push @names, $name;
         push @types, _type_number($q->[1], 'AnyEvent::DNS::dns_pack');
         push @classes, _class_number($q->[2], 'AnyEvent::DNS::dns_pack');
     }
-    _pack(($req->{id} // 0) & 0xffff, $flags, $EDNS0 ? MAX_PKT : 0, \@names, \@types, \@classes);
+    my ($pkt, $why) = _pack(($req->{id} // 0) & 0xffff, $flags, $EDNS0 ? MAX_PKT : 0, \@names, \@types, \@classes);
+    ($pkt, $why);
 }
 
 sub dns_unpack($) { _unpack($_[0]) }
@@ -359,7 +370,9 @@ sub stats { _rs_stats($_[0]{_rs}) }
 sub request($$) {
     my ($self, $req, $cb) = @_;
     Carp::croak('AnyEvent::DNS request: the callback must be a code reference') unless ref $cb;
-    my $pkt = dns_pack($req);
+    # A name that cannot be encoded gets no answer: the callback, from the loop, with nothing.
+    my ($pkt) = _encode($req);
+    return AE::postpone(sub { $cb->() }) unless defined $pkt;
     $self->_renew_after_fork if $self->{_pid} != $$;
     my $flags = _rs_request($self->{_rs}, $pkt, sub { $cb->(@_ ? dns_unpack($_[0]) : ()) });
     $self->_submitted($flags) if $flags;
@@ -369,7 +382,6 @@ sub resolve($%) {
     my $cb = pop;
     my ($self, $qname, $qtype, %opt) = @_;
     Carp::croak('AnyEvent::DNS resolve: the last argument must be the callback (a code reference)') unless ref $cb;
-    Carp::croak('AnyEvent::DNS resolve: the name is undefined') unless defined $qname;
     my $type = $type_id{$qtype // ''} // _type_number($qtype, 'AnyEvent::DNS resolve');
     my $class = defined $opt{class} ? _class_number($opt{class}, 'AnyEvent::DNS resolve') : 1;
     my $accept = $opt{accept} && [map _type_number($_, 'AnyEvent::DNS resolve: accept'), @{ $opt{accept} }];

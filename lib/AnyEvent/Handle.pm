@@ -9,7 +9,7 @@ use strict;
 use warnings;
 use Carp ();
 use Scalar::Util ();
-use Errno qw(EAGAIN EWOULDBLOCK EINTR EPIPE ETIMEDOUT ENOSPC EBADMSG EPROTO);
+use Errno qw(EAGAIN EWOULDBLOCK EINTR EPIPE ETIMEDOUT ENOSPC EBADMSG EPROTO EBADF);
 use Socket ();
 use AnyEvent ();
 
@@ -257,12 +257,13 @@ sub _shutdown_write {
     return unless $self->{fh};
     if (my $session = $self->{_tls}) {
         $session->close_notify unless $self->{_close_notify_sent}++;
-        my $done = $session->flush($self->{_fd});
+        my $done = $session->flush($self->{fh}, $self->{_fd});
         if (defined $done && !$done) {
             $self->_drain_wbuf;
             return;
         }
     }
+    return $self->_error(EBADF, 1) unless _fd_owned($self->{fh}, $self->{_fd});
     shutdown $self->{fh}, 1;
 }
 
@@ -272,8 +273,9 @@ sub _drain_wbuf {
     return if $self->{_ww} || !($self->{_tls} ? $self->_wants_write : length $self->{wbuf});
     my $on_writable = $self->{_on_writable} ||= $self->_writer;
     $on_writable->() unless $self->{autocork};
-    $self->{_ww} = AE::io($self->{fh}, 1, $on_writable)
-        if $self->{fh} && !$self->{_ww} && ($self->{_tls} ? $self->_wants_write : length $self->{wbuf});
+    return unless $self->{fh} && !$self->{_ww} && ($self->{_tls} ? $self->_wants_write : length $self->{wbuf});
+    return $self->_error(EBADF, 1) unless _fd_owned($self->{fh}, $self->{_fd});
+    $self->{_ww} = AE::io($self->{fh}, 1, $on_writable);
 }
 
 # The write watcher's callback (made once per handle; it holds the handle weakly).
@@ -282,7 +284,7 @@ sub _writer {
     Scalar::Util::weaken(my $weak = $self);
     sub {
         my $self = $weak or return;
-        my $len = $self->{_tls} ? $self->_tls_send : _write($self->{_fd}, $self->{wbuf});
+        my $len = $self->{_tls} ? $self->_tls_send : _write($self->{fh}, $self->{_fd}, $self->{wbuf});
         if (defined $len) {
             $self->{_activity} = $self->{_wactivity} = AE::now if $len;
             if ($self->{_tls_unannounced} && !($self->{_tls}->state & $WANTS_WRITE)) {
@@ -465,6 +467,7 @@ sub stop_read {
 sub start_read {
     my ($self) = @_;
     return if $self->{_rw} || $self->{_eof} || !$self->{fh};
+    return $self->_error(EBADF, 1) unless _fd_owned($self->{fh}, $self->{_fd});
     Scalar::Util::weaken(my $weak = $self);
     $self->{_rw} = AE::io($self->{fh}, 0, sub { _on_readable($weak) if $weak });
 }
@@ -704,7 +707,7 @@ sub starttls {
     # Data pushed on the plain connection before starttls is sent in the clear, ahead of the
     # handshake (as 7.17 does): an SMTP server's "220 go ahead" before STARTTLS, say.
     if (!$at_start && length $self->{wbuf}) {
-        _write($self->{_fd}, $self->{wbuf});
+        _write($self->{fh}, $self->{_fd}, $self->{wbuf});
         $self->{_tls_prelude} = $self->{wbuf};
         $self->{wbuf} = "";
     }
@@ -727,6 +730,7 @@ sub starttls {
         }
     }
 
+    return $self->_error(EBADF, 1) unless _fd_owned($self->{fh}, $self->{_fd});
     Scalar::Util::weaken(my $weak = $self);
     $self->{_rw} = AE::io($self->{fh}, 0, sub { _on_readable($weak) if $weak });
     $self->_tls_progress;
@@ -737,7 +741,7 @@ sub stoptls {
     my $session = $self->{_tls} or return;
     $self->_tls_send if $self->{fh} && $self->{_tls_ready};    # queued plaintext goes first
     $session->close_notify;
-    $session->flush($self->{_fd}) if $self->{fh};
+    $session->flush($self->{fh}, $self->{_fd}) if $self->{fh};
     $self->_freetls;
 }
 
@@ -770,7 +774,7 @@ sub _tls_receive {
     my ($self) = @_;
     my $session = $self->{_tls};
     return if $self->{_tls_end_pending};    # the end was seen; it is reported next turn
-    my $what = $session->receive($self->{_fd});
+    my $what = $session->receive($self->{fh}, $self->{_fd});
     unless (defined $what) {
         return if $! == EAGAIN || $! == EINTR || $! == EWOULDBLOCK;
         return $! == EPROTO ? $self->_tls_send_alert_and_fail : $self->_error($!, 1);
@@ -782,7 +786,7 @@ sub _tls_receive {
 sub _tls_send_alert_and_fail {
     my ($self) = @_;
     my $message = $AnyEvent::TLS::ERROR;
-    $self->{_tls}->flush($self->{_fd}) if $self->{_tls};    # the alert telling the peer why
+    $self->{_tls}->flush($self->{fh}, $self->{_fd}) if $self->{_tls};    # the alert telling the peer why
     $self->_tls_failed($message);
 }
 
@@ -888,19 +892,19 @@ sub _tls_send {
     my ($self) = @_;
     my $session = $self->{_tls};
     if (length($self->{_tls_prelude} // "")) {    # cleartext that preceded starttls goes first
-        _write($self->{_fd}, $self->{_tls_prelude}) // return undef;
+        _write($self->{fh}, $self->{_fd}, $self->{_tls_prelude}) // return undef;
         return 1 if length $self->{_tls_prelude};
         delete $self->{_tls_prelude};
     }
     if ($self->{_tls_ready}) {
         while (length $self->{wbuf}) {
             last unless $session->write_from($self->{wbuf});
-            my $done = $session->flush($self->{_fd});
+            my $done = $session->flush($self->{fh}, $self->{_fd});
             return undef unless defined $done;
             last unless $done;
         }
     }
-    my $done = $session->flush($self->{_fd});
+    my $done = $session->flush($self->{fh}, $self->{_fd});
     return undef unless defined $done;
     1;
 }
@@ -934,17 +938,16 @@ sub destroyed { 0 }
 # Linger for a TLS handle: keeps its session (and file handle) alive until the outstanding
 # plaintext is encrypted and every record is written, or $linger seconds pass.
 sub _linger_tls {
-    my ($fh, $session, $wbuf, $linger) = @_;
+    my ($fh, $fd, $session, $wbuf, $linger) = @_;
     my @linger;
-    push @linger, AE::io($fh, 1, sub {
-        my $fd = fileno $fh;    # the closure holds $fh: it stays open while we linger
+    push @linger, AE::io($fh, 1, sub {    # the closure holds $fh: it stays open while we linger
         while (length $wbuf) {
             last unless $session->write_from($wbuf);
-            my $done = $session->flush($fd);
+            my $done = $session->flush($fh, $fd);
             return @linger = () unless defined $done || $! == EAGAIN || $! == EINTR;
             last unless $done;
         }
-        my $done = $session->flush($fd);
+        my $done = $session->flush($fh, $fd);
         @linger = () if defined $done
             ? !length $wbuf && !($session->state & $WANTS_WRITE)
             : $! != EAGAIN && $! != EINTR;
@@ -955,16 +958,18 @@ sub _linger_tls {
 sub DESTROY {
     my ($self) = @_;
     my $linger = exists $self->{linger} ? $self->{linger} : 3600;
-    my $fh = $self->{fh};
-    if ($fh && $linger && $self->{_tls}) {
-        _linger_tls($fh, $self->{_tls}, $self->{wbuf}, $linger)
+    my ($fh, $fd) = @$self{qw(fh _fd)};
+    # (a descriptor the fh no longer owns is not written to: nothing lingers then)
+    if (!$fh || !$linger || !_fd_owned($fh, $fd)) {
+    } elsif ($self->{_tls}) {
+        _linger_tls($fh, $fd, $self->{_tls}, $self->{wbuf}, $linger)
             if $self->{_tls_ready} && $self->_wants_write;
-    } elsif ($fh && $linger && length($self->{wbuf} // "")) {
+    } elsif (length($self->{wbuf} // "")) {
         # Outstanding data keeps the file handle alive until written (or linger expires).
         my $wbuf = $self->{wbuf};
         my @linger;
         push @linger, AE::io($fh, 1, sub {
-            my $len = _write(fileno $fh, $wbuf);    # $fh stays open as long as we write
+            my $len = _write($fh, $fd, $wbuf);    # $fh stays open as long as we write
             if (!defined $len ? ($! != EAGAIN && $! != EINTR) : !length $wbuf) {
                 @linger = ();
             }

@@ -271,7 +271,7 @@ sub inet_aton {
     if (my $ipn = parse_ipv4($name) || parse_ipv6($name)) {
         return $cb->($ipn);
     }
-    return $cb->(parse_ipv4('127.0.0.1'), parse_ipv6('::1')) if $name eq 'localhost';
+    return $cb->(parse_ipv4('127.0.0.1'), parse_ipv6('::1')) if ($name // '') eq 'localhost';
     my @by_rank;
     my $cv = AE::cv(sub { $cb->(map { @{ $_ || [] } } reverse @by_rank) });
     $cv->begin;
@@ -301,6 +301,7 @@ sub resolve_sockaddr($$$$$$) {
     my ($node, $service, $proto, $family, $type, $cb) = @_;
     $family ||= 0;
 
+    return $cb->() unless defined $node; # no host: no address (7.17 looks up "" after a warning)
     if ($node eq 'unix/') {
         return $cb->() if $family || !defined $service || $service !~ m{^/};
         return $cb->([AF_UNIX, $type // SOCK_STREAM, 0, Socket::pack_sockaddr_un($service)]);
@@ -514,17 +515,42 @@ sub tcp_bind($$$;$) {
 
 sub tcp_server($$$;$) {
     my ($host, $service, $accept_cb, $prepare_cb) = @_;
-    return _tcp_bind($host, $service, sub {
-        my ($state) = @_;
-        my $listener = $state->{fh};
-        # the watcher's closure keeps %$state (and so the listener) alive until the guard clears it
-        $state->{io} = AE::io($listener, 0, sub {
-            while ($state->{fh} and my ($fh, $peer) = _rs_accept($listener)) {
-                my ($port, $peer_host) = unpack_sockaddr($peer);
-                $accept_cb->($fh, format_address($peer_host), $port);
-            }
-        });
-    }, $prepare_cb, 'tcp_server');
+    return _tcp_bind($host, $service, sub { _accept_loop($_[0], $accept_cb) }, $prepare_cb, 'tcp_server');
+}
+
+# How long a server stops accepting when the process or the system is out of descriptors.
+sub ACCEPT_PAUSE() { 0.1 }
+
+# Accepts the connections waiting on $state->{fh}. When accept fails for want of descriptors or
+# memory (EMFILE, ENFILE, ENOBUFS, ENOMEM), the listener stays readable and watching it would
+# spin: accepting pauses for ACCEPT_PAUSE instead and then resumes by itself, the clients
+# waiting in the backlog meanwhile. The pause is logged (level 4) once per such episode, which
+# ends when the backlog is drained again.
+sub _accept_loop {
+    my ($state, $accept_cb) = @_;
+    my $listener = $state->{fh};
+    # the watcher's closure keeps %$state (and so the listener) alive until the guard clears it
+    $state->{io} = AE::io($listener, 0, sub {
+        while ($state->{fh}) {
+            my ($fh, $peer) = _rs_accept($listener) or last;
+            my ($port, $peer_host) = unpack_sockaddr($peer);
+            $accept_cb->($fh, format_address($peer_host), $port);
+        }
+        return unless $state->{fh};
+        my $errno = $! + 0;
+        if ($errno == Errno::EMFILE() || $errno == Errno::ENFILE() || $errno == Errno::ENOBUFS()
+            || $errno == Errno::ENOMEM()) {
+            AnyEvent::log(4, "tcp_server: accept: $!; not accepting for " . ACCEPT_PAUSE . " s at a time until it works again")
+                unless $state->{starved}++;
+            delete $state->{io};
+            $state->{pause} = AE::timer(ACCEPT_PAUSE, 0, sub {
+                delete $state->{pause};
+                _accept_loop($state, $accept_cb) if $state->{fh};
+            });
+        } elsif ($errno == Errno::EAGAIN() || $errno == Errno::EWOULDBLOCK()) {
+            delete $state->{starved}; # drained: the next shortage is a new episode
+        }
+    });
 }
 
 # ---- socket options ------------------------------------------------------------------------

@@ -166,6 +166,11 @@ sub _load_identity {
 sub _session {
     my ($self, $handle, $mode) = @_;
     my $peername = $mode eq "connect" ? $handle->{peername} : undef;
+    # An internationalised name is known to certificates and SNI by its ASCII form.
+    if (defined $peername && $peername =~ /[^\x00-\x7f]/) {
+        require AnyEvent::Util;
+        $peername = AnyEvent::Util::idn_to_ascii($peername);
+    }
     $self->{_ctx}->session($mode eq "accept" ? 1 : 0, $peername);
 }
 
