@@ -81,7 +81,8 @@ sub txt($$) {
 
 sub srv($$$$) {
     my ($service, $proto, $domain, $cb) = @_;
-    resolver()->resolve("_$service._$proto.$domain" => 'srv', sub { $cb->(_order_srv(@_)) });
+    my $name = defined $domain ? "_$service._$proto.$domain" : undef;    # (undef: no name, no records)
+    resolver()->resolve($name => 'srv', sub { $cb->(_order_srv(@_)) });
 }
 
 # RFC 2782: lowest priority first; within a priority, a random order weighted by weight.
