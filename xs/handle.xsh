@@ -251,20 +251,25 @@ read_into(SV *self, SV *rbuf, UV size)
         mPUSHi(end);
     }
 
-UV
+# How much plaintext the session took from wbuf, or undef with $! = EPROTO when it has failed.
+void
 write_from(SV *self, SV *wbuf)
-    CODE:
+    PPCODE:
     {
         STRLEN len;
         size_t put = 0;
         char *p = bytes_of(aTHX_ wbuf, &len, "AnyEvent::Handle TLS write");
-        CHECK_STATUS(aers_tls_write(tls_ptr(aTHX_ self, "AnyEvent::TLS::_Session"), p, len, &put), "AnyEvent::TLS write");
+        int st = aers_tls_write(tls_ptr(aTHX_ self, "AnyEvent::TLS::_Session"), p, len, &put);
+        if (st == AERS_PANICKED)
+            croak_status(aTHX_ st, "AnyEvent::TLS write");
+        if (st) {
+            tls_note_error(aTHX);
+            RETURN_ERRNO(st);
+        }
         chop_front(aTHX_ wbuf, put);
         SvSETMAGIC(wbuf);
-        RETVAL = put;
+        mXPUSHu(put);
     }
-    OUTPUT:
-        RETVAL
 
 void
 flush(SV *self, SV *fh, IV fd)

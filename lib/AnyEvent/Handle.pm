@@ -898,7 +898,8 @@ sub _tls_send {
     }
     if ($self->{_tls_ready}) {
         while (length $self->{wbuf}) {
-            last unless $session->write_from($self->{wbuf});
+            my $took = $session->write_from($self->{wbuf}) // return undef;
+            last unless $took;
             my $done = $session->flush($self->{fh}, $self->{_fd});
             return undef unless defined $done;
             last unless $done;
@@ -942,7 +943,8 @@ sub _linger_tls {
     my @linger;
     push @linger, AE::io($fh, 1, sub {    # the closure holds $fh: it stays open while we linger
         while (length $wbuf) {
-            last unless $session->write_from($wbuf);
+            my $took = $session->write_from($wbuf) // return @linger = ();    # (the session failed)
+            last unless $took;
             my $done = $session->flush($fh, $fd);
             return @linger = () unless defined $done || $! == EAGAIN || $! == EINTR;
             last unless $done;

@@ -187,13 +187,16 @@ pub extern "C" fn aers_tls_read(s: *mut Session, buf: *mut u8, len: usize, got: 
     })
 }
 
-/// Hands plaintext to rustls; `*put` is how much it took (it bounds its buffer).
+/// Hands plaintext to rustls; `*put` is how much it took (it bounds its buffer). EPROTO (message
+/// kept) when the session already failed, e.g. on records a peer forged.
 #[no_mangle]
 pub extern "C" fn aers_tls_write(s: *mut Session, buf: *const u8, len: usize, put: *mut usize) -> i32 {
-    guarded(|| {
-        let n = io::Write::write(&mut unsafe { sess(s) }.conn.writer(), unsafe { bytes(buf, len) })?;
-        unsafe { *put = n };
-        Ok(0)
+    guarded(|| match io::Write::write(&mut unsafe { sess(s) }.conn.writer(), unsafe { bytes(buf, len) }) {
+        Ok(n) => {
+            unsafe { *put = n };
+            Ok(0)
+        }
+        Err(e) => fail(libc::EPROTO, e.to_string()),
     })
 }
 

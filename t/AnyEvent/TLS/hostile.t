@@ -70,4 +70,32 @@ subtest 'a TLS handle never touches a descriptor its fh no longer owns' => sub {
     is sysread($new_peer, my $buf, 100), undef, 'nothing was written into the new socket';
 };
 
+subtest 'a peer that forges records while our data waits: EPROTO, and the handle lets go' => sub {
+    my ($c, $s) = sockets();
+    my $ready = AE::cv;
+    $ready->begin for 1 .. 2;
+    my $server = AnyEvent::Handle->new(fh => $s, tls => 'accept', on_error => sub { },
+        tls_ctx => { cert_file => "$pki/server.pem", key_file => "$pki/server.key" }, on_starttls => sub { $ready->end });
+    my $failed = AE::cv;
+    my $client = AnyEvent::Handle->new(fh => $c, tls => 'connect', on_starttls => sub { $ready->end },
+        on_error => sub { $failed->send($! + 0, $_[2]); $_[0]->destroy });
+    undef $c;    # the handle (and its linger) holds the only reference
+    recv_within($ready, 10, 'the handshake');
+    $server->stop_read;
+    $client->push_write('x' x (8 << 20));    # more than the sockets hold: data waits
+    syswrite $s, "\x17\x03\x03\x00\x0fforged-record!!";    # application data no key made
+    my ($errno, $message) = recv_within($failed, 5, 'the client to fail');
+    is $errno, EPROTO, "the forged record fails the client with EPROTO ($message)";
+    undef $client;
+    # Reading the records that went out lets the destroyed handle's linger run: it must stop
+    # (the session failed) and close the socket, not croak from the loop.
+    AnyEvent::fh_unblock($s);
+    my $eof = AE::cv;
+    my $w = AE::io $s, 0, sub {
+        my $n = sysread $s, my $buf, 1 << 20;
+        $eof->send('eof') if defined $n && !$n;
+    };
+    is recv_within($eof, 5, 'end of file after the linger'), 'eof', 'the lingering handle gave up and closed the socket';
+};
+
 done_testing;
