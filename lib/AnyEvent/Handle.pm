@@ -1083,7 +1083,8 @@ connection and tries the next address of the host (possibly after the callback r
 
 =item on_connect_error => $cb->($handle, $message)
 
-Called when no connection could be made; C<$!> holds the error. The handle is destroyed
+Called when no connection could be made; C<$!> holds the error (C<ENXIO> when the host has
+no address, also when it is not a valid domain name at all). The handle is destroyed
 afterwards. Without it, C<on_error> is called with a fatal error.
 
 =back
@@ -1101,7 +1102,16 @@ the callback returns. The codes AnyEvent::Handle reports:
     EBADMSG    malformed netstring, JSON, CBOR, storable data, or a reject regex matched
                (not fatal; the request stays queued)
     EPROTO     TLS failures: handshake, certificate verification, bad records (fatal)
+    EBADF      the file handle was closed (or reopened onto another descriptor) behind
+               the handle's back (fatal; see below)
     others     as read(2)/write(2) report them (fatal)
+
+A handle never reads, writes or shuts down a descriptor its file handle no longer owns: each
+time, it checks that C<fileno> of its C<fh> is still the descriptor it started with. Once user
+code closed C<fh>, the number may belong to a new socket; the handle then fails with C<EBADF>
+instead of reading the new socket's data or writing its own queue into it, and lingers on
+nothing when destroyed. (A file handle reopened onto the very same descriptor number is the
+file handle's own: the handle goes on using it, as AnyEvent 7.17 reads through its C<fh>.)
 
 Without C<on_error>, an error destroys the handle and croaks with
 C<AnyEvent::Handle uncaught error: $message> (from inside the event loop).
@@ -1428,6 +1438,25 @@ Callbacks otherwise see C<$!> as the program left it: nothing the loop or this m
 internally (EAGAIN on a drained socket, say) shows through.
 
 =back
+
+=head1 ERRORS THAT CROAK
+
+Nothing a peer sends (data, malformed JSON/CBOR/netstrings, TLS records, the end of the
+stream) and no host name given to C<connect> makes a handle croak: those end in C<on_error>
+or C<on_connect_error> (a name that is no domain name: C<ENXIO>, as from C<tcp_connect>).
+What croaks, at the call, are programmer errors:
+
+    new            an odd number of arguments; neither fh nor connect; connect not
+                   [$host, $service]; fh not an open file handle
+    push_write     undefined data; characters above 255 (also in a netstring); an
+                   unknown write type; cbor without CBOR::XS
+    push_read,     no callback; an unknown read type; a line end marker that is empty or
+    unshift_read   has characters above 255; a packstring format that is not one integer
+    starttls       TLS already active; a mode other than "accept" or "connect"
+
+and, as in AnyEvent 7.17, an error on a handle without C<on_error> (C<AnyEvent::Handle
+uncaught error: ...>, from the callback that hit it). L<AnyEvent::TLS>'s constructor croaks for
+unusable TLS options.
 
 =head1 DIFFERENCES FROM ANYEVENT 7.17
 

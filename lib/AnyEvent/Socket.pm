@@ -703,8 +703,10 @@ installed, names resolve through the hosts file alone. Candidates come ordered b
 preference of C<PERL_ANYEVENT_PROTOCOLS> (default C<ipv4,ipv6>), then in record order.
 
 Calls C<$cb> with one array reference per candidate (C<[$family, $type, $protocol_number,
-$sockaddr]>), or with nothing when the name has no usable address. Returns nothing. Croaks for
-an unknown service (C<"http-x/tcp: service unknown">) or protocol.
+$sockaddr]>), or with nothing when the name has no usable address - also when C<$node> is
+undefined or not a valid domain name (an empty label, a label over 63 octets, a name over 255),
+whether the caller passed it or it came from a DNS answer (an SRV target). Returns nothing.
+Croaks for an unknown service (C<"http-x/tcp: service unknown">) or protocol.
 
 =head2 $sa = AnyEvent::Socket::pack_sockaddr $port, $ipn
 
@@ -738,8 +740,10 @@ On success C<< $connect_cb->($fh, $host, $port, $retry) >> is called with the co
 C<unix/> and the path). Calling C<< $retry->() >> drops this connection and goes on with the
 next address. When no address is left, C<$connect_cb> is called without arguments and C<$!>
 says why: the error of the last attempt (C<ECONNREFUSED>, C<ETIMEDOUT> when the prepare
-callback's timeout expired, ...), or C<ENXIO> when the name had no addresses at all. The
-callback is never called before C<tcp_connect> has returned.
+callback's timeout expired, C<EMFILE> when no socket could be made, ...), or C<ENXIO> when the
+name had no addresses at all - as for a host that is undefined or no valid domain name (a name
+from a DNS answer, say, such as an MX exchange whose label holds a dot), as AnyEvent 7.17
+reports it. The callback is never called before C<tcp_connect> has returned.
 
 Returns, unless called in void context, a guard: destroying it before the callback was called
 cancels the connect, and the callback is then never called. Croaks when the service is unknown.
@@ -760,6 +764,14 @@ and, when the guard is destroyed, after. Internet sockets get C<SO_REUSEADDR>.
 C<< $prepare_cb->($fh, $host, $port) >>, if given, is called after binding and before listening,
 with the bound address (so a free port picked for port 0 can be read here); its return value is
 the listen backlog (0 or C<undef>: 128).
+
+When accepting fails because the process or the system is out of descriptors (C<EMFILE>,
+C<ENFILE>) or memory (C<ENOBUFS>, C<ENOMEM>), the server stops accepting for 0.1 s at a time
+instead of retrying at once (the listening socket stays readable: AnyEvent 7.17 spins at full
+CPU there), keeps serving the connections it has, and accepts the clients waiting in the
+backlog by itself once descriptors are free again. The shortage is logged once per episode
+(C<AnyEvent::log> level 4, shown at C<PERL_ANYEVENT_VERBOSE> 4 or more); an episode ends when
+the backlog was drained.
 
 Returns, unless called in void context, a guard that stops listening (and unlinks a unix
 socket) when destroyed; connections already accepted are not affected. In void context the
@@ -795,6 +807,21 @@ C<TCP_SACK_ENABLE>, C<TCP_SYNCNT>, C<TCP_WINDOW_CLAMP>, and C<MSG_DONTWAIT>,
 C<MSG_FASTOPEN>, C<MSG_MORE>, C<MSG_NOSIGNAL>: constant functions (not exported) giving the
 platform's value for C<setsockopt> or C<send>, or C<undef> where the platform has no such
 option, as AnyEvent provides them.
+
+=head1 ERRORS THAT CROAK
+
+Host names - from the caller or from DNS answers - never make these functions croak: a name
+that has no address, or that is no valid domain name, ends in the callback with nothing
+(C<tcp_connect>: C<$!> = C<ENXIO>), and connection failures end there with their C<$!>. What
+croaks, at the call and as in AnyEvent 7.17, are programmer errors and a server that cannot be
+set up:
+
+    resolve_sockaddr, tcp_connect   an unknown service or protocol; no service
+    tcp_server, tcp_bind            a host that is no address (or unix/ without a path); an
+                                    unknown service; socket, bind or listen failing
+                                    ("tcp_server: bind: Address already in use")
+    pack_sockaddr                   a host that is no address in network form
+    unpack_sockaddr                 an address family other than IPv4, IPv6 or unix
 
 =head1 ENVIRONMENT
 
