@@ -208,6 +208,7 @@ static int signum_of(pTHX_ SV *name)
 #include "xs/socket.h"
 #include "xs/dns.h"
 #include "xs/handle.h"
+#include "xs/log.h"
 
 MODULE = AnyEvent		PACKAGE = AE
 
@@ -438,3 +439,5 @@ INCLUDE: xs/socket.xsh
 INCLUDE: xs/dns.xsh
 
 INCLUDE: xs/handle.xsh
+
+INCLUDE: xs/log.xsh

@@ -65,6 +65,10 @@ static void chop_front(pTHX_ SV *sv, STRLEN n)
         sv_chop(sv, SvPVX(sv) + n);
 }
 
+/* A successful read or write of the socket clears $!, as Perl's sysread and syswrite do (what
+ * AnyEvent 7.17's callbacks see after its own I/O). */
+#define IO_SUCCEEDED() SETERRNO(0, 0)
+
 /* Returns undef from an XSUB with $! set. */
 #define RETURN_ERRNO(e) STMT_START { errno = (e); SETERRNO((e), 0); XSRETURN_UNDEF; } STMT_END
 
@@ -99,6 +103,20 @@ static void tls_note_error(pTHX)
 /* Typed read requests ([kind, cb, arg] blessed into AnyEvent::Handle::_req) that the drain
  * loop serves without calling Perl reader closures. */
 enum { REQ_LINE = 1, REQ_MARKED_LINE = 2, REQ_CHUNK = 3 };
+
+/* $cb->($self), for on_read and on_eof. */
+static void call_self_cb(pTHX_ SV *cb, SV *self_ref)
+{
+    dSP;
+    ENTER;
+    SAVETMPS;
+    PUSHMARK(SP);
+    XPUSHs(self_ref);
+    PUTBACK;
+    call_sv(cb, G_VOID | G_DISCARD);
+    FREETMPS;
+    LEAVE;
+}
 
 static void call_reader_cb(pTHX_ SV *cb, SV *self_ref, SV *a, SV *b)
 {
@@ -305,15 +323,18 @@ static void call_self_method(pTHX_ const char *method, SV **args, int n)
     LEAVE;
 }
 
-/* $self->_error($errno, 1): a fatal error. */
-static void handle_error(pTHX_ SV *self_ref, int errnum)
+/* $self->_error($errno, 1[, $message]): a fatal error. */
+static void fatal_error(pTHX_ SV *self_ref, int err, const char *message)
 {
-    SV *args[3];
+    SV *args[4];
     args[0] = self_ref;
-    args[1] = sv_2mortal(newSViv(errnum));
+    args[1] = sv_2mortal(newSViv(err));
     args[2] = &PL_sv_yes;
-    call_self_method(aTHX_ "_error", args, 3);
+    args[3] = message ? sv_2mortal(newSVpv(message, 0)) : NULL;
+    call_self_method(aTHX_ "_error", args, message ? 4 : 3);
 }
+
+static void drain_rbuf(pTHX_ SV *self_ref);
 
 /* push_read/unshift_read: 1 when served here. */
 static int fast_push_read(pTHX_ SV **args, int n, int front)
@@ -331,8 +352,7 @@ static int fast_push_read(pTHX_ SV **args, int n, int front)
         av_store(queue, 0, req);
     } else
         av_push(queue, req);
-    if (!HV_TRUE(self, "_skip_drain_rbuf"))    /* else the running drain loop serves it */
-        call_self_method(aTHX_ "_drain_rbuf", args, 1);
+    drain_rbuf(aTHX_ self_ref);    /* (a running drain loop serves it instead) */
     return 1;
 }
 
@@ -369,6 +389,7 @@ static int write_now(pTHX_ SV *self_ref, HV *self, SV *wbuf)
     if (st == AERS_PANICKED)
         croak_status(aTHX_ st, "AnyEvent::Handle write");
     if (!st) {
+        IO_SUCCEEDED();
         chop_front(aTHX_ wbuf, put);
         if (put) {
             NV now = aers_now(THE_LOOP);
@@ -377,7 +398,7 @@ static int write_now(pTHX_ SV *self_ref, HV *self, SV *wbuf)
         }
     }
     if (st && st != EAGAIN && st != EINTR && st != EWOULDBLOCK)
-        handle_error(aTHX_ self_ref, st);
+        fatal_error(aTHX_ self_ref, st, NULL);
     else if (st || SvCUR(wbuf))    /* EAGAIN or a partial write: the write watcher takes over */
         call_self_method(aTHX_ "_drain_wbuf", &self_ref, 1);
     return 1;
@@ -441,7 +462,7 @@ static void on_readable(pTHX_ SV *self_ref)
     if (!fd || !SvOK(fd) || !size_sv || !(size = SvUV(size_sv)))
         return;    /* not started, or destroyed */
     if (!fd_owned(aTHX_ hv_value(aTHX_ self, "fh", 2), SvIV(fd))) {
-        handle_error(aTHX_ self_ref, EBADF);
+        fatal_error(aTHX_ self_ref, EBADF, NULL);
         return;
     }
     rbuf = *hv_fetchs(self, "rbuf", 1);
@@ -450,9 +471,10 @@ static void on_readable(pTHX_ SV *self_ref)
         croak_status(aTHX_ st, "AnyEvent::Handle read");
     if (st) {
         if (st != EAGAIN && st != EINTR && st != EWOULDBLOCK)
-            handle_error(aTHX_ self_ref, st);
+            fatal_error(aTHX_ self_ref, st, NULL);
         return;
     }
+    IO_SUCCEEDED();
     if (got) {
         NV now = aers_now(THE_LOOP);
         grew_by(aTHX_ rbuf, got);
@@ -465,5 +487,94 @@ static void on_readable(pTHX_ SV *self_ref)
         (void)hv_delete(self, "_rw", 3, G_DISCARD);
         (void)hv_stores(self, "_eof", newSViv(1));
     }
-    call_self_method(aTHX_ "_drain_rbuf", &self_ref, 1);
+    drain_rbuf(aTHX_ self_ref);
+}
+
+
+/* length($self->{rbuf} //= ""): a deleted or undefined rbuf is an empty one (AnyEvent::HTTP
+ * deletes it in on_read). */
+static STRLEN rbuf_length(pTHX_ HV *self)
+{
+    SV *rbuf = *hv_fetchs(self, "rbuf", 1);
+    if (!SvOK(rbuf))
+        sv_setpvs(rbuf, "");
+    return sv_len(rbuf);
+}
+
+/* Serves what rbuf holds: the read queue first, then on_read; then reports end of file (or
+ * EPIPE when a request can never be satisfied), checks rbuf_max and restarts reading when
+ * somebody waits for data. While it runs, _skip_drain_rbuf is set (as with `local`): nested
+ * calls return at once and push_write collects; at the end what the callbacks pushed is written
+ * in one go. */
+static void drain_rbuf(pTHX_ SV *self_ref)
+{
+    HV *self = (HV *)SvRV(self_ref);
+    SV *key;
+    AV *queue;
+    SV *cb, *max;
+    if (HV_TRUE(self, "_skip_drain_rbuf"))
+        return;
+    ENTER;
+    key = newSVpvs_flags("_skip_drain_rbuf", SVs_TEMP);
+    if (hv_exists_ent(self, key, 0)) {
+        SV **slot = hv_fetchs(self, "_skip_drain_rbuf", 1);
+        save_helem_flags(self, key, slot, SAVEf_SETMAGIC);
+    } else
+        SAVEHDELETE(self, key);
+    (void)hv_stores(self, "_skip_drain_rbuf", newSViv(1));
+
+    for (;;) {
+        STRLEN len = rbuf_length(aTHX_ self);
+        queue = queue_of(aTHX_ self);
+        if (queue && AvFILL(queue) >= 0) {
+            int state = drain_queue(aTHX_ self_ref);    /* 0: queue empty, 1: waiting, 2: destroyed */
+            if (state == 2 || !HV_TRUE(self, "fh"))
+                goto done;
+            if (!state)
+                continue;
+            if (HV_TRUE(self, "_eof")) {
+                fatal_error(aTHX_ self_ref, EPIPE, NULL);    /* a request never to be satisfied */
+                goto done;
+            }
+            break;
+        } else if ((cb = hv_value(aTHX_ self, "on_read", 7)) && SvTRUE(cb)) {
+            if (!len)
+                break;
+            call_self_cb(aTHX_ cb, self_ref);
+            if (!HV_TRUE(self, "fh"))
+                goto done;
+            queue = queue_of(aTHX_ self);
+            if (len != rbuf_length(aTHX_ self) || (queue && AvFILL(queue) >= 0))
+                continue;
+            if (HV_TRUE(self, "_eof")) {
+                fatal_error(aTHX_ self_ref, EPIPE, NULL);    /* on_read left data it will never see again */
+                goto done;
+            }
+            break;
+        } else {
+            if (!HV_TRUE(self, "_tls"))    /* nobody wants data: stop reading */
+                (void)hv_delete(self, "_rw", 3, G_DISCARD);
+            break;
+        }
+    }
+
+    if (HV_TRUE(self, "_eof")) {
+        if ((cb = hv_value(aTHX_ self, "on_eof", 6)) && SvTRUE(cb))
+            call_self_cb(aTHX_ cb, self_ref);
+        else
+            fatal_error(aTHX_ self_ref, 0, "Unexpected end-of-file");
+        goto done;
+    }
+    if ((max = hv_value(aTHX_ self, "rbuf_max", 8)) && SvOK(max) && SvNV(max) < (NV)rbuf_length(aTHX_ self)) {
+        fatal_error(aTHX_ self_ref, ENOSPC, NULL);
+        goto done;
+    }
+    queue = queue_of(aTHX_ self);
+    if (HV_TRUE(self, "fh") && !HV_TRUE(self, "_rw")
+        && (((cb = hv_value(aTHX_ self, "on_read", 7)) && SvTRUE(cb)) || (queue && AvFILL(queue) >= 0)))
+        call_self_method(aTHX_ "start_read", &self_ref, 1);
+done:
+    LEAVE;
+    if (SvROK(self_ref) && SvTYPE(SvRV(self_ref)) == SVt_PVHV)
+        flush_wbuf(aTHX_ self_ref);
 }

@@ -16,6 +16,7 @@ _write(SV *fh, IV fd, SV *wbuf)
             croak_status(aTHX_ st, "AnyEvent::Handle write");
         if (st)
             RETURN_ERRNO(st);
+        IO_SUCCEEDED();
         chop_front(aTHX_ wbuf, put);
         SvSETMAGIC(wbuf);
         mXPUSHu(put);
@@ -104,6 +105,14 @@ _on_readable(SV *self)
         if (!SvROK(self) || SvTYPE(SvRV(self)) != SVt_PVHV)
             croak("AnyEvent::Handle: not a handle");
         on_readable(aTHX_ self);
+        XSRETURN_EMPTY;
+
+void
+_drain_rbuf(SV *self)
+    PPCODE:
+        if (!SvROK(self) || SvTYPE(SvRV(self)) != SVt_PVHV)
+            croak("AnyEvent::Handle: not a handle");
+        drain_rbuf(aTHX_ self);
         XSRETURN_EMPTY;
 
 void
@@ -205,6 +214,8 @@ receive(SV *self, SV *fh, IV fd)
             tls_note_error(aTHX);
         if (st)
             RETURN_ERRNO(st);
+        if (what != 1)    /* records or end of file were read */
+            IO_SUCCEEDED();
         mXPUSHi(what);
     }
 
@@ -282,6 +293,7 @@ flush(SV *self, SV *fh, IV fd)
             croak_status(aTHX_ st, "AnyEvent::TLS");
         if (st)
             RETURN_ERRNO(st);
+        IO_SUCCEEDED();
         mXPUSHi(done);
     }
 

@@ -242,6 +242,7 @@ sub _load_hosts {
         $line =~ tr/A-Z/a-z/;
         my ($address, @names) = split /[ \t\r\n]+/, $line;
         next unless @names;
+        s/\.\z// for @names;    # "name." is the same name; look-ups drop a final dot too
         if (my $ipv4 = parse_ipv4($address)) {
             push @{ $HOSTS{$_}[0] }, $ipv4 for @names;
         } elsif (my $ipv6 = parse_ipv6($address)) {
@@ -518,6 +519,14 @@ sub tcp_server($$$;$) {
     return _tcp_bind($host, $service, sub { _accept_loop($_[0], $accept_cb) }, $prepare_cb, 'tcp_server');
 }
 
+# Logs at level 4. AnyEvent::log loads AnyEvent::Log for the first message it logs, which fails
+# while the process is out of descriptors: the message then goes to STDERR as it is.
+sub _log_shortage {
+    my ($message) = @_;
+    local $@;
+    eval { AnyEvent::log(4, $message); 1 } or print STDERR "AnyEvent::Socket: $message\n";
+}
+
 # How long a server stops accepting when the process or the system is out of descriptors.
 sub ACCEPT_PAUSE() { 0.1 }
 
@@ -540,7 +549,7 @@ sub _accept_loop {
         my $errno = $! + 0;
         if ($errno == Errno::EMFILE() || $errno == Errno::ENFILE() || $errno == Errno::ENOBUFS()
             || $errno == Errno::ENOMEM()) {
-            AnyEvent::log(4, "tcp_server: accept: $!; not accepting for " . ACCEPT_PAUSE . " s at a time until it works again")
+            _log_shortage("tcp_server: accept: $!; not accepting for " . ACCEPT_PAUSE . " s at a time until it works again")
                 unless $state->{starved}++;
             delete $state->{io};
             $state->{pause} = AE::timer(ACCEPT_PAUSE, 0, sub {

@@ -42,6 +42,8 @@ pub fn parse_hosts(text: &[u8]) -> HashMap<Vec<u8>, (Vec<String>, Vec<String>)> 
         let Some(addr) = fields.next() else { continue };
         let Some(ip) = std::str::from_utf8(addr).ok().and_then(|a| a.parse::<IpAddr>().ok()) else { continue };
         for alias in fields {
+            // "name." is the same name: look-ups drop a final dot too.
+            let alias = alias.strip_suffix(b".").unwrap_or(alias);
             let entry = names.entry(alias.to_ascii_lowercase()).or_default();
             match ip {
                 IpAddr::V4(v4) => entry.0.push(v4.to_string()),
@@ -62,5 +64,17 @@ mod tests {
         assert_eq!(h[&b"loopy".to_vec()].0, vec!["127.0.0.1"]);
         assert_eq!(h[&b"localhost".to_vec()], (vec!["127.0.0.1".to_string()], vec!["::1".to_string()]));
         assert_eq!(h.len(), 2);
+    }
+
+    #[test]
+    fn a_final_dot_in_the_file_is_dropped() {
+        let h = parse_hosts(b"127.9.9.9 test.invalid. Other\n");
+        assert_eq!(h[&b"test.invalid".to_vec()].0, vec!["127.9.9.9"]);
+        let mut hosts = Hosts::default();
+        let path = std::env::temp_dir().join(format!("aers-hosts-{}", std::process::id()));
+        std::fs::write(&path, b"127.9.9.9 test.invalid.\n").unwrap();
+        assert_eq!(hosts.lookup(&path, b"test.invalid.", false), vec!["127.9.9.9"]);
+        assert_eq!(hosts.lookup(&path, b"TEST.invalid", false), vec!["127.9.9.9"]);
+        std::fs::remove_file(&path).unwrap();
     }
 }
