@@ -191,6 +191,7 @@ pub extern "C" fn aers_dns_resolve(p: *mut DnsHandle, cb: Callback, l: *const Ae
         let l = unsafe { &*l };
         let hosts = unsafe { bytes(l.hosts, l.hosts_len) };
         let req = LookupRequest {
+            // SAFETY: a non-null name points at name_len bytes of the caller's Perl string.
             name: (!l.name.is_null()).then(|| unsafe { bytes(l.name, l.name_len) }.to_vec()),
             qtype: l.qtype,
             qclass: l.qclass,
