@@ -789,6 +789,11 @@ Croaks, naming the problem, when the host is not an address (C<tcp_server: canno
 host address>), the service is unknown, or socket, bind or listen fail (C<tcp_server: bind:
 Address already in use>).
 
+=head2 AnyEvent::Socket::ACCEPT_PAUSE
+
+The length, in seconds, of C<tcp_server>'s pauses in accepting when descriptors or memory run
+out (a constant: 0.1).
+
 =head2 $guard = AnyEvent::Socket::tcp_bind $host, $service, $done_cb[, $prepare_cb]
 
 As C<tcp_server>, but does not accept: C<< $done_cb->($fh) >> is called (before C<tcp_bind>
