@@ -1,8 +1,11 @@
-/* XS glue between Perl and the Rust core (rust/ffi.rs, declared in aers.h).
+/* XS glue between Perl and the Rust core (the C ABI of rust/ffi/, declared in aers.h).
  *
- * Glue only: argument conversion, watcher objects (a blessed reference to a scalar holding the
- * Rust watcher key), reference counting of callbacks, and calling the ready callbacks the loop
- * hands out. All event logic lives in Rust. */
+ * This file: the loop and its watchers (argument conversion, watcher objects: a blessed
+ * reference to a scalar holding the Rust watcher key; reference counting of callbacks; calling
+ * the ready callbacks the loop hands out) and the helpers every area shares (xs/glue.h). The
+ * loop's logic is Rust (rust/event_loop.rs); the other areas keep their glue in xs/<area>.c
+ * (C functions, declared in xs/<area>.h) and xs/<area>.xsh (their XSUBs, INCLUDEd at the end);
+ * AnyEvent::Handle's read queue drain and write-now paths are C (xs/handle.c). */
 
 #define PERL_NO_GET_CONTEXT
 #include "EXTERN.h"
@@ -12,8 +15,13 @@
 #include <string.h>
 #include <fcntl.h>
 #include "aers.h"
+#include "xs/glue.h"
+#include "xs/socket.h"
+#include "xs/dns.h"
+#include "xs/handle.h"
+#include "xs/log.h"
 
-static aers_loop *THE_LOOP;
+aers_loop *THE_LOOP;
 
 enum kind { KIND_IO, KIND_TIMER, KIND_SIGNAL, KIND_CHILD, KIND_IDLE, KIND_COUNT };
 
@@ -30,7 +38,7 @@ static HV *condvar_stash;
 /* Croaks at the user's line: through Carp when called from one of our Perl modules (listed in
  * %Carp::Internal), directly otherwise (Carp would print a backtrace when the XSUB was called
  * from a sub of the same package as its caller). */
-static void croak_caller(pTHX_ const char *fmt, ...)
+void croak_caller(pTHX_ const char *fmt, ...)
 {
     dSP;
     va_list args;
@@ -49,23 +57,32 @@ static void croak_caller(pTHX_ const char *fmt, ...)
     croak_sv(msg); /* not reached */
 }
 
-/* Croaks for a non-zero status from the Rust core. */
-static void croak_status(pTHX_ int status, const char *what)
+void last_error(char *buf, size_t len)
+{
+    aers_last_error(buf, len);
+}
+
+void croak_status(pTHX_ int status, const char *what)
 {
     if (status == AERS_PANICKED) {
         char buf[512];
-        aers_panic_message(buf, sizeof buf);
-        croak("%s: internal error in the Rust core: %s", what, buf);
+        last_error(buf, sizeof buf);
+        croak("%s: %s", what, buf);
     }
     errno = status;
     croak("%s: %s", what, strerror(status));
 }
 
-#define CHECK_STATUS(call, what) STMT_START { int st_ = (call); if (st_) croak_status(aTHX_ st_, what); } STMT_END
+NV loop_now(pTHX)
+{
+    double now;
+    CHECK_STATUS(aers_now(THE_LOOP, &now), "AnyEvent->now");
+    return now;
+}
 
 /* The fd of the PerlIO handle behind a glob, glob reference or IO handle (object): -1 when it
  * is closed, -2 when sv is no file handle at all. */
-static int fh_fileno(pTHX_ SV *sv)
+int fh_fileno(pTHX_ SV *sv)
 {
     IO *io = NULL;
     PerlIO *fp;
@@ -83,7 +100,7 @@ static int fh_fileno(pTHX_ SV *sv)
 }
 
 /* The fd of a glob, glob reference, IO handle (object) or fd number. */
-static int fd_of(pTHX_ SV *fh, const char *who)
+int fd_of(pTHX_ SV *fh, const char *who)
 {
     SV *sv = fh;
     int fd = fh_fileno(aTHX_ fh);
@@ -108,7 +125,7 @@ static int fd_of(pTHX_ SV *fh, const char *who)
 
 /* The code reference to call (a CV, or what an object's &{} overloading yields, as for
  * condvars), with a reference taken for the watcher. */
-static SV *callback_of(pTHX_ SV *cb, const char *who)
+SV *callback_of(pTHX_ SV *cb, const char *who)
 {
     SvGETMAGIC(cb);
     if (SvROK(cb)) {
@@ -152,8 +169,9 @@ static void check_start(pTHX_ int status, SV *cb, const char *who)
 static void invoke_ready(pTHX_ int user_errno)
 {
     aers_ready r;
+    bool found;
     int status;
-    while ((status = aers_next_ready(THE_LOOP, &r)) == 1) {
+    while (!(status = aers_next_ready(THE_LOOP, &r, &found)) && found) {
         dSP;
         SV *cb = (SV *)r.cb;
         errno = user_errno;
@@ -200,15 +218,6 @@ static int signum_of(pTHX_ SV *name)
         num = (I32)SvIV(name);
     return num;
 }
-
-/* The other areas (dns, socket, stream/tls) keep their C declarations and static helpers in
- * xs/<area>.h, included here, and their XSUBs in xs/<area>.xsh, INCLUDEd at the end. They may
- * use the helpers above (croak_caller, croak_status, CHECK_STATUS, fd_of, callback_of). */
-/* area headers: */
-#include "xs/socket.h"
-#include "xs/dns.h"
-#include "xs/handle.h"
-#include "xs/log.h"
 
 MODULE = AnyEvent		PACKAGE = AE
 
@@ -339,7 +348,7 @@ NV
 now()
     PROTOTYPE:
     CODE:
-        RETVAL = aers_now(THE_LOOP);
+        RETVAL = loop_now(aTHX);
     OUTPUT:
         RETVAL
 
@@ -347,13 +356,17 @@ void
 now_update()
     PROTOTYPE:
     CODE:
-        aers_now_update(THE_LOOP);
+        CHECK_STATUS(aers_now_update(THE_LOOP), "AnyEvent->now_update");
 
 NV
 time()
     PROTOTYPE:
     CODE:
-        RETVAL = aers_time();
+    {
+        double now;
+        CHECK_STATUS(aers_time(&now), "AnyEvent->time");
+        RETVAL = now;
+    }
     OUTPUT:
         RETVAL
 
@@ -397,7 +410,11 @@ _wait(SV *cv)
 int
 backend_fd()
     CODE:
-        RETVAL = aers_backend_fd(THE_LOOP);
+    {
+        int32_t fd;
+        CHECK_STATUS(aers_backend_fd(THE_LOOP, &fd), "AnyEvent::Impl::Rust::backend_fd");
+        RETVAL = fd;
+    }
     OUTPUT:
         RETVAL
 
@@ -405,11 +422,23 @@ SV *
 next_timeout()
     CODE:
     {
-        double t = aers_next_timeout(THE_LOOP);
+        double t;
+        CHECK_STATUS(aers_next_timeout(THE_LOOP, &t), "AnyEvent::Impl::Rust::next_timeout");
         RETVAL = t < 0 ? &PL_sv_undef : newSVnv(t);
     }
     OUTPUT:
         RETVAL
+
+# Makes the Rust core panic inside its FFI wrapper (for the tests of the panic path: the
+# call croaks with the message, and every later call into the core croaks too).
+void
+_test_panic(SV *what)
+    CODE:
+    {
+        STRLEN len;
+        const char *p = SvPVbyte(what, len);
+        CHECK_STATUS(aers_test_panic(p, len), "AnyEvent::Impl::Rust::_test_panic");
+    }
 
 MODULE = AnyEvent		PACKAGE = AnyEvent::Impl::Rust::io
 
@@ -427,7 +456,9 @@ DESTROY(SV *self)
         if (!SvROK(self))
             XSRETURN_EMPTY;
         status = kind_stop[ix](THE_LOOP, SvUV(SvRV(self)), &cb);
-        if (status)
+        /* (after a panic the core refuses work: the callback stays referenced, silently; the
+         * program was told by the croak of the call that panicked) */
+        if (status && status != AERS_PANICKED)
             warn("AnyEvent: stopping a %s watcher failed (status %d)", kind_class[ix], status);
         if (cb)
             SvREFCNT_dec((SV *)cb);
