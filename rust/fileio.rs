@@ -116,10 +116,11 @@ fn stat_of(target: &Target, follow: bool) -> Outcome {
     r.map(|_| Output::Stat(st))
 }
 
-/// Reads up to `len` bytes (one `read`, as `sysread` does).
+/// Reads up to `len` bytes (one `read`, as `sysread` does). The buffer has a byte to spare, so
+/// that the glue can hand it to Perl as a string without copying (see `take_string`).
 fn read_some(fd: RawFd, len: usize) -> Outcome {
     let mut buf = Vec::<u8>::new();
-    buf.try_reserve_exact(len).map_err(|_| libc::ENOMEM)?;
+    buf.try_reserve_exact(len.checked_add(1).ok_or(libc::ENOMEM)?).map_err(|_| libc::ENOMEM)?;
     // SAFETY: the buffer has room for `len` bytes; read writes at most that many.
     let n = sys(|| unsafe { libc::read(fd, buf.as_mut_ptr().cast(), len) })?;
     // SAFETY: read initialised the first `n` bytes.
@@ -206,7 +207,8 @@ fn load_file(path: &CString) -> Outcome {
         _ => 0,
     };
     let mut buf = Vec::<u8>::new();
-    buf.try_reserve_exact(size).map_err(|_| libc::ENOMEM)?;
+    // a byte to spare, as in read_some
+    buf.try_reserve_exact(size.checked_add(1).ok_or(libc::ENOMEM)?).map_err(|_| libc::ENOMEM)?;
     while buf.len() < size {
         let have = buf.len();
         // SAFETY: the buffer has room for `size - have` more bytes past `have`.
@@ -586,6 +588,23 @@ impl Pool {
         // SAFETY: just created, owned by nobody else.
         Ok(unsafe { OwnedFd::from_raw_fd(new) })
     }
+}
+
+/// Gives up a byte buffer as a NUL-terminated C string allocated with `malloc`, for a Perl
+/// string to adopt (Perl frees it with `free`): the pointer and length, or the buffer back when
+/// it has no byte to spare for the NUL.
+pub(crate) fn take_string(mut buf: Vec<u8>) -> Result<(*mut u8, usize), Vec<u8>> {
+    // Rust's default allocator (no #[global_allocator] in this crate) serves byte buffers with
+    // malloc/realloc, so the memory can be freed by Perl's allocator when that is malloc too
+    // (the glue checks this at compile time).
+    if buf.capacity() <= buf.len() {
+        return Err(buf);
+    }
+    let len = buf.len();
+    // SAFETY: capacity > len, so the byte at `len` is inside the allocation.
+    unsafe { buf.as_mut_ptr().add(len).write(0) };
+    let mut buf = std::mem::ManuallyDrop::new(buf);
+    Ok((buf.as_mut_ptr(), len))
 }
 
 /// A path from the glue: bytes without NUL (a NUL byte names no file: ENOENT, as for Perl).

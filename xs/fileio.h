@@ -41,6 +41,7 @@ int aers_fio_watched(aers_fio *p);
 int aers_fio_collect(aers_fio *p, int *watch_fd);
 int aers_fio_next(aers_fio *p, aers_fio_done *out);
 int aers_fio_kick(aers_fio *p);
+int aers_fio_take_bytes(aers_fio *p, char **ptr, size_t *len);
 int aers_fio_outstanding(aers_fio *p, uint64_t *out);
 int aers_fio_wait(aers_fio *p, double timeout, int *ready);
 
@@ -177,6 +178,30 @@ static SV *fio_open_handle(pTHX_ int fd, int flags)
     return newRV_noinc((SV *)gv);
 }
 
+/* Perl's allocator is malloc (no perl malloc, no memory pool tracking): a string can adopt the
+ * malloc'ed buffer a result was read into, instead of copying it (a large aio_load would
+ * otherwise hold up the loop for the copy). */
+#if !defined(MYMALLOC) && !defined(PERL_TRACK_MEMPOOL)
+#  define FIO_ADOPT 1
+#else
+#  define FIO_ADOPT 0
+#endif
+
+static SV *fio_bytes(pTHX_ const aers_fio_done *d)
+{
+    if (FIO_ADOPT && d->len > 0) {
+        char *ptr = NULL;
+        size_t len = 0;
+        CHECK_STATUS(aers_fio_take_bytes(fio_pool, &ptr, &len), "AnyEvent::IO");
+        if (ptr) {
+            SV *sv = newSV_type(SVt_PV);
+            sv_usepvn_flags(sv, ptr, len, SV_HAS_TRAILING_NUL);
+            return sv;
+        }
+    }
+    return newSVpvn(d->data ? d->data : "", d->len);
+}
+
 /* Calls the callback of one result: with the result, or with nothing and $! set. */
 static void fio_deliver(pTHX_ const aers_fio_done *d, int user_errno)
 {
@@ -190,7 +215,7 @@ static void fio_deliver(pTHX_ const aers_fio_done *d, int user_errno)
     if (!err) {
         switch (d->op) {
         case AERS_FIO_LOAD: case AERS_FIO_READ: case AERS_FIO_READLINK:
-            arg = newSVpvn(d->data ? d->data : "", d->len);
+            arg = fio_bytes(aTHX_ d);
             break;
         case AERS_FIO_OPEN:
             if (!(arg = fio_open_handle(aTHX_ (int)d->value, (int)d->aux)))

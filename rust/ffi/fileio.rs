@@ -6,7 +6,7 @@
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
 use super::{bytes, guarded};
-use crate::fileio::{path, Delivery, Op, Output, Pool, Target};
+use crate::fileio::{path, take_string, Delivery, Op, Output, Pool, Target};
 use crate::Callback;
 use std::os::fd::{FromRawFd, IntoRawFd, OwnedFd};
 
@@ -250,6 +250,25 @@ pub extern "C" fn aers_fio_next(p: *mut FioHandle, out: *mut AersFioDone) -> i32
             }
         }
         Ok(1)
+    })
+}
+
+/// Hands the bytes of the result `aers_fio_next` gave last (load, read) over to the glue: `ptr`
+/// is a NUL-terminated `malloc` block of `len` bytes (plus the NUL) that is now the glue's, or
+/// null when the glue must copy `data` instead.
+#[no_mangle]
+pub extern "C" fn aers_fio_take_bytes(p: *mut FioHandle, ptr: *mut *mut u8, len: *mut usize) -> i32 {
+    guarded(|| {
+        // SAFETY: the glue's handle and values to fill.
+        let (handle, ptr, len) = unsafe { (h(p), &mut *ptr, &mut *len) };
+        *ptr = std::ptr::null_mut();
+        if let Some(Output::Bytes(buf)) = handle.current.take() {
+            match take_string(buf) {
+                Ok((p, n)) => (*ptr, *len) = (p, n),
+                Err(buf) => handle.current = Some(Output::Bytes(buf)),
+            }
+        }
+        Ok(0)
     })
 }
 

@@ -99,6 +99,10 @@ sub run {
     is(length $r->{args}[0], length $big, 'aio_load of 200000 bytes: length');
     ok($r->{args}[0] eq $big, '... contents');
     ok(!utf8::is_utf8($r->{args}[0]), '... bytes');
+    $r->{args}[0] .= "x" x 300_000;    # an ordinary string: grows, and is freed later
+    is(length $r->{args}[0], 500_000, '... an ordinary string that can grow');
+    substr($r->{args}[0], 0, 1, "");
+    is(substr($r->{args}[0], 0, 2), substr($big, 1, 2), '... and shrink');
     { open my $w, '>', "$dir/empty" or die $! }
     is_deeply(call(\&aio_load, "$dir/empty")->{args}, [''], 'aio_load of an empty file: the empty string');
 
