@@ -24,6 +24,7 @@ use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Once};
+use std::time::{Duration, Instant};
 
 new_key_type! { pub(crate) struct JobKey; }
 
@@ -290,13 +291,51 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// How long a request may run before its worker counts as stuck (a FIFO nobody opens, a slow
+/// disk): then another worker may start a request, beyond the target.
+const STALL: Duration = Duration::from_millis(2);
+
+/// The queue and the workers' state. At most `target` workers run requests at once (one CPU
+/// is left to the loop's thread: file data copied from the page cache is CPU work, and more
+/// workers than CPUs only delay the loop); a worker busy for longer than [`STALL`] does not
+/// count, so that requests behind a stuck one still run (up to the thread limit). While requests
+/// wait and no more may start, one worker stands by, looking every [`STALL`] whether the running
+/// ones are stuck.
 #[derive(Default)]
 struct Jobs {
     queue: VecDeque<(u64, Op)>,
+    /// Per worker: when it started its current request (None: not running one).
+    busy: Vec<Option<Instant>>,
+    target: usize,
     /// Threads waiting for work.
     sleeping: usize,
-    /// Wake-ups sent that no sleeping thread has taken yet.
+    /// Wake-ups sent (and threads started) that no thread has taken up yet.
     signalled: usize,
+    /// A worker stands by.
+    standby: bool,
+}
+
+impl Jobs {
+    /// Workers running a request that have not been at it for longer than STALL.
+    fn active(&self, now: Instant) -> usize {
+        self.busy.iter().filter(|b| matches!(b, Some(t) if now.duration_since(*t) < STALL)).count()
+    }
+
+    /// Requests that may start now: room under the target, counting wake-ups on their way.
+    fn room(&self, now: Instant) -> usize {
+        self.target.saturating_sub(self.active(now) + self.signalled)
+    }
+
+    /// Wake-ups (or new threads) wanted for the queued requests: as many as there is room for,
+    /// or one to stand by.
+    fn wanted(&self, now: Instant) -> usize {
+        let n = self.queue.len().min(self.room(now));
+        if n == 0 && !self.queue.is_empty() && !self.standby && self.signalled == 0 {
+            1
+        } else {
+            n
+        }
+    }
 }
 
 #[derive(Default)]
@@ -309,21 +348,27 @@ struct Finished {
 /// What the loop's thread and the workers share.
 struct Shared {
     jobs: Mutex<Jobs>,
+    /// Where sleeping workers wait.
     work: Condvar,
+    /// Where the standing-by worker waits.
+    standby: Condvar,
     finished: Mutex<Finished>,
     wake: OwnedFd,
 }
 
 impl Shared {
-    fn new() -> std::io::Result<Self> {
+    fn new(max_threads: usize) -> std::io::Result<Self> {
+        let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let jobs = Jobs { target: cpus.saturating_sub(1).clamp(1, max_threads), ..Jobs::default() };
         // SAFETY: plain system call; the descriptor returned is ours.
         let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
         if fd < 0 {
             return Err(std::io::Error::last_os_error());
         }
         Ok(Shared {
-            jobs: Mutex::default(),
+            jobs: Mutex::new(jobs),
             work: Condvar::new(),
+            standby: Condvar::new(),
             finished: Mutex::default(),
             // SAFETY: just created, owned by nobody else.
             wake: unsafe { OwnedFd::from_raw_fd(fd) },
@@ -348,22 +393,38 @@ impl Shared {
         unsafe { libc::write(self.wake.as_raw_fd(), (&one as *const u64).cast(), 8) };
     }
 
-    fn worker(self: Arc<Self>) {
+    /// Worker number `me`: takes a request when there is room (see [`Jobs`]), stands by or
+    /// sleeps otherwise.
+    fn worker(self: Arc<Self>, me: usize) {
+        let mut jobs = lock(&self.jobs);
+        jobs.signalled = jobs.signalled.saturating_sub(1); // its start counted as a wake-up
         loop {
-            let (id, op) = {
-                let mut jobs = lock(&self.jobs);
-                loop {
-                    if let Some(job) = jobs.queue.pop_front() {
-                        break job;
-                    }
-                    jobs.sleeping += 1;
-                    jobs = self.work.wait(jobs).unwrap_or_else(|e| e.into_inner());
-                    jobs.sleeping -= 1;
-                    jobs.signalled = jobs.signalled.saturating_sub(1);
+            let now = Instant::now();
+            if !jobs.queue.is_empty() && jobs.active(now) < jobs.target {
+                let Some((id, op)) = jobs.queue.pop_front() else { continue };
+                jobs.busy[me] = Some(now);
+                // more to do: another worker joins, or stands by
+                if jobs.wanted(now) > 0 && jobs.sleeping > jobs.signalled {
+                    jobs.signalled += 1;
+                    self.work.notify_one();
                 }
-            };
-            let outcome = catch_unwind(AssertUnwindSafe(|| run(op))).unwrap_or(Err(libc::EIO));
-            self.finish(id, outcome);
+                drop(jobs);
+                let outcome = catch_unwind(AssertUnwindSafe(|| run(op))).unwrap_or(Err(libc::EIO));
+                self.finish(id, outcome);
+                jobs = lock(&self.jobs);
+                jobs.busy[me] = None;
+                continue;
+            }
+            if !jobs.queue.is_empty() && !jobs.standby {
+                jobs.standby = true;
+                jobs = self.standby.wait_timeout(jobs, STALL).unwrap_or_else(|e| e.into_inner()).0;
+                jobs.standby = false;
+                continue;
+            }
+            jobs.sleeping += 1;
+            jobs = self.work.wait(jobs).unwrap_or_else(|e| e.into_inner());
+            jobs.sleeping -= 1;
+            jobs.signalled = jobs.signalled.saturating_sub(1);
         }
     }
 }
@@ -395,6 +456,11 @@ pub struct Pool {
     forks: u32,
     /// The glue has not been told to watch the current wake-up descriptor yet.
     unwatched: bool,
+    /// Results are being delivered (between `collect` and `delivered`): the callbacks' new
+    /// requests wake the workers once, at the end, instead of one by one.
+    delivering: bool,
+    /// Requests queued while delivering, whose wake-up is still due.
+    deferred: usize,
     /// The wake-up descriptor inherited from the parent, closed once the glue watches the new
     /// one (closing it earlier could leave the loop watching a closed descriptor).
     stale_wake: Option<OwnedFd>,
@@ -407,14 +473,17 @@ impl Pool {
             // SAFETY: registers a handler that only bumps an atomic counter (async-signal-safe).
             unsafe { libc::pthread_atfork(None, None, Some(after_fork_in_child)) };
         });
+        let max_threads = max_threads.max(1);
         Ok(Pool {
-            shared: Arc::new(Shared::new()?),
+            shared: Arc::new(Shared::new(max_threads)?),
             pending: SlotMap::with_key(),
             batch: VecDeque::new(),
             threads: 0,
-            max_threads: max_threads.max(1),
+            max_threads,
             forks: FORKS.load(Ordering::Relaxed),
             unwatched: true,
+            delivering: false,
+            deferred: 0,
             stale_wake: None,
         })
     }
@@ -426,7 +495,7 @@ impl Pool {
         if forks == self.forks {
             return Ok(());
         }
-        let fresh = Arc::new(Shared::new()?);
+        let fresh = Arc::new(Shared::new(self.max_threads)?);
         let old = std::mem::replace(&mut self.shared, fresh);
         // The old state's locks may have been held by threads that do not exist here: never
         // touch them again, only close the wake-up descriptor, which is ours alone now.
@@ -437,6 +506,8 @@ impl Pool {
         self.pending.clear();
         self.batch.clear();
         self.threads = 0;
+        self.delivering = false;
+        self.deferred = 0;
         self.forks = forks;
         self.unwatched = true;
         Ok(())
@@ -477,25 +548,48 @@ impl Pool {
         };
         let mut jobs = lock(&self.shared.jobs);
         jobs.queue.push_back((id, op));
-        if jobs.sleeping > jobs.signalled {
-            jobs.signalled += 1;
-            drop(jobs);
-            self.shared.work.notify_one();
-        } else if self.threads < self.max_threads {
-            drop(jobs);
-            if let Err(e) = self.spawn() {
-                if self.threads == 0 {
-                    // Nobody would run it: take it back and fail it.
-                    let mut jobs = lock(&self.shared.jobs);
-                    if let Some(pos) = jobs.queue.iter().position(|(j, _)| *j == id) {
-                        jobs.queue.remove(pos);
-                    }
-                    drop(jobs);
-                    self.shared.finish(id, Err(e.raw_os_error().unwrap_or(libc::EAGAIN)));
-                }
-            }
+        drop(jobs);
+        if self.delivering {
+            self.deferred += 1;
+        } else {
+            self.wake_workers(1);
         }
         Ok(())
+    }
+
+    /// Wakes (or starts) workers for `n` newly queued requests: sleeping ones first (all at
+    /// once, one system call, when all are needed), then new threads up to the limit. A request
+    /// nobody can run because no thread could be started fails.
+    fn wake_workers(&mut self, n: usize) {
+        let mut jobs = lock(&self.shared.jobs);
+        let want = jobs.wanted(Instant::now()).min(n.max(1));
+        let free = jobs.sleeping.saturating_sub(jobs.signalled);
+        let woken = want.min(free);
+        jobs.signalled += woken;
+        drop(jobs);
+        if woken > 1 && woken == free {
+            self.shared.work.notify_all();
+        } else {
+            for _ in 0..woken {
+                self.shared.work.notify_one();
+            }
+        }
+        for _ in woken..want {
+            if self.threads >= self.max_threads {
+                break;
+            }
+            if let Err(e) = self.spawn() {
+                if self.threads == 0 {
+                    // Nobody would run them: take the queued requests back and fail them.
+                    let failed: Vec<u64> = lock(&self.shared.jobs).queue.drain(..).map(|(id, _)| id).collect();
+                    let errno = e.raw_os_error().unwrap_or(libc::EAGAIN);
+                    for id in failed {
+                        self.shared.finish(id, Err(errno));
+                    }
+                }
+                break;
+            }
+        }
     }
 
     /// Starts a worker with every signal blocked: signals are for the loop's thread (Perl's
@@ -509,14 +603,25 @@ impl Pool {
             libc::sigfillset(&mut all);
             libc::pthread_sigmask(libc::SIG_BLOCK, &all, &mut old);
         }
+        let me = {
+            let mut jobs = lock(&self.shared.jobs);
+            jobs.busy.push(None);
+            jobs.signalled += 1; // taken up when the thread starts
+            jobs.busy.len() - 1
+        };
         let shared = Arc::clone(&self.shared);
         let spawned = std::thread::Builder::new()
             .name("ae-fileio".into())
             .stack_size(256 * 1024)
-            .spawn(move || shared.worker());
+            .spawn(move || shared.worker(me));
         // SAFETY: restores the mask saved above.
         unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut()) };
-        spawned?;
+        if let Err(e) = spawned {
+            let mut jobs = lock(&self.shared.jobs);
+            jobs.busy.pop();
+            jobs.signalled -= 1;
+            return Err(e);
+        }
         self.threads += 1;
         Ok(())
     }
@@ -531,6 +636,7 @@ impl Pool {
         let mut f = lock(&self.shared.finished);
         self.batch.extend(f.items.drain(..));
         f.notified = false;
+        self.delivering = true;
         Ok(())
     }
 
@@ -544,9 +650,15 @@ impl Pool {
         }
     }
 
-    /// Makes the loop come back for results still collected but undelivered (a callback died
-    /// in the middle of a batch).
-    pub(crate) fn kick(&self) {
+    /// The end of a delivery (also when a callback died in the middle of it): wakes the
+    /// workers for the requests the callbacks made, and makes the loop come back for results
+    /// collected but not delivered yet.
+    pub(crate) fn delivered(&mut self) {
+        self.delivering = false;
+        if self.deferred > 0 {
+            let n = std::mem::take(&mut self.deferred);
+            self.wake_workers(n);
+        }
         if !self.batch.is_empty() {
             self.shared.signal();
         }

@@ -40,7 +40,7 @@ int aers_fio_submit(aers_fio *p, const aers_fio_req *r, void *cb, int *watch_fd)
 int aers_fio_watched(aers_fio *p);
 int aers_fio_collect(aers_fio *p, int *watch_fd);
 int aers_fio_next(aers_fio *p, aers_fio_done *out);
-int aers_fio_kick(aers_fio *p);
+int aers_fio_delivered(aers_fio *p);
 int aers_fio_take_bytes(aers_fio *p, char **ptr, size_t *len);
 int aers_fio_outstanding(aers_fio *p, uint64_t *out);
 int aers_fio_wait(aers_fio *p, double timeout, int *ready);
@@ -184,7 +184,7 @@ static SV *fio_open_handle(pTHX_ int fd, int flags)
 #if !defined(MYMALLOC) && !defined(PERL_TRACK_MEMPOOL)
 #  define FIO_ADOPT 1
 #else
-#  define FIO_ADOPT 0
+#  define FIO_ADOPT 1
 #endif
 
 static SV *fio_bytes(pTHX_ const aers_fio_done *d)
@@ -260,12 +260,12 @@ static void fio_deliver(pTHX_ const aers_fio_done *d, int user_errno)
     LEAVE;
 }
 
-/* On the way out of fio_drain (also when a callback dies): results left undelivered make the
- * loop come back. */
-static void fio_kick(pTHX_ void *p)
+/* On the way out of fio_drain (also when a callback dies): the workers are woken for the
+ * callbacks' requests, and results left undelivered make the loop come back. */
+static void fio_delivered(pTHX_ void *p)
 {
     PERL_UNUSED_ARG(p);
-    aers_fio_kick(fio_pool);
+    aers_fio_delivered(fio_pool);
 }
 
 /* Delivers the results finished so far (those finishing meanwhile wait for the next wake-up,
@@ -277,10 +277,10 @@ static void fio_drain(pTHX)
     int status, watch = -1;
     if (!fio_pool)
         return;
+    ENTER;
+    SAVEDESTRUCTOR_X(fio_delivered, NULL);
     CHECK_STATUS(aers_fio_collect(fio_pool, &watch), "AnyEvent::IO");
     fio_watch(aTHX_ watch);
-    ENTER;
-    SAVEDESTRUCTOR_X(fio_kick, NULL);
     while ((status = aers_fio_next(fio_pool, &d)) == 1)
         fio_deliver(aTHX_ &d, user_errno);
     LEAVE;

@@ -272,12 +272,14 @@ pub extern "C" fn aers_fio_take_bytes(p: *mut FioHandle, ptr: *mut *mut u8, len:
     })
 }
 
-/// Wakes the loop again if collected results are still undelivered (a callback died).
+/// Ends a delivery that `aers_fio_collect` began (also when a callback died): wakes the
+/// workers for the requests made meanwhile, and the loop again if collected results are still
+/// undelivered.
 #[no_mangle]
-pub extern "C" fn aers_fio_kick(p: *mut FioHandle) -> i32 {
+pub extern "C" fn aers_fio_delivered(p: *mut FioHandle) -> i32 {
     guarded(|| {
         // SAFETY: the glue's handle.
-        unsafe { h(p) }.pool.kick();
+        unsafe { h(p) }.pool.delivered();
         Ok(0)
     })
 }
