@@ -116,11 +116,12 @@ C<$AnyEvent::IO::MODEL>:
 
 =item AnyEvent::IO::Rust (the default)
 
-The operations run on a small pool of worker threads (at most 4, started when needed;
+The operations run on a small pool of worker threads (started when needed, at most 4;
 C<PERL_ANYEVENT_IO_THREADS> changes the limit). The results come back through the event loop,
 like any event: a slow disk, a dead network file system or a FIFO nobody opens delays only
-the callbacks waiting for them, never timers or other watchers. This backend is an addition of
-this implementation; AnyEvent 7.17 has only the two below.
+the callbacks waiting for them, never timers or other watchers. See L<AnyEvent::IO::Rust> for
+how the workers are scheduled. This backend is an addition of this implementation; AnyEvent
+7.17 has only the two below.
 
 =item AnyEvent::IO::IOAIO
 

@@ -52,12 +52,17 @@ AnyEvent::IO::Rust - AnyEvent::IO backend running the file I/O on Rust worker th
 =head1 DESCRIPTION
 
 The default backend of L<AnyEvent::IO> (see there for the functions). Each request becomes a
-job for a small pool of worker threads (started when first needed, at most 4 or
-C<PERL_ANYEVENT_IO_THREADS>); each worker makes the system call that Perl's built-in would
-make. Finished jobs are handed back through one descriptor the event loop watches with an
-ordinary io watcher, and their callbacks are called from the loop, in the order the jobs
-finished. A job that takes long (a slow disk, a FIFO that nobody opens) occupies one worker;
-timers and other watchers keep running, and so do other jobs while workers are free.
+job for a small pool of worker threads, started when first needed; each worker makes the
+system call that Perl's built-in would make. Finished jobs are handed back through one
+descriptor the event loop watches with an ordinary io watcher, and their callbacks are called
+from the loop, in the order the jobs finished.
+
+Scheduling: at most one worker fewer than there are CPUs (at least one) runs jobs at a time,
+so that the loop's thread keeps a CPU (copying file data from the page cache is CPU work). A
+job running for longer than 2 ms (a slow disk, a FIFO that nobody opens) no longer counts: the
+next job starts on another worker, up to the thread limit (4, or C<PERL_ANYEVENT_IO_THREADS>).
+So timers and other watchers keep running whatever the jobs do, and so do other jobs while
+threads are left. New jobs queued by callbacks wake the workers once, after the callbacks ran.
 
 File handles passed in are used through a duplicate of their descriptor, so closing or
 reopening the handle while a request on it is outstanding does not redirect the request to

@@ -43,7 +43,29 @@ sub fails_with {
     is($got, $want, "$name: \$! is '$want'");
 }
 
+# The EACCES cases in $acc (prepared by run): [name, result] each.
+sub eacces_cases {
+    my ($acc) = @_;
+    my @cases = (
+        ['aio_load below a mode 000 directory', \&aio_load, "$acc/locked/f"],
+        ['aio_stat below a mode 000 directory', \&aio_stat, "$acc/locked/f"],
+        ['aio_readdir of a mode 000 directory', \&aio_readdir, "$acc/locked"],
+        ['aio_open of a mode 000 file', \&aio_open, "$acc/unreadable", O_RDONLY, 0],
+        ['aio_load of a mode 000 file', \&aio_load, "$acc/unreadable"],
+        ['aio_mkdir in a mode 000 directory', \&aio_mkdir, "$acc/locked/d", 0700],
+        ['aio_unlink in a mode 000 directory', \&aio_unlink, "$acc/locked/f"],
+        ['aio_rename out of a mode 000 directory', \&aio_rename, "$acc/locked/f", "$acc/g"],
+    );
+    return map { my ($name, $f, @args) = @$_; [$name, call($f, @args)] } @cases;
+}
+
 sub run {
+    # the test started again by itself as user nobody: only the EACCES cases, reported on stdout
+    if (my $acc = $ENV{AE_IO_EACCES_CHILD}) {
+        $| = 1;
+        print join("\t", 'EACCES', $_->[0], scalar @{ $_->[1]{args} }, $_->[1]{errno}), "\n" for eacces_cases($acc);
+        POSIX::_exit(0);
+    }
     my $dir = tempdir();
     my $umask = umask;
 
@@ -206,19 +228,40 @@ sub run {
     close $pw;
     is_deeply(call(\&aio_read, $pr, 100)->{args}, [''], 'aio_read at the end of a pipe');
 
-    # permissions: EACCES
-    if ($> != 0) {
-        mkdir "$dir/locked" or die $!;
-        { open my $w, '>', "$dir/locked/f" or die $! }
-        { open my $w, '>', "$dir/unreadable" or die $! }
-        chmod 0000, "$dir/unreadable";
-        chmod 0000, "$dir/locked";
-        fails_with(call(\&aio_load, "$dir/locked/f"), EACCES, 'aio_load below a mode 000 directory');
-        fails_with(call(\&aio_stat, "$dir/locked/f"), EACCES, 'aio_stat below a mode 000 directory');
-        fails_with(call(\&aio_readdir, "$dir/locked"), EACCES, 'aio_readdir of a mode 000 directory');
-        fails_with(call(\&aio_open, "$dir/unreadable", O_RDONLY, 0), EACCES, 'aio_open of a mode 000 file');
-        fails_with(call(\&aio_mkdir, "$dir/locked/d", 0700), EACCES, 'aio_mkdir in a mode 000 directory');
-        chmod 0700, "$dir/locked";
+    # permissions: EACCES, as a user without the permission (root, which passes permission
+    # checks, runs these cases in a new process of this test as user nobody)
+    {
+        chmod 0711, $dir;
+        mkdir "$dir/acc", 0755 or die $!;
+        mkdir "$dir/acc/locked" or die $!;
+        { open my $w, '>', "$dir/acc/locked/f" or die $! }
+        { open my $w, '>', "$dir/acc/unreadable" or die $! }
+        chmod 0000, "$dir/acc/unreadable", "$dir/acc/locked";
+        my @results;
+        if ($> != 0) {
+            @results = eacces_cases("$dir/acc");
+        } else {
+            local $ENV{AE_IO_EACCES_CHILD} = "$dir/acc";
+            my $pid = open(my $from, '-|') // die "fork: $!";
+            if (!$pid) {
+                my $nobody = getpwnam('nobody') // 65534;
+                POSIX::setgid($nobody);
+                POSIX::setuid($nobody);
+                if ($> == 0 || $< == 0) { print "setuid failed\n"; POSIX::_exit(1) }
+                exec($^X, (map { "-I$_" } grep { !ref } @INC), $0) or POSIX::_exit(127);
+            }
+            while (my $line = <$from>) {
+                chomp $line;
+                my ($tag, $name, $n, $errno) = split /\t/, $line;
+                next unless $tag eq 'EACCES' && defined $errno;    # (the test's own output before it)
+                push @results, [$name, { args => [(1) x $n], errno => $errno }];
+            }
+            close $from;
+            is($?, 0, 'EACCES cases ran in a new process as user nobody');
+        }
+        is(scalar @results, 8, 'every EACCES case ran');
+        fails_with($_->[1], EACCES, $_->[0]) for @results;
+        chmod 0700, "$dir/acc/locked";
     }
     SKIP: {
         # root passes permission checks, but not a read-only sysctl (mode 0444) opened for writing
