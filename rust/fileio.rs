@@ -117,11 +117,46 @@ fn stat_of(target: &Target, follow: bool) -> Outcome {
     r.map(|_| Output::Stat(st))
 }
 
+/// Byte buffers for loads and reads. The glue hands a result's buffer to Perl as the string
+/// itself (see `take_string`), and gives it back (`put`) when the callback kept no hold on the
+/// string: the next request reads into it, without allocating and faulting in fresh pages.
+#[derive(Default)]
+pub(crate) struct Spares(Mutex<Vec<Vec<u8>>>);
+
+/// At most this many spare buffers, each of at most SPARE_MAX bytes.
+const SPARES: usize = 32;
+const SPARE_MAX: usize = 4 << 20;
+
+impl Spares {
+    /// An empty buffer with room for at least `cap` bytes (a spare one if one fits without
+    /// wasting much).
+    fn get(&self, cap: usize) -> Result<Vec<u8>, i32> {
+        if cap <= SPARE_MAX {
+            let mut spares = lock(&self.0);
+            if let Some(i) = spares.iter().position(|b| b.capacity() >= cap && b.capacity() <= cap * 2 + 4096) {
+                return Ok(spares.swap_remove(i));
+            }
+        }
+        let mut buf = Vec::new();
+        buf.try_reserve_exact(cap).map_err(|_| libc::ENOMEM)?;
+        Ok(buf)
+    }
+
+    pub(crate) fn put(&self, mut buf: Vec<u8>) {
+        if buf.capacity() <= SPARE_MAX {
+            buf.clear();
+            let mut spares = lock(&self.0);
+            if spares.len() < SPARES {
+                spares.push(buf);
+            }
+        }
+    }
+}
+
 /// Reads up to `len` bytes (one `read`, as `sysread` does). The buffer has a byte to spare, so
 /// that the glue can hand it to Perl as a string without copying (see `take_string`).
-fn read_some(fd: RawFd, len: usize) -> Outcome {
-    let mut buf = Vec::<u8>::new();
-    buf.try_reserve_exact(len.checked_add(1).ok_or(libc::ENOMEM)?).map_err(|_| libc::ENOMEM)?;
+fn read_some(fd: RawFd, len: usize, spares: &Spares) -> Outcome {
+    let mut buf = spares.get(len.checked_add(1).ok_or(libc::ENOMEM)?)?;
     // SAFETY: the buffer has room for `len` bytes; read writes at most that many.
     let n = sys(|| unsafe { libc::read(fd, buf.as_mut_ptr().cast(), len) })?;
     // SAFETY: read initialised the first `n` bytes.
@@ -130,9 +165,9 @@ fn read_some(fd: RawFd, len: usize) -> Outcome {
 }
 
 /// The worker's work: one system call (or a few for load and readdir).
-pub(crate) fn run(op: Op) -> Outcome {
+pub(crate) fn run(op: Op, spares: &Spares) -> Outcome {
     match op {
-        Op::Load(path) => load_file(&path),
+        Op::Load(path) => load_file(&path, spares),
         Op::Open(path, flags, mode) => {
             // SAFETY: path is NUL-terminated; the descriptor returned is ours.
             let fd = sys(|| unsafe { libc::open(path.as_ptr(), flags | libc::O_CLOEXEC, mode as libc::c_uint) })?;
@@ -150,7 +185,7 @@ pub(crate) fn run(op: Op) -> Outcome {
                 Ok(Output::Done)
             }
         }
-        Op::Read(fd, len) => read_some(fd.as_raw_fd(), len),
+        Op::Read(fd, len) => read_some(fd.as_raw_fd(), len, spares),
         Op::Write(fd, data) => {
             // SAFETY: data is a live buffer of data.len() bytes.
             sys(|| unsafe { libc::write(fd.as_raw_fd(), data.as_ptr().cast(), data.len()) }).map(|n| Output::Number(n as i64))
@@ -198,7 +233,7 @@ pub(crate) fn run(op: Op) -> Outcome {
 }
 
 /// Opens `path` and reads as many bytes as its size when opened (fewer when it ends early).
-fn load_file(path: &CString) -> Outcome {
+fn load_file(path: &CString, spares: &Spares) -> Outcome {
     // SAFETY: path is NUL-terminated; the descriptor returned is ours.
     let raw = sys(|| unsafe { libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) })?;
     // SAFETY: just opened, owned by nobody else.
@@ -207,9 +242,8 @@ fn load_file(path: &CString) -> Outcome {
         Output::Stat(st) => st.st_size.max(0) as usize,
         _ => 0,
     };
-    let mut buf = Vec::<u8>::new();
     // a byte to spare, as in read_some
-    buf.try_reserve_exact(size.checked_add(1).ok_or(libc::ENOMEM)?).map_err(|_| libc::ENOMEM)?;
+    let mut buf = spares.get(size.checked_add(1).ok_or(libc::ENOMEM)?)?;
     while buf.len() < size {
         let have = buf.len();
         // SAFETY: the buffer has room for `size - have` more bytes past `have`.
@@ -295,6 +329,14 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// disk): then another worker may start a request, beyond the target.
 const STALL: Duration = Duration::from_millis(2);
 
+/// A request faster than this (a page-cache hit) may have its result held back while more
+/// requests are queued, up to HOLD_MAX results: the loop then wakes once for several results
+/// instead of once for each (a wake-up costs more than such a request). A held result waits at
+/// most for the worker's next quick requests; it is released before a request that may take
+/// long (the last queued one), and by the standing-by worker.
+const QUICK: Duration = Duration::from_micros(50);
+const HOLD_MAX: usize = 32;
+
 /// The queue and the workers' state. At most `target` workers run requests at once (one CPU
 /// is left to the loop's thread: file data copied from the page cache is CPU work, and more
 /// workers than CPUs only delay the loop); a worker busy for longer than [`STALL`] does not
@@ -313,6 +355,11 @@ struct Jobs {
     signalled: usize,
     /// A worker stands by.
     standby: bool,
+    /// Results of quick requests may be held back while more are queued (not with a single
+    /// thread: nobody would stand by to release them when a request gets stuck).
+    coalesce: bool,
+    /// The thread limit (`busy` has one entry per thread started).
+    max_threads: usize,
 }
 
 impl Jobs {
@@ -327,14 +374,11 @@ impl Jobs {
     }
 
     /// Wake-ups (or new threads) wanted for the queued requests: as many as there is room for,
-    /// or one to stand by.
+    /// and one to stand by when some will still be waiting (counting wake-ups on their way).
     fn wanted(&self, now: Instant) -> usize {
         let n = self.queue.len().min(self.room(now));
-        if n == 0 && !self.queue.is_empty() && !self.standby && self.signalled == 0 {
-            1
-        } else {
-            n
-        }
+        let waiting = self.queue.len().saturating_sub(n + self.signalled);
+        n + usize::from(waiting > 0 && !self.standby)
     }
 }
 
@@ -352,6 +396,7 @@ struct Shared {
     work: Condvar,
     /// Where the standing-by worker waits.
     standby: Condvar,
+    spares: Spares,
     finished: Mutex<Finished>,
     wake: OwnedFd,
 }
@@ -359,7 +404,12 @@ struct Shared {
 impl Shared {
     fn new(max_threads: usize) -> std::io::Result<Self> {
         let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let jobs = Jobs { target: cpus.saturating_sub(1).clamp(1, max_threads), ..Jobs::default() };
+        let jobs = Jobs {
+            target: cpus.saturating_sub(1).clamp(1, max_threads),
+            coalesce: max_threads > 1,
+            max_threads,
+            ..Jobs::default()
+        };
         // SAFETY: plain system call; the descriptor returned is ours.
         let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
         if fd < 0 {
@@ -369,17 +419,30 @@ impl Shared {
             jobs: Mutex::new(jobs),
             work: Condvar::new(),
             standby: Condvar::new(),
+            spares: Spares::default(),
             finished: Mutex::default(),
             // SAFETY: just created, owned by nobody else.
             wake: unsafe { OwnedFd::from_raw_fd(fd) },
         })
     }
 
-    /// Queues a result for the loop, waking it unless it was already woken.
-    fn finish(&self, id: u64, outcome: Outcome) {
+    /// Queues a result for the loop, waking it unless it was already woken, or unless `hold`
+    /// (a quick request while more are queued: the next results join it, up to HOLD_MAX, and
+    /// the loop wakes once for them).
+    fn finish(&self, id: u64, outcome: Outcome, hold: bool) {
         let mut f = lock(&self.finished);
         f.items.push((id, outcome));
-        if !f.notified {
+        if !f.notified && !(hold && f.items.len() < HOLD_MAX) {
+            f.notified = true;
+            drop(f);
+            self.signal();
+        }
+    }
+
+    /// Wakes the loop for results held back.
+    fn release(&self) {
+        let mut f = lock(&self.finished);
+        if !f.notified && !f.items.is_empty() {
             f.notified = true;
             drop(f);
             self.signal();
@@ -393,6 +456,58 @@ impl Shared {
         unsafe { libc::write(self.wake.as_raw_fd(), (&one as *const u64).cast(), 8) };
     }
 
+    /// Wakes or starts workers for `want` more requests (or to stand by): sleeping ones
+    /// first (all at once, one system call, when all are needed), then new threads up to the
+    /// limit. Called with the queue's lock held.
+    fn provide(self: &Arc<Self>, jobs: &mut Jobs, want: usize) -> std::io::Result<()> {
+        let free = jobs.sleeping.saturating_sub(jobs.signalled);
+        let woken = want.min(free);
+        jobs.signalled += woken;
+        if woken > 1 && woken == free {
+            self.work.notify_all();
+        } else {
+            for _ in 0..woken {
+                self.work.notify_one();
+            }
+        }
+        for _ in woken..want {
+            if jobs.busy.len() >= jobs.max_threads {
+                break;
+            }
+            self.start_worker(jobs)?;
+        }
+        Ok(())
+    }
+
+    /// Starts a worker with every signal blocked: signals are for the loop's thread (Perl's
+    /// handlers and ours run there). Called with the queue's lock held.
+    fn start_worker(self: &Arc<Self>, jobs: &mut Jobs) -> std::io::Result<()> {
+        // SAFETY: sigset_t values are initialised by sigfillset/pthread_sigmask before use.
+        let mut all: libc::sigset_t = unsafe { std::mem::zeroed() };
+        let mut old: libc::sigset_t = unsafe { std::mem::zeroed() };
+        // SAFETY: both sets are live; the new thread inherits the blocked mask, ours is put back.
+        unsafe {
+            libc::sigfillset(&mut all);
+            libc::pthread_sigmask(libc::SIG_BLOCK, &all, &mut old);
+        }
+        jobs.busy.push(None);
+        jobs.signalled += 1; // taken up when the thread starts
+        let me = jobs.busy.len() - 1;
+        let shared = Arc::clone(self);
+        let spawned = std::thread::Builder::new()
+            .name("ae-fileio".into())
+            .stack_size(256 * 1024)
+            .spawn(move || shared.worker(me));
+        // SAFETY: restores the mask saved above.
+        unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut()) };
+        if let Err(e) = spawned {
+            jobs.busy.pop();
+            jobs.signalled -= 1;
+            return Err(e);
+        }
+        Ok(())
+    }
+
     /// Worker number `me`: takes a request when there is room (see [`Jobs`]), stands by or
     /// sleeps otherwise.
     fn worker(self: Arc<Self>, me: usize) {
@@ -403,22 +518,31 @@ impl Shared {
             if !jobs.queue.is_empty() && jobs.active(now) < jobs.target {
                 let Some((id, op)) = jobs.queue.pop_front() else { continue };
                 jobs.busy[me] = Some(now);
-                // more to do: another worker joins, or stands by
-                if jobs.wanted(now) > 0 && jobs.sleeping > jobs.signalled {
-                    jobs.signalled += 1;
-                    self.work.notify_one();
+                if jobs.queue.is_empty() {
+                    // this request may take long: results held back must not wait for it
+                    self.release();
+                }
+                // more to do: another worker joins, or stands by (a thread that cannot be started
+                // now leaves it to the next request)
+                if jobs.wanted(now) > 0 {
+                    let _ = self.provide(&mut jobs, 1);
                 }
                 drop(jobs);
-                let outcome = catch_unwind(AssertUnwindSafe(|| run(op))).unwrap_or(Err(libc::EIO));
-                self.finish(id, outcome);
+                let outcome = catch_unwind(AssertUnwindSafe(|| run(op, &self.spares))).unwrap_or(Err(libc::EIO));
                 jobs = lock(&self.jobs);
                 jobs.busy[me] = None;
+                let quick = now.elapsed() < QUICK;
+                let hold = jobs.coalesce && quick && !jobs.queue.is_empty() && jobs.active(Instant::now()) < jobs.target;
+                self.finish(id, outcome, hold);
                 continue;
             }
+            // no request to run now: nothing this worker held back may wait for it
+            self.release();
             if !jobs.queue.is_empty() && !jobs.standby {
                 jobs.standby = true;
                 jobs = self.standby.wait_timeout(jobs, STALL).unwrap_or_else(|e| e.into_inner()).0;
                 jobs.standby = false;
+                self.release(); // in case a request got stuck after quick ones were held back
                 continue;
             }
             jobs.sleeping += 1;
@@ -451,7 +575,6 @@ pub struct Pool {
     pending: SlotMap<JobKey, Pending>,
     /// Results collected from the workers, not yet delivered.
     batch: VecDeque<(u64, Outcome)>,
-    threads: usize,
     max_threads: usize,
     forks: u32,
     /// The glue has not been told to watch the current wake-up descriptor yet.
@@ -478,7 +601,6 @@ impl Pool {
             shared: Arc::new(Shared::new(max_threads)?),
             pending: SlotMap::with_key(),
             batch: VecDeque::new(),
-            threads: 0,
             max_threads,
             forks: FORKS.load(Ordering::Relaxed),
             unwatched: true,
@@ -505,7 +627,6 @@ impl Pool {
         self.stale_wake = Some(unsafe { OwnedFd::from_raw_fd(old.wake.as_raw_fd()) });
         self.pending.clear();
         self.batch.clear();
-        self.threads = 0;
         self.delivering = false;
         self.deferred = 0;
         self.forks = forks;
@@ -542,7 +663,7 @@ impl Pool {
         let op = match op {
             Ok(op) => op,
             Err(e) => {
-                self.shared.finish(id, Err(e));
+                self.shared.finish(id, Err(e), false);
                 return Ok(());
             }
         };
@@ -557,73 +678,21 @@ impl Pool {
         Ok(())
     }
 
-    /// Wakes (or starts) workers for `n` newly queued requests: sleeping ones first (all at
-    /// once, one system call, when all are needed), then new threads up to the limit. A request
-    /// nobody can run because no thread could be started fails.
+    /// Wakes (or starts) workers for `n` newly queued requests. When no thread can be started
+    /// and none exists, the queued requests fail (EAGAIN or what thread creation reported).
     fn wake_workers(&mut self, n: usize) {
         let mut jobs = lock(&self.shared.jobs);
         let want = jobs.wanted(Instant::now()).min(n.max(1));
-        let free = jobs.sleeping.saturating_sub(jobs.signalled);
-        let woken = want.min(free);
-        jobs.signalled += woken;
-        drop(jobs);
-        if woken > 1 && woken == free {
-            self.shared.work.notify_all();
-        } else {
-            for _ in 0..woken {
-                self.shared.work.notify_one();
-            }
-        }
-        for _ in woken..want {
-            if self.threads >= self.max_threads {
-                break;
-            }
-            if let Err(e) = self.spawn() {
-                if self.threads == 0 {
-                    // Nobody would run them: take the queued requests back and fail them.
-                    let failed: Vec<u64> = lock(&self.shared.jobs).queue.drain(..).map(|(id, _)| id).collect();
-                    let errno = e.raw_os_error().unwrap_or(libc::EAGAIN);
-                    for id in failed {
-                        self.shared.finish(id, Err(errno));
-                    }
+        if let Err(e) = self.shared.provide(&mut jobs, want) {
+            if jobs.busy.is_empty() {
+                let failed: Vec<u64> = jobs.queue.drain(..).map(|(id, _)| id).collect();
+                drop(jobs);
+                let errno = e.raw_os_error().unwrap_or(libc::EAGAIN);
+                for id in failed {
+                    self.shared.finish(id, Err(errno), false);
                 }
-                break;
             }
         }
-    }
-
-    /// Starts a worker with every signal blocked: signals are for the loop's thread (Perl's
-    /// handlers and ours run there).
-    fn spawn(&mut self) -> std::io::Result<()> {
-        // SAFETY: sigset_t values are initialised by sigfillset/pthread_sigmask before use.
-        let mut all: libc::sigset_t = unsafe { std::mem::zeroed() };
-        let mut old: libc::sigset_t = unsafe { std::mem::zeroed() };
-        // SAFETY: both sets are live; the new thread inherits the blocked mask, ours is put back.
-        unsafe {
-            libc::sigfillset(&mut all);
-            libc::pthread_sigmask(libc::SIG_BLOCK, &all, &mut old);
-        }
-        let me = {
-            let mut jobs = lock(&self.shared.jobs);
-            jobs.busy.push(None);
-            jobs.signalled += 1; // taken up when the thread starts
-            jobs.busy.len() - 1
-        };
-        let shared = Arc::clone(&self.shared);
-        let spawned = std::thread::Builder::new()
-            .name("ae-fileio".into())
-            .stack_size(256 * 1024)
-            .spawn(move || shared.worker(me));
-        // SAFETY: restores the mask saved above.
-        unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut()) };
-        if let Err(e) = spawned {
-            let mut jobs = lock(&self.shared.jobs);
-            jobs.busy.pop();
-            jobs.signalled -= 1;
-            return Err(e);
-        }
-        self.threads += 1;
-        Ok(())
     }
 
     /// Takes the results the workers have finished so far (they are delivered by `next`).
@@ -690,6 +759,16 @@ impl Pool {
         }
     }
 
+    /// Takes back a buffer `take_string` gave up (pointer and capacity as it returned them),
+    /// whose Perl string let go of it: it becomes a spare.
+    ///
+    /// # Safety
+    /// `ptr` and `cap` must come from `take_string`, and nothing may use the buffer any more.
+    pub(crate) unsafe fn recycle(&self, ptr: *mut u8, cap: usize) {
+        // SAFETY: per the contract, a Vec<u8>'s allocation of `cap` bytes, now unused.
+        self.shared.spares.put(Vec::from_raw_parts(ptr, 0, cap));
+    }
+
     /// Duplicates a Perl handle's descriptor for a request (the worker closes its copy).
     pub(crate) fn dup(fd: RawFd) -> Result<OwnedFd, i32> {
         if fd < 0 {
@@ -703,9 +782,9 @@ impl Pool {
 }
 
 /// Gives up a byte buffer as a NUL-terminated C string allocated with `malloc`, for a Perl
-/// string to adopt (Perl frees it with `free`): the pointer and length, or the buffer back when
-/// it has no byte to spare for the NUL.
-pub(crate) fn take_string(mut buf: Vec<u8>) -> Result<(*mut u8, usize), Vec<u8>> {
+/// string to adopt (Perl frees it with `free`): the pointer, length and capacity, or the buffer
+/// back when it has no byte to spare for the NUL.
+pub(crate) fn take_string(mut buf: Vec<u8>) -> Result<(*mut u8, usize, usize), Vec<u8>> {
     // Rust's default allocator (no #[global_allocator] in this crate) serves byte buffers with
     // malloc/realloc, so the memory can be freed by Perl's allocator when that is malloc too
     // (the glue checks this at compile time).
@@ -716,7 +795,7 @@ pub(crate) fn take_string(mut buf: Vec<u8>) -> Result<(*mut u8, usize), Vec<u8>>
     // SAFETY: capacity > len, so the byte at `len` is inside the allocation.
     unsafe { buf.as_mut_ptr().add(len).write(0) };
     let mut buf = std::mem::ManuallyDrop::new(buf);
-    Ok((buf.as_mut_ptr(), len))
+    Ok((buf.as_mut_ptr(), len, buf.capacity()))
 }
 
 /// A path from the glue: bytes without NUL (a NUL byte names no file: ENOENT, as for Perl).
@@ -745,13 +824,13 @@ mod tests {
         let d = tmpdir();
         let f = d.join("f");
         std::fs::File::create(&f).unwrap().write_all(&[7u8; 70000]).unwrap();
-        match run(Op::Load(c(&f))) {
+        match run(Op::Load(c(&f)), &Spares::default()) {
             Ok(Output::Bytes(b)) => assert_eq!(b, vec![7u8; 70000]),
             _ => panic!("load failed"),
         }
-        assert!(matches!(run(Op::Load(c(&d.join("none")))), Err(libc::ENOENT)));
-        assert!(matches!(run(Op::Load(c(&d))), Err(libc::EISDIR)));
-        match run(Op::Readdir(c(&d))) {
+        assert!(matches!(run(Op::Load(c(&d.join("none"))), &Spares::default()), Err(libc::ENOENT)));
+        assert!(matches!(run(Op::Load(c(&d)), &Spares::default()), Err(libc::EISDIR)));
+        match run(Op::Readdir(c(&d)), &Spares::default()) {
             Ok(Output::Names(n, 1)) => assert_eq!(n, b"f\0"),
             _ => panic!("readdir"),
         }

@@ -41,7 +41,8 @@ int aers_fio_watched(aers_fio *p);
 int aers_fio_collect(aers_fio *p, int *watch_fd);
 int aers_fio_next(aers_fio *p, aers_fio_done *out);
 int aers_fio_delivered(aers_fio *p);
-int aers_fio_take_bytes(aers_fio *p, char **ptr, size_t *len);
+int aers_fio_take_bytes(aers_fio *p, char **ptr, size_t *len, size_t *cap);
+int aers_fio_recycle(aers_fio *p, char *ptr, size_t cap);
 int aers_fio_outstanding(aers_fio *p, uint64_t *out);
 int aers_fio_wait(aers_fio *p, double timeout, int *ready);
 
@@ -187,19 +188,37 @@ static SV *fio_open_handle(pTHX_ int fd, int flags)
 #  define FIO_ADOPT 1
 #endif
 
-static SV *fio_bytes(pTHX_ const aers_fio_done *d)
+/* A string adopting a result's buffer: what fio_unadopt needs to take the buffer back. */
+typedef struct { char *ptr; size_t cap; STRLEN len; } fio_adopted;
+
+static SV *fio_bytes(pTHX_ const aers_fio_done *d, fio_adopted *a)
 {
+    a->ptr = NULL;
     if (FIO_ADOPT && d->len > 0) {
-        char *ptr = NULL;
         size_t len = 0;
-        CHECK_STATUS(aers_fio_take_bytes(fio_pool, &ptr, &len), "AnyEvent::IO");
-        if (ptr) {
+        CHECK_STATUS(aers_fio_take_bytes(fio_pool, &a->ptr, &len, &a->cap), "AnyEvent::IO");
+        if (a->ptr) {
             SV *sv = newSV_type(SVt_PV);
-            sv_usepvn_flags(sv, ptr, len, SV_HAS_TRAILING_NUL);
+            sv_usepvn_flags(sv, a->ptr, len, SV_HAS_TRAILING_NUL);
+            a->len = SvLEN(sv);
             return sv;
         }
     }
     return newSVpvn(d->data ? d->data : "", d->len);
+}
+
+/* After the callback: a string that nothing else refers to and that still has the adopted
+ * buffer, untouched in size, gives it back to the pool for the next request. */
+static void fio_unadopt(pTHX_ SV *sv, const fio_adopted *a)
+{
+    if (!a->ptr || SvREFCNT(sv) != 1 || SvTYPE(sv) != SVt_PV || !SvPOK(sv) || SvOOK(sv) || SvIsCOW(sv)
+        || SvPVX(sv) != a->ptr || SvLEN(sv) != a->len)
+        return;
+    SvPV_set(sv, NULL);
+    SvLEN_set(sv, 0);
+    SvCUR_set(sv, 0);
+    SvPOK_off(sv);
+    CHECK_STATUS(aers_fio_recycle(fio_pool, a->ptr, a->cap), "AnyEvent::IO");
 }
 
 /* Calls the callback of one result: with the result, or with nothing and $! set. */
@@ -209,13 +228,14 @@ static void fio_deliver(pTHX_ const aers_fio_done *d, int user_errno)
     SV *cb = (SV *)d->cb;
     SV *arg = NULL;
     int err = d->err;
+    fio_adopted adopted = { NULL, 0, 0 };
     ENTER;
     SAVETMPS;
     SAVEFREESV(cb);
     if (!err) {
         switch (d->op) {
         case AERS_FIO_LOAD: case AERS_FIO_READ: case AERS_FIO_READLINK:
-            arg = fio_bytes(aTHX_ d);
+            arg = fio_bytes(aTHX_ d, &adopted);
             break;
         case AERS_FIO_OPEN:
             if (!(arg = fio_open_handle(aTHX_ (int)d->value, (int)d->aux)))
@@ -256,6 +276,11 @@ static void fio_deliver(pTHX_ const aers_fio_done *d, int user_errno)
     PUTBACK;
     errno = err ? err : user_errno;
     call_sv(cb, G_VOID | G_DISCARD);
+    if (adopted.ptr) {
+        int e = errno;
+        fio_unadopt(aTHX_ arg, &adopted);
+        errno = e;
+    }
     FREETMPS;
     LEAVE;
 }

@@ -254,20 +254,31 @@ pub extern "C" fn aers_fio_next(p: *mut FioHandle, out: *mut AersFioDone) -> i32
 }
 
 /// Hands the bytes of the result `aers_fio_next` gave last (load, read) over to the glue: `ptr`
-/// is a NUL-terminated `malloc` block of `len` bytes (plus the NUL) that is now the glue's, or
-/// null when the glue must copy `data` instead.
+/// is a NUL-terminated `malloc` block of `len` bytes (plus the NUL; `cap` bytes in all) that is
+/// now the glue's, or null when the glue must copy `data` instead.
 #[no_mangle]
-pub extern "C" fn aers_fio_take_bytes(p: *mut FioHandle, ptr: *mut *mut u8, len: *mut usize) -> i32 {
+pub extern "C" fn aers_fio_take_bytes(p: *mut FioHandle, ptr: *mut *mut u8, len: *mut usize, cap: *mut usize) -> i32 {
     guarded(|| {
         // SAFETY: the glue's handle and values to fill.
-        let (handle, ptr, len) = unsafe { (h(p), &mut *ptr, &mut *len) };
+        let (handle, ptr, len, cap) = unsafe { (h(p), &mut *ptr, &mut *len, &mut *cap) };
         *ptr = std::ptr::null_mut();
         if let Some(Output::Bytes(buf)) = handle.current.take() {
             match take_string(buf) {
-                Ok((p, n)) => (*ptr, *len) = (p, n),
+                Ok((p, n, c)) => (*ptr, *len, *cap) = (p, n, c),
                 Err(buf) => handle.current = Some(Output::Bytes(buf)),
             }
         }
+        Ok(0)
+    })
+}
+
+/// Gives back a block `aers_fio_take_bytes` handed over (its `ptr` and `cap`), which its Perl
+/// string no longer uses: the next load or read reuses it.
+#[no_mangle]
+pub extern "C" fn aers_fio_recycle(p: *mut FioHandle, ptr: *mut u8, cap: usize) -> i32 {
+    guarded(|| {
+        // SAFETY: the glue's handle; the glue gives back only blocks it took, once, unused.
+        unsafe { h(p).pool.recycle(ptr, cap) };
         Ok(0)
     })
 }

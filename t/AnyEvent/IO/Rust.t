@@ -82,6 +82,21 @@ sub ticking {
     close $writer;
 }
 
+# Quick requests queued before and after a stuck one all complete while it is stuck (results
+# held back to wake the loop once for several are released before a request that may block).
+{
+    POSIX::mkfifo("$dir/fifo3", 0600) or die "mkfifo: $!";
+    my $stats = AE::cv;
+    $stats->begin, aio_stat("/", sub { $stats->end }) for 1 .. 50;
+    my $opened = AE::cv;
+    aio_open("$dir/fifo3", O_RDONLY, 0, sub { $opened->send(@_) });
+    $stats->begin, aio_stat("/", sub { $stats->end }) for 1 .. 50;
+    recv_within($stats, 10, 'stats around a stuck open');
+    pass('100 quick requests around a stuck one complete while it is stuck');
+    sysopen(my $writer, "$dir/fifo3", Fcntl::O_WRONLY() | Fcntl::O_NONBLOCK()) or die "open writer: $!";
+    ok((recv_within($opened, 10, 'fifo3 open'))[0], '... and then the stuck one');
+}
+
 # A large file: loading it does not hold up timers.
 {
     my $size = 64 * 1024 * 1024;
