@@ -326,6 +326,42 @@ sub run {
     aio_stat "$dir/f", $cv;
     is_deeply([recv_within($cv, 20, 'condvar callback')], [1], 'a condvar works as the callback');
 
+    # strings passed to callbacks stay intact however they are kept, while more loads and
+    # reads follow (the Rust backend reuses the buffers of strings nobody kept)
+    {
+        my @content = map { chr(65 + $_) x (1000 + $_) } 0 .. 9;
+        for my $i (0 .. 9) { open my $w, '>', "$dir/k$i" or die $!; print $w $content[$i] }
+        my (@copies, @refs, @aliases, @substrs);
+        my $all = AE::cv;
+        for my $i (0 .. 9) {
+            $all->begin;
+            aio_load("$dir/k$i", sub {
+                push @copies, [$i, $_[0]];
+                push @refs, [$i, \$_[0]];
+                push @aliases, [$i, \@_];
+                push @substrs, [$i, substr($_[0], 0, 10)];
+                $all->end;
+            });
+        }
+        recv_within($all, 20, 'kept loads');
+        my $more = AE::cv;
+        for my $round (1 .. 5) {
+            for my $i (0 .. 9) {
+                $more->begin;
+                aio_load("$dir/k" . (9 - $i), sub { $more->end });
+            }
+        }
+        recv_within($more, 20, 'more loads');
+        my $bad = 0;
+        for (@copies, @refs, @aliases) {
+            my ($i, $v) = @$_;
+            my $s = ref $v eq 'SCALAR' ? $$v : ref $v eq 'ARRAY' ? $v->[0] : $v;
+            $bad++ unless $s eq $content[$i];
+        }
+        for (@substrs) { $bad++ unless $_->[1] eq substr($content[$_->[0]], 0, 10) }
+        is($bad, 0, 'loaded strings kept by copy, reference or alias are intact after more loads');
+    }
+
     # many at once
     my $all = AE::cv;
     my %seen;
