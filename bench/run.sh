@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs one of the shared benchmarks for this build and for AnyEvent + EV, side by side.
-# usage: bench/run.sh watchers|server|connect|dns [rounds]
+# usage: bench/run.sh watchers|server|connect|dns|aio [rounds]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 shared=${AE_SHARED_BENCH:-../shared/bench}
@@ -14,5 +14,8 @@ case "${1:-}" in
             pid=$("$shared/start-dnsmasq.sh")
             trap 'kill $pid' EXIT
             perl "$shared/compare.pl" . "$rounds" "$shared/dns.pl" 20000 ;;
-  *) echo "usage: $0 watchers|server|connect|dns [rounds]" >&2; exit 2 ;;
+  aio)      # AnyEvent::IO: ours (Rust pool) vs 7.17 + EV + IO::AIO, then our Rust pool vs our IOAIO backend
+            perl "$shared/compare.pl" . "$rounds" bench/aio.pl
+            perl bench/aio.pl --backends "$rounds" ;;
+  *) echo "usage: $0 watchers|server|connect|dns|aio [rounds]" >&2; exit 2 ;;
 esac

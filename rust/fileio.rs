@@ -121,10 +121,17 @@ fn stat_of(target: &Target, follow: bool) -> Outcome {
 /// itself (see `take_string`), and gives it back (`put`) when the callback kept no hold on the
 /// string: the next request reads into it, without allocating and faulting in fresh pages.
 #[derive(Default)]
-pub(crate) struct Spares(Mutex<Vec<Vec<u8>>>);
+pub(crate) struct Spares(Mutex<SpareList>);
 
-/// At most this many spare buffers, each of at most SPARE_MAX bytes.
-const SPARES: usize = 32;
+#[derive(Default)]
+struct SpareList {
+    buffers: Vec<Vec<u8>>,
+    /// Their capacities, added up.
+    bytes: usize,
+}
+
+/// Spare buffers take at most SPARE_BYTES in all, each at most SPARE_MAX bytes.
+const SPARE_BYTES: usize = 8 << 20;
 const SPARE_MAX: usize = 4 << 20;
 
 impl Spares {
@@ -133,8 +140,10 @@ impl Spares {
     fn get(&self, cap: usize) -> Result<Vec<u8>, i32> {
         if cap <= SPARE_MAX {
             let mut spares = lock(&self.0);
-            if let Some(i) = spares.iter().position(|b| b.capacity() >= cap && b.capacity() <= cap * 2 + 4096) {
-                return Ok(spares.swap_remove(i));
+            if let Some(i) = spares.buffers.iter().position(|b| b.capacity() >= cap && b.capacity() <= cap * 2 + 4096) {
+                let buf = spares.buffers.swap_remove(i);
+                spares.bytes -= buf.capacity();
+                return Ok(buf);
             }
         }
         let mut buf = Vec::new();
@@ -146,8 +155,9 @@ impl Spares {
         if buf.capacity() <= SPARE_MAX {
             buf.clear();
             let mut spares = lock(&self.0);
-            if spares.len() < SPARES {
-                spares.push(buf);
+            if spares.bytes + buf.capacity() <= SPARE_BYTES {
+                spares.bytes += buf.capacity();
+                spares.buffers.push(buf);
             }
         }
     }

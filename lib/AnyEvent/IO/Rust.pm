@@ -62,7 +62,13 @@ so that the loop's thread keeps a CPU (copying file data from the page cache is 
 job running for longer than 2 ms (a slow disk, a FIFO that nobody opens) no longer counts: the
 next job starts on another worker, up to the thread limit (4, or C<PERL_ANYEVENT_IO_THREADS>).
 So timers and other watchers keep running whatever the jobs do, and so do other jobs while
-threads are left. New jobs queued by callbacks wake the workers once, after the callbacks ran.
+threads are left. New jobs queued by callbacks wake the workers once, after the callbacks ran;
+results of quick jobs (page-cache hits) finished while more jobs are queued may be passed to
+the loop together, which then wakes once for several of them.
+
+Data read by C<aio_load> and C<aio_read> becomes the callback's string without being copied.
+When the callback keeps no hold on the string (no copy, reference or alias of it), its buffer
+is reused for a later load or read; up to 8 MiB of such buffers are kept for that.
 
 File handles passed in are used through a duplicate of their descriptor, so closing or
 reopening the handle while a request on it is outstanding does not redirect the request to
