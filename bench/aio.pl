@@ -10,6 +10,7 @@
 #   perl bench/aio.pl [FILES [PATHS]]                       one run, figures on stderr
 #   perl ../shared/bench/compare.pl . 3 bench/aio.pl        ours vs AnyEvent 7.17 + EV + IO::AIO
 #   perl bench/aio.pl --backends ROUNDS [FILES [PATHS]]     our build: Rust pool vs IO::AIO backend
+#   perl bench/aio.pl --baseline                            the timer alone (this machine's noise)
 #
 # The backend is AnyEvent::IO's choice, or PERL_ANYEVENT_IO_MODEL's. For IOAIO, AnyEvent::AIO is
 # provided here when it is not installed (IO::AIO's result descriptor watched by an io watcher).
@@ -17,6 +18,25 @@ use strict;
 use warnings;
 no warnings 'once';
 use Time::HiRes ();
+
+if (@ARGV && $ARGV[0] eq '--baseline') {
+    # the 2 ms timer alone for 3 seconds: how late it is on this machine without any file I/O
+    require AnyEvent;
+    my @late;
+    my ($tick, $arm);
+    $arm = sub {
+        my $due = AE::now() + 0.002;
+        $tick = AE::timer(0.002, 0, sub { push @late, Time::HiRes::time() - $due; $arm->() });
+    };
+    $arm->();
+    my $cv = AE::cv();
+    my $end = AE::timer(3, 0, sub { $cv->send });
+    $cv->recv;
+    my @s = sort { $a <=> $b } @late;
+    printf STDERR "model=%s baseline_late_max_ms=%.2f baseline_late_p99_ms=%.2f ticks=%d late_over_5ms_pct=%.2f\n",
+        $AnyEvent::MODEL, $s[-1] * 1000, $s[int($#s * 0.99)] * 1000, scalar @s, 100 * (grep $_ > 0.005, @s) / @s;
+    exit;
+}
 
 if (@ARGV && $ARGV[0] eq '--backends') {
     shift;
