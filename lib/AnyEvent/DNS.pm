@@ -822,6 +822,15 @@ to the servers in turn, with the configured timeouts and the TCP fallback, and c
 the decoded answer (as C<dns_unpack> returns it, whatever its rcode) or with no arguments when
 no server answered. No search list, no CNAME following, no cache. Croaks like C<dns_pack>.
 
+A subclass may override C<request> (L<AnyEvent::DNS::EtcHosts> on CPAN answers from the hosts
+file there): C<resolve> (and so C<a>, C<aaaa>, C<resolve_sockaddr> ...) on an object of such a
+class then makes every query through C<< $self->request >>, as AnyEvent 7.17's C<resolve> does:
+one request per name of the search list until one has records of the accepted types, CNAME
+chains followed by asking for their targets (at most 10 steps). The request hash is C<< { rd =>
+1, qd => [[$name, $qtype, $class]] } >> with C<$qtype> as given to C<resolve> and C<$class>
+C<in> unless given; the response is read like C<dns_unpack>'s. The cache and the C<hosts>
+option of C<resolve> are not used on that path; C<< $self->SUPER::request >> reaches the servers.
+
 =item $resolver->wait_for_slot($cb->($resolver))
 
 Calls the callback as soon as a request would be sent at once rather than queued (at once, if

@@ -709,6 +709,26 @@ Calls C<$cb> with one array reference per candidate (C<[$family, $type, $protoco
 $sockaddr]>), or with nothing when the name has no usable address. Returns nothing. Croaks for
 an unknown service (C<"http-x/tcp: service unknown">) or protocol.
 
+=head2 The hosts file helpers (AnyEvent 7.17's internals)
+
+These have AnyEvent 7.17's names, prototypes and arguments because CPAN modules call or replace
+them (L<AnyEvent::DNS::EtcHosts>, for one); other code should use C<resolve_sockaddr>.
+
+C<%AnyEvent::Socket::HOSTS>: the hosts file's contents, C<< $HOSTS{$name} = [[$ipv4, ...],
+[$ipv6, ...]] >> with names in lower case and addresses in network (binary) form.
+
+C<AnyEvent::Socket::_parse_hosts $text>: empties C<%HOSTS> and fills it from the text of a
+hosts file (comments and lines without names are skipped; a final dot on a name is dropped).
+Returns nothing.
+
+C<AnyEvent::Socket::_load_hosts_unless { ... } $cv, @dns_results>: when C<@dns_results> is
+empty, checks the hosts file's modification time (with L<AnyEvent::IO>, so without blocking the
+loop), reads it again with C<_parse_hosts> when it changed, calls the block and then
+C<< $cv->end >>; when C<@dns_results> is not empty, only calls C<< $cv->end >>. Concurrent
+calls share one check (the waiting blocks are in C<@AnyEvent::Socket::HOSTS_CHECKING>). Returns
+nothing. C<resolve_sockaddr> calls it through its name, so a replacement installed in its glob
+is what runs. A missing hosts file gives no names.
+
 =head2 $sa = AnyEvent::Socket::pack_sockaddr $port, $ipn
 
 Packs a port and a host address in network form (IPv4, IPv6, or the unix token with the path as
