@@ -63,11 +63,12 @@ static void croak_status(pTHX_ int status, const char *what)
 
 #define CHECK_STATUS(call, what) STMT_START { int st_ = (call); if (st_) croak_status(aTHX_ st_, what); } STMT_END
 
-/* The fd of a glob, glob reference, IO handle (object) or fd number. */
-static int fd_of(pTHX_ SV *fh, const char *who)
+/* The fd of the PerlIO handle behind a glob, glob reference or IO handle (object): -1 when it
+ * is closed, -2 when sv is no file handle at all. */
+static int fh_fileno(pTHX_ SV *sv)
 {
-    SV *sv = fh;
     IO *io = NULL;
+    PerlIO *fp;
     SvGETMAGIC(sv);
     if (SvROK(sv))
         sv = SvRV(sv);
@@ -75,19 +76,29 @@ static int fd_of(pTHX_ SV *fh, const char *who)
         io = GvIO((GV *)sv);
     else if (SvTYPE(sv) == SVt_PVIO)
         io = (IO *)sv;
-    if (io) {
-        PerlIO *fp = IoIFP(io) ? IoIFP(io) : IoOFP(io);
-        int fd = fp ? PerlIO_fileno(fp) : -1;
-        if (fd < 0)
-            croak_caller(aTHX_ "%s: fh is not an open file handle", who);
+    if (!io)
+        return -2;
+    fp = IoIFP(io) ? IoIFP(io) : IoOFP(io);
+    return fp ? PerlIO_fileno(fp) : -1;
+}
+
+/* The fd of a glob, glob reference, IO handle (object) or fd number. */
+static int fd_of(pTHX_ SV *fh, const char *who)
+{
+    SV *sv = fh;
+    int fd = fh_fileno(aTHX_ fh);
+    if (fd >= 0)
         return fd;
-    }
+    if (fd == -1)
+        croak_caller(aTHX_ "%s: fh is not an open file handle", who);
+    if (SvROK(sv))
+        sv = SvRV(sv);
     if (!SvROK(fh) && SvOK(sv) && looks_like_number(sv)) {
-        IV fd = SvIV(sv);
-        if (fd >= 0 && fd <= INT_MAX) {
-            if (fcntl((int)fd, F_GETFD) < 0)
-                croak_caller(aTHX_ "%s: fh %d is not an open file descriptor", who, (int)fd);
-            return (int)fd;
+        IV n = SvIV(sv);
+        if (n >= 0 && n <= INT_MAX) {
+            if (fcntl((int)n, F_GETFD) < 0)
+                croak_caller(aTHX_ "%s: fh %d is not an open file descriptor", who, (int)n);
+            return (int)n;
         }
     }
     croak_caller(aTHX_ "%s: fh must be a file handle or a file descriptor number, not '%" SVf "'", who,

@@ -22,5 +22,8 @@ pub mod stream;
 pub mod tls;
 pub mod timer;
 
+#[cfg(test)]
+mod proptests;
+
 /// An opaque callback owned by the glue (a Perl code reference with a reference count held).
 pub type Callback = *mut std::ffi::c_void;

@@ -314,10 +314,17 @@ impl Write for Fd {
 
 impl Session {
     pub fn client(ctx: &mut Context, peername: Option<&str>) -> Result<Session, Error> {
-        // Without a peer name there is no SNI; an IP address name makes rustls send none.
+        // Without a peer name there is no SNI; an IP address name makes rustls send none. A
+        // name that is no host name (it came from the caller or from DNS data) only fails the
+        // session when the certificate has to be checked against it; otherwise it is left out.
+        let no_sni = || ServerName::IpAddress(std::net::Ipv4Addr::UNSPECIFIED.into());
         let name = match peername.filter(|n| !n.is_empty()) {
-            Some(n) => ServerName::try_from(n.to_string()).map_err(|_| bad(format!("invalid peer name '{n}'")))?,
-            None => ServerName::IpAddress(std::net::Ipv4Addr::UNSPECIFIED.into()),
+            Some(n) => match ServerName::try_from(n.to_string()) {
+                Ok(name) => name,
+                Err(_) if ctx.settings.check_peername => return Err(bad(format!("invalid peer name '{n}'"))),
+                Err(_) => no_sni(),
+            },
+            None => no_sni(),
         };
         Ok(Session { conn: rustls::ClientConnection::new(ctx.client_config()?, name)?.into(), deferred: None })
     }

@@ -65,8 +65,20 @@ static void chop_front(pTHX_ SV *sv, STRLEN n)
         sv_chop(sv, SvPVX(sv) + n);
 }
 
+/* A successful read or write of the socket clears $!, as Perl's sysread and syswrite do (what
+ * AnyEvent 7.17's callbacks see after its own I/O). */
+#define IO_SUCCEEDED() SETERRNO(0, 0)
+
 /* Returns undef from an XSUB with $! set. */
 #define RETURN_ERRNO(e) STMT_START { errno = (e); SETERRNO((e), 0); XSRETURN_UNDEF; } STMT_END
+
+/* Whether a handle's descriptor fd still belongs to its fh: the fh was not closed, or reopened
+ * onto another descriptor, behind the handle's back. A descriptor it no longer owns may be a
+ * new socket by now: it is never read, written or shut down. (One pointer away: no syscall.) */
+static int fd_owned(pTHX_ SV *fh, IV fd)
+{
+    return fh && fd >= 0 && fh_fileno(aTHX_ fh) == fd;
+}
 
 static void *tls_ptr(pTHX_ SV *obj, const char *class)
 {
@@ -90,7 +102,15 @@ static void tls_note_error(pTHX)
 
 /* Typed read requests ([kind, cb, arg] blessed into AnyEvent::Handle::_req) that the drain
  * loop serves without calling Perl reader closures. */
-enum { REQ_LINE = 1, REQ_MARKED_LINE = 2, REQ_CHUNK = 3 };
+enum { REQ_LINE = 1, REQ_MARKED_LINE = 2, REQ_CHUNK = 3, REQ_REGEX_LINE = 4 };
+
+#ifdef RX_OFFSp
+#  define MATCH_START(rx) (RX_OFFSp(rx)[0].start)
+#  define MATCH_END(rx) (RX_OFFSp(rx)[0].end)
+#else
+#  define MATCH_START(rx) (RX_OFFS(rx)[0].start)
+#  define MATCH_END(rx) (RX_OFFS(rx)[0].end)
+#endif
 
 /* $cb->($self), for on_read and on_eof. */
 static void call_self_cb(pTHX_ SV *cb, SV *self_ref)
@@ -147,6 +167,15 @@ static int serve_typed(pTHX_ HV *self, SV *self_ref, AV *req)
         if (!aers_find_marker(p, len, needle, nlen, 0, &start))
             return 0;
         end = start + nlen;
+        break;
+    }
+    case REQ_REGEX_LINE: {
+        /* as s/^(.*?)($eol)//s: the line ends at the leftmost match of the regex */
+        REGEXP *rx = SvRX(*arg);
+        if (!rx || !pregexec(rx, (char *)p, (char *)p + len, (char *)p, 0, rbuf, 1))
+            return 0;
+        start = MATCH_START(rx);
+        end = MATCH_END(rx);
         break;
     }
     case REQ_CHUNK: {
@@ -276,6 +305,9 @@ static SV *fast_request(pTHX_ SV **args, int n)
         else if (!SvROK(args[1]) && !SvUTF8(args[1]) && SvPOK(args[1]) && SvCUR(args[1])) {
             kind = REQ_MARKED_LINE;
             arg = args[1];
+        } else if (SvRXOK(args[1])) {
+            kind = REQ_REGEX_LINE;
+            arg = args[1];
         } else
             return NULL;
     } else if (tlen == 5 && memEQ(t, "chunk", 5) && n == 3 && all_digits(aTHX_ args[1])) {
@@ -309,6 +341,17 @@ static void call_self_method(pTHX_ const char *method, SV **args, int n)
     call_method(method, G_VOID | G_DISCARD);
     FREETMPS;
     LEAVE;
+}
+
+/* $self->_error($errno, 1[, $message]): a fatal error. */
+static void fatal_error(pTHX_ SV *self_ref, int err, const char *message)
+{
+    SV *args[4];
+    args[0] = self_ref;
+    args[1] = sv_2mortal(newSViv(err));
+    args[2] = &PL_sv_yes;
+    args[3] = message ? sv_2mortal(newSVpv(message, 0)) : NULL;
+    call_self_method(aTHX_ "_error", args, message ? 4 : 3);
 }
 
 static void drain_rbuf(pTHX_ SV *self_ref);
@@ -362,10 +405,11 @@ static int write_now(pTHX_ SV *self_ref, HV *self, SV *wbuf)
     if (HV_TRUE(self, "on_drain") || !(fd = hv_value(aTHX_ self, "_fd", 3)) || !SvIOK(fd))
         return 0;
     p = SvPV_force(wbuf, len);
-    st = aers_stream_write((int)SvIV(fd), p, len, &put);
+    st = fd_owned(aTHX_ hv_value(aTHX_ self, "fh", 2), SvIV(fd)) ? aers_stream_write((int)SvIV(fd), p, len, &put) : EBADF;
     if (st == AERS_PANICKED)
         croak_status(aTHX_ st, "AnyEvent::Handle write");
     if (!st) {
+        IO_SUCCEEDED();
         chop_front(aTHX_ wbuf, put);
         if (put) {
             NV now = aers_now(THE_LOOP);
@@ -373,7 +417,9 @@ static int write_now(pTHX_ SV *self_ref, HV *self, SV *wbuf)
             (void)hv_stores(self, "_wactivity", newSVnv(now));
         }
     }
-    if (st || SvCUR(wbuf))    /* EAGAIN, an error or a partial write: the Perl path takes over */
+    if (st && st != EAGAIN && st != EINTR && st != EWOULDBLOCK)
+        fatal_error(aTHX_ self_ref, st, NULL);
+    else if (st || SvCUR(wbuf))    /* EAGAIN or a partial write: the write watcher takes over */
         call_self_method(aTHX_ "_drain_wbuf", &self_ref, 1);
     return 1;
 }
@@ -435,20 +481,20 @@ static void on_readable(pTHX_ SV *self_ref)
     size_sv = hv_value(aTHX_ self, "read_size", 9);
     if (!fd || !SvOK(fd) || !size_sv || !(size = SvUV(size_sv)))
         return;    /* not started, or destroyed */
+    if (!fd_owned(aTHX_ hv_value(aTHX_ self, "fh", 2), SvIV(fd))) {
+        fatal_error(aTHX_ self_ref, EBADF, NULL);
+        return;
+    }
     rbuf = *hv_fetchs(self, "rbuf", 1);
     st = aers_stream_read((int)SvIV(fd), spare_of(aTHX_ rbuf, size, "AnyEvent::Handle read"), size, &got);
     if (st == AERS_PANICKED)
         croak_status(aTHX_ st, "AnyEvent::Handle read");
     if (st) {
-        if (st != EAGAIN && st != EINTR && st != EWOULDBLOCK) {
-            SV *args[3];
-            args[0] = self_ref;
-            args[1] = sv_2mortal(newSViv(st));
-            args[2] = &PL_sv_yes;
-            call_self_method(aTHX_ "_error", args, 3);
-        }
+        if (st != EAGAIN && st != EINTR && st != EWOULDBLOCK)
+            fatal_error(aTHX_ self_ref, st, NULL);
         return;
     }
+    IO_SUCCEEDED();
     if (got) {
         NV now = aers_now(THE_LOOP);
         grew_by(aTHX_ rbuf, got);
@@ -464,16 +510,6 @@ static void on_readable(pTHX_ SV *self_ref)
     drain_rbuf(aTHX_ self_ref);
 }
 
-/* $self->_error($errno, 1[, $message]): a fatal error. */
-static void fatal_error(pTHX_ SV *self_ref, int err, const char *message)
-{
-    SV *args[4];
-    args[0] = self_ref;
-    args[1] = sv_2mortal(newSViv(err));
-    args[2] = &PL_sv_yes;
-    args[3] = message ? sv_2mortal(newSVpv(message, 0)) : NULL;
-    call_self_method(aTHX_ "_error", args, message ? 4 : 3);
-}
 
 /* length($self->{rbuf} //= ""): a deleted or undefined rbuf is an empty one (AnyEvent::HTTP
  * deletes it in on_read). */

@@ -9,7 +9,7 @@ use strict;
 use warnings;
 use Carp ();
 use Scalar::Util ();
-use Errno qw(EAGAIN EWOULDBLOCK EINTR EPIPE ETIMEDOUT ENOSPC EBADMSG EPROTO);
+use Errno qw(EAGAIN EWOULDBLOCK EINTR EPIPE ETIMEDOUT ENOSPC EBADMSG EPROTO EBADF);
 use Socket ();
 use AnyEvent ();
 
@@ -177,23 +177,30 @@ sub wbuf_max { $_[0]{wbuf_max} = $_[1] }
 
 ############################################################################ timeouts
 
-# timeout/rtimeout/wtimeout, their resets and timers; "" is read-or-write activity.
+# timeout/rtimeout/wtimeout, their resets and timers; "" is read-or-write activity. One timer per
+# direction at most; it is only replaced when a new timeout must fire earlier than it would
+# (a timer that fires early sees the activity since and waits for the rest), so setting the
+# timeout per request, as AnyEvent::HTTP does, costs no new timer.
 for my $dir ("", "r", "w") {
     my $timeout  = "${dir}timeout";
     my $timer    = "_${dir}tw";
+    my $due      = "_${dir}tw_at";
     my $on       = "on_${dir}timeout";
     my $activity = "_${dir}activity";
 
     my $schedule;
     $schedule = sub {
         my ($self) = @_;
+        my $at = $self->{$activity} + $self->{$timeout};
+        return if $self->{$timer} && $self->{$due} <= $at;    # fires in time; checks then
         delete $self->{$timer};
-        return unless $self->{$timeout} && $self->{fh};
-        my $after = $self->{$activity} + $self->{$timeout} - AE::now;
+        my $after = $at - AE::now;
         Scalar::Util::weaken(my $weak = $self);
+        $self->{$due} = $at;
         $self->{$timer} = AE::timer($after > 0 ? $after : 0, 0, sub {
             my $self = $weak or return;
             delete $self->{$timer};
+            return unless $self->{$timeout} && $self->{fh};
             if ($self->{$activity} + $self->{$timeout} - AE::now > 0) {
                 $schedule->($self);    # there was activity since: wait for the rest
                 return;
@@ -204,7 +211,7 @@ for my $dir ("", "r", "w") {
             } else {
                 $self->_error(ETIMEDOUT);
             }
-            $schedule->($self) if $self->{fh} && !$self->{$timer};
+            $schedule->($self) if $self->{fh} && $self->{$timeout} && !$self->{$timer};
         });
     };
 
@@ -213,7 +220,11 @@ for my $dir ("", "r", "w") {
         my ($self, $seconds) = @_;
         $self->{$timeout} = $seconds;
         $self->{$activity} = AE::now;
-        $schedule->($self);
+        if ($seconds && $self->{fh}) {
+            $schedule->($self);
+        } else {
+            delete $self->{$timer};
+        }
     };
     *{"${dir}timeout_reset"} = sub { $_[0]{$activity} = AE::now };
 }
@@ -260,12 +271,13 @@ sub _shutdown_write {
     return unless $self->{fh};
     if (my $session = $self->{_tls}) {
         $session->close_notify unless $self->{_close_notify_sent}++;
-        my $done = $session->flush($self->{_fd});
+        my $done = $session->flush($self->{fh}, $self->{_fd});
         if (defined $done && !$done) {
             $self->_drain_wbuf;
             return;
         }
     }
+    return $self->_error(EBADF, 1) unless _fd_owned($self->{fh}, $self->{_fd});
     shutdown $self->{fh}, 1;
 }
 
@@ -275,8 +287,9 @@ sub _drain_wbuf {
     return if $self->{_ww} || !($self->{_tls} ? $self->_wants_write : length $self->{wbuf});
     my $on_writable = $self->{_on_writable} ||= $self->_writer;
     $on_writable->() unless $self->{autocork};
-    $self->{_ww} = AE::io($self->{fh}, 1, $on_writable)
-        if $self->{fh} && !$self->{_ww} && ($self->{_tls} ? $self->_wants_write : length $self->{wbuf});
+    return unless $self->{fh} && !$self->{_ww} && ($self->{_tls} ? $self->_wants_write : length $self->{wbuf});
+    return $self->_error(EBADF, 1) unless _fd_owned($self->{fh}, $self->{_fd});
+    $self->{_ww} = AE::io($self->{fh}, 1, $on_writable);
 }
 
 # The write watcher's callback (made once per handle; it holds the handle weakly).
@@ -285,19 +298,30 @@ sub _writer {
     Scalar::Util::weaken(my $weak = $self);
     sub {
         my $self = $weak or return;
-        my $len = $self->{_tls} ? $self->_tls_send : _write($self->{_fd}, $self->{wbuf});
-        if (defined $len) {
+        while () {
+            my $len = $self->{_tls} ? $self->_tls_send : _write($self->{fh}, $self->{_fd}, $self->{wbuf});
+            unless (defined $len) {
+                $self->_error($!, 1) if $! != EAGAIN && $! != EINTR && $! != EWOULDBLOCK;
+                return;
+            }
             $self->{_activity} = $self->{_wactivity} = AE::now if $len;
             if ($self->{_tls_unannounced} && !($self->{_tls}->state & $WANTS_WRITE)) {
                 $self->_tls_announce or return;    # our last handshake flight is out
             }
             if ($self->{on_drain} && ($self->{low_water_mark} || 0) >= length $self->{wbuf}) {
-                $self->{on_drain}($self);
+                my $before = length $self->{wbuf};
+                {
+                    # What on_drain pushes is written by this loop rather than by a nested
+                    # writer: a body streamed chunk by chunk from on_drain (Twiggy) is written
+                    # as promptly as with AnyEvent 7.17, without a recursion per chunk.
+                    local $self->{_ww} = $self->{_ww} || 1;
+                    $self->{on_drain}($self);
+                }
                 return unless $self->{fh};
+                next if $len && length $self->{wbuf} > $before;
             }
             delete $self->{_ww} unless $self->{_tls} ? $self->_wants_write : length $self->{wbuf};
-        } elsif ($! != EAGAIN && $! != EINTR && $! != EWOULDBLOCK) {
-            $self->_error($!, 1);
+            return;
         }
     };
 }
@@ -399,6 +423,7 @@ sub _request {
             utf8::downgrade($eol, 1) or Carp::croak("AnyEvent::Handle line: wide character in the end-of-line marker");
             return bless [2, $cb, $eol], 'AnyEvent::Handle::_req';
         }
+        return bless [4, $cb, $args[0]], 'AnyEvent::Handle::_req' if re::is_regexp($args[0]);
     } elsif ($make == $CHUNK_TYPE && ref $cb && defined $args[0] && $args[0] =~ /^\d+\z/) {
         return bless [3, $cb, $args[0]], 'AnyEvent::Handle::_req';
     }
@@ -420,6 +445,7 @@ sub stop_read {
 sub start_read {
     my ($self) = @_;
     return if $self->{_rw} || $self->{_eof} || !$self->{fh};
+    return $self->_error(EBADF, 1) unless _fd_owned($self->{fh}, $self->{_fd});
     Scalar::Util::weaken(my $weak = $self);
     $self->{_rw} = AE::io($self->{fh}, 0, sub { _on_readable($weak) if $weak });
 }
@@ -659,7 +685,7 @@ sub starttls {
     # Data pushed on the plain connection before starttls is sent in the clear, ahead of the
     # handshake (as 7.17 does): an SMTP server's "220 go ahead" before STARTTLS, say.
     if (!$at_start && length $self->{wbuf}) {
-        _write($self->{_fd}, $self->{wbuf});
+        _write($self->{fh}, $self->{_fd}, $self->{wbuf});
         $self->{_tls_prelude} = $self->{wbuf};
         $self->{wbuf} = "";
     }
@@ -682,6 +708,7 @@ sub starttls {
         }
     }
 
+    return $self->_error(EBADF, 1) unless _fd_owned($self->{fh}, $self->{_fd});
     Scalar::Util::weaken(my $weak = $self);
     $self->{_rw} = AE::io($self->{fh}, 0, sub { _on_readable($weak) if $weak });
     $self->_tls_progress;
@@ -692,7 +719,7 @@ sub stoptls {
     my $session = $self->{_tls} or return;
     $self->_tls_send if $self->{fh} && $self->{_tls_ready};    # queued plaintext goes first
     $session->close_notify;
-    $session->flush($self->{_fd}) if $self->{fh};
+    $session->flush($self->{fh}, $self->{_fd}) if $self->{fh};
     $self->_freetls;
 }
 
@@ -728,7 +755,7 @@ sub _tls_receive {
     my ($self) = @_;
     my $session = $self->{_tls};
     return if $self->{_tls_end_pending};    # the end was seen; it is reported next turn
-    my $what = $session->receive($self->{_fd});
+    my $what = $session->receive($self->{fh}, $self->{_fd});
     unless (defined $what) {
         return if $! == EAGAIN || $! == EINTR || $! == EWOULDBLOCK;
         return $! == EPROTO ? $self->_tls_send_alert_and_fail : $self->_error($!, 1);
@@ -740,7 +767,7 @@ sub _tls_receive {
 sub _tls_send_alert_and_fail {
     my ($self) = @_;
     my $message = $AnyEvent::TLS::ERROR;
-    $self->{_tls}->flush($self->{_fd}) if $self->{_tls};    # the alert telling the peer why
+    $self->{_tls}->flush($self->{fh}, $self->{_fd}) if $self->{_tls};    # the alert telling the peer why
     $self->_tls_failed($message);
 }
 
@@ -846,19 +873,20 @@ sub _tls_send {
     my ($self) = @_;
     my $session = $self->{_tls};
     if (length($self->{_tls_prelude} // "")) {    # cleartext that preceded starttls goes first
-        _write($self->{_fd}, $self->{_tls_prelude}) // return undef;
+        _write($self->{fh}, $self->{_fd}, $self->{_tls_prelude}) // return undef;
         return 1 if length $self->{_tls_prelude};
         delete $self->{_tls_prelude};
     }
     if ($self->{_tls_ready}) {
         while (length $self->{wbuf}) {
-            last unless $session->write_from($self->{wbuf});
-            my $done = $session->flush($self->{_fd});
+            my $took = $session->write_from($self->{wbuf}) // return undef;
+            last unless $took;
+            my $done = $session->flush($self->{fh}, $self->{_fd});
             return undef unless defined $done;
             last unless $done;
         }
     }
-    my $done = $session->flush($self->{_fd});
+    my $done = $session->flush($self->{fh}, $self->{_fd});
     return undef unless defined $done;
     1;
 }
@@ -892,17 +920,17 @@ sub destroyed { 0 }
 # Linger for a TLS handle: keeps its session (and file handle) alive until the outstanding
 # plaintext is encrypted and every record is written, or $linger seconds pass.
 sub _linger_tls {
-    my ($fh, $session, $wbuf, $linger) = @_;
+    my ($fh, $fd, $session, $wbuf, $linger) = @_;
     my @linger;
-    push @linger, AE::io($fh, 1, sub {
-        my $fd = fileno $fh;    # the closure holds $fh: it stays open while we linger
+    push @linger, AE::io($fh, 1, sub {    # the closure holds $fh: it stays open while we linger
         while (length $wbuf) {
-            last unless $session->write_from($wbuf);
-            my $done = $session->flush($fd);
+            my $took = $session->write_from($wbuf) // return @linger = ();    # (the session failed)
+            last unless $took;
+            my $done = $session->flush($fh, $fd);
             return @linger = () unless defined $done || $! == EAGAIN || $! == EINTR;
             last unless $done;
         }
-        my $done = $session->flush($fd);
+        my $done = $session->flush($fh, $fd);
         @linger = () if defined $done
             ? !length $wbuf && !($session->state & $WANTS_WRITE)
             : $! != EAGAIN && $! != EINTR;
@@ -913,16 +941,18 @@ sub _linger_tls {
 sub DESTROY {
     my ($self) = @_;
     my $linger = exists $self->{linger} ? $self->{linger} : 3600;
-    my $fh = $self->{fh};
-    if ($fh && $linger && $self->{_tls}) {
-        _linger_tls($fh, $self->{_tls}, $self->{wbuf}, $linger)
+    my ($fh, $fd) = @$self{qw(fh _fd)};
+    # (a descriptor the fh no longer owns is not written to: nothing lingers then)
+    if (!$fh || !$linger || !_fd_owned($fh, $fd)) {
+    } elsif ($self->{_tls}) {
+        _linger_tls($fh, $fd, $self->{_tls}, $self->{wbuf}, $linger)
             if $self->{_tls_ready} && $self->_wants_write;
-    } elsif ($fh && $linger && length($self->{wbuf} // "")) {
+    } elsif (length($self->{wbuf} // "")) {
         # Outstanding data keeps the file handle alive until written (or linger expires).
         my $wbuf = $self->{wbuf};
         my @linger;
         push @linger, AE::io($fh, 1, sub {
-            my $len = _write(fileno $fh, $wbuf);    # $fh stays open as long as we write
+            my $len = _write($fh, $fd, $wbuf);    # $fh stays open as long as we write
             if (!defined $len ? ($! != EAGAIN && $! != EINTR) : !length $wbuf) {
                 @linger = ();
             }
@@ -1034,7 +1064,8 @@ connection and tries the next address of the host (possibly after the callback r
 
 =item on_connect_error => $cb->($handle, $message)
 
-Called when no connection could be made; C<$!> holds the error. The handle is destroyed
+Called when no connection could be made; C<$!> holds the error (C<ENXIO> when the host has
+no address, also when it is not a valid domain name at all). The handle is destroyed
 afterwards. Without it, C<on_error> is called with a fatal error.
 
 =back
@@ -1052,7 +1083,16 @@ the callback returns. The codes AnyEvent::Handle reports:
     EBADMSG    malformed netstring, JSON, CBOR, storable data, or a reject regex matched
                (not fatal; the request stays queued)
     EPROTO     TLS failures: handshake, certificate verification, bad records (fatal)
+    EBADF      the file handle was closed (or reopened onto another descriptor) behind
+               the handle's back (fatal; see below)
     others     as read(2)/write(2) report them (fatal)
+
+A handle never reads, writes or shuts down a descriptor its file handle no longer owns: each
+time, it checks that C<fileno> of its C<fh> is still the descriptor it started with. Once user
+code closed C<fh>, the number may belong to a new socket; the handle then fails with C<EBADF>
+instead of reading the new socket's data or writing its own queue into it, and lingers on
+nothing when destroyed. (A file handle reopened onto the very same descriptor number is the
+file handle's own: the handle goes on using it, as AnyEvent 7.17 reads through its C<fh>.)
 
 Without C<on_error>, an error destroys the handle and croaks with
 C<AnyEvent::Handle uncaught error: $message> (from inside the event loop).
@@ -1385,10 +1425,31 @@ C<on_starttls>), before the data that arrived with the peer's last flight is ser
 =item *
 
 Errors: a failed read or write calls C<on_error> from the callback that hit it, with C<$!> set.
-Callbacks otherwise see C<$!> as the program left it: nothing the loop or this module did
-internally (EAGAIN on a drained socket, say) shows through.
+Callbacks called after the handle's own successful read or write see C<$!> == 0, as after
+Perl's C<sysread>/C<syswrite> (which AnyEvent 7.17 uses); otherwise C<$!> is as the program
+left it: nothing the loop or this module did internally (EAGAIN on a drained socket, say)
+shows through.
 
 =back
+
+=head1 ERRORS THAT CROAK
+
+Nothing a peer sends (data, malformed JSON/CBOR/netstrings, TLS records, the end of the
+stream) and no host name given to C<connect> makes a handle croak: those end in C<on_error>
+or C<on_connect_error> (a name that is no domain name: C<ENXIO>, as from C<tcp_connect>).
+What croaks, at the call, are programmer errors:
+
+    new            an odd number of arguments; neither fh nor connect; connect not
+                   [$host, $service]; fh not an open file handle
+    push_write     undefined data; characters above 255 (also in a netstring); an
+                   unknown write type; cbor without CBOR::XS
+    push_read,     no callback; an unknown read type; a line end marker that is empty or
+    unshift_read   has characters above 255; a packstring format that is not one integer
+    starttls       TLS already active; a mode other than "accept" or "connect"
+
+and, as in AnyEvent 7.17, an error on a handle without C<on_error> (C<AnyEvent::Handle
+uncaught error: ...>, from the callback that hit it). L<AnyEvent::TLS>'s constructor croaks for
+unusable TLS options.
 
 =head1 DIFFERENCES FROM ANYEVENT 7.17
 

@@ -302,7 +302,7 @@ sub inet_aton {
     if (my $ipn = parse_ipv4($name) || parse_ipv6($name)) {
         return $cb->($ipn);
     }
-    return $cb->(parse_ipv4('127.0.0.1'), parse_ipv6('::1')) if $name eq 'localhost';
+    return $cb->(parse_ipv4('127.0.0.1'), parse_ipv6('::1')) if ($name // '') eq 'localhost';
     my @by_rank;
     my $cv = AE::cv(sub { $cb->(map { @{ $_ || [] } } reverse @by_rank) });
     $cv->begin;
@@ -332,6 +332,7 @@ sub resolve_sockaddr($$$$$$) {
     my ($node, $service, $proto, $family, $type, $cb) = @_;
     $family ||= 0;
 
+    return $cb->() unless defined $node; # no host: no address (7.17 looks up "" after a warning)
     if ($node eq 'unix/') {
         return $cb->() if $family || !defined $service || $service !~ m{^/};
         return $cb->([AF_UNIX, $type // SOCK_STREAM, 0, Socket::pack_sockaddr_un($service)]);
@@ -543,17 +544,50 @@ sub tcp_bind($$$;$) {
 
 sub tcp_server($$$;$) {
     my ($host, $service, $accept_cb, $prepare_cb) = @_;
-    return _tcp_bind($host, $service, sub {
-        my ($state) = @_;
-        my $listener = $state->{fh};
-        # the watcher's closure keeps %$state (and so the listener) alive until the guard clears it
-        $state->{io} = AE::io($listener, 0, sub {
-            while ($state->{fh} and my ($fh, $peer) = _rs_accept($listener)) {
-                my ($port, $peer_host) = unpack_sockaddr($peer);
-                $accept_cb->($fh, format_address($peer_host), $port);
-            }
-        });
-    }, $prepare_cb, 'tcp_server');
+    return _tcp_bind($host, $service, sub { _accept_loop($_[0], $accept_cb) }, $prepare_cb, 'tcp_server');
+}
+
+# Logs at level 4. AnyEvent::log loads AnyEvent::Log for the first message it logs, which fails
+# while the process is out of descriptors: the message then goes to STDERR as it is.
+sub _log_shortage {
+    my ($message) = @_;
+    local $@;
+    eval { AnyEvent::log(4, $message); 1 } or print STDERR "AnyEvent::Socket: $message\n";
+}
+
+# How long a server stops accepting when the process or the system is out of descriptors.
+sub ACCEPT_PAUSE() { 0.1 }
+
+# Accepts the connections waiting on $state->{fh}. When accept fails for want of descriptors or
+# memory (EMFILE, ENFILE, ENOBUFS, ENOMEM), the listener stays readable and watching it would
+# spin: accepting pauses for ACCEPT_PAUSE instead and then resumes by itself, the clients
+# waiting in the backlog meanwhile. The pause is logged (level 4) once per such episode, which
+# ends when the backlog is drained again.
+sub _accept_loop {
+    my ($state, $accept_cb) = @_;
+    my $listener = $state->{fh};
+    # the watcher's closure keeps %$state (and so the listener) alive until the guard clears it
+    $state->{io} = AE::io($listener, 0, sub {
+        while ($state->{fh}) {
+            my ($fh, $peer) = _rs_accept($listener) or last;
+            my ($port, $peer_host) = unpack_sockaddr($peer);
+            $accept_cb->($fh, format_address($peer_host), $port);
+        }
+        return unless $state->{fh};
+        my $errno = $! + 0;
+        if ($errno == Errno::EMFILE() || $errno == Errno::ENFILE() || $errno == Errno::ENOBUFS()
+            || $errno == Errno::ENOMEM()) {
+            _log_shortage("tcp_server: accept: $!; not accepting for " . ACCEPT_PAUSE . " s at a time until it works again")
+                unless $state->{starved}++;
+            delete $state->{io};
+            $state->{pause} = AE::timer(ACCEPT_PAUSE, 0, sub {
+                delete $state->{pause};
+                _accept_loop($state, $accept_cb) if $state->{fh};
+            });
+        } elsif ($errno == Errno::EAGAIN() || $errno == Errno::EWOULDBLOCK()) {
+            delete $state->{starved}; # drained: the next shortage is a new episode
+        }
+    });
 }
 
 # ---- socket options ------------------------------------------------------------------------
@@ -706,8 +740,10 @@ installed, names resolve through the hosts file alone. Candidates come ordered b
 preference of C<PERL_ANYEVENT_PROTOCOLS> (default C<ipv4,ipv6>), then in record order.
 
 Calls C<$cb> with one array reference per candidate (C<[$family, $type, $protocol_number,
-$sockaddr]>), or with nothing when the name has no usable address. Returns nothing. Croaks for
-an unknown service (C<"http-x/tcp: service unknown">) or protocol.
+$sockaddr]>), or with nothing when the name has no usable address - also when C<$node> is
+undefined or not a valid domain name (an empty label, a label over 63 octets, a name over 255),
+whether the caller passed it or it came from a DNS answer (an SRV target). Returns nothing.
+Croaks for an unknown service (C<"http-x/tcp: service unknown">) or protocol.
 
 =head2 The hosts file helpers (AnyEvent 7.17's internals)
 
@@ -761,8 +797,10 @@ On success C<< $connect_cb->($fh, $host, $port, $retry) >> is called with the co
 C<unix/> and the path). Calling C<< $retry->() >> drops this connection and goes on with the
 next address. When no address is left, C<$connect_cb> is called without arguments and C<$!>
 says why: the error of the last attempt (C<ECONNREFUSED>, C<ETIMEDOUT> when the prepare
-callback's timeout expired, ...), or C<ENXIO> when the name had no addresses at all. The
-callback is never called before C<tcp_connect> has returned.
+callback's timeout expired, C<EMFILE> when no socket could be made, ...), or C<ENXIO> when the
+name had no addresses at all - as for a host that is undefined or no valid domain name (a name
+from a DNS answer, say, such as an MX exchange whose label holds a dot), as AnyEvent 7.17
+reports it. The callback is never called before C<tcp_connect> has returned.
 
 Returns, unless called in void context, a guard: destroying it before the callback was called
 cancels the connect, and the callback is then never called. Croaks when the service is unknown.
@@ -783,6 +821,14 @@ and, when the guard is destroyed, after. Internet sockets get C<SO_REUSEADDR>.
 C<< $prepare_cb->($fh, $host, $port) >>, if given, is called after binding and before listening,
 with the bound address (so a free port picked for port 0 can be read here); its return value is
 the listen backlog (0 or C<undef>: 128).
+
+When accepting fails because the process or the system is out of descriptors (C<EMFILE>,
+C<ENFILE>) or memory (C<ENOBUFS>, C<ENOMEM>), the server stops accepting for 0.1 s at a time
+instead of retrying at once (the listening socket stays readable: AnyEvent 7.17 spins at full
+CPU there), keeps serving the connections it has, and accepts the clients waiting in the
+backlog by itself once descriptors are free again. The shortage is logged once per episode
+(C<AnyEvent::log> level 4, shown at C<PERL_ANYEVENT_VERBOSE> 4 or more); an episode ends when
+the backlog was drained.
 
 Returns, unless called in void context, a guard that stops listening (and unlinks a unix
 socket) when destroyed; connections already accepted are not affected. In void context the
@@ -818,6 +864,21 @@ C<TCP_SACK_ENABLE>, C<TCP_SYNCNT>, C<TCP_WINDOW_CLAMP>, and C<MSG_DONTWAIT>,
 C<MSG_FASTOPEN>, C<MSG_MORE>, C<MSG_NOSIGNAL>: constant functions (not exported) giving the
 platform's value for C<setsockopt> or C<send>, or C<undef> where the platform has no such
 option, as AnyEvent provides them.
+
+=head1 ERRORS THAT CROAK
+
+Host names - from the caller or from DNS answers - never make these functions croak: a name
+that has no address, or that is no valid domain name, ends in the callback with nothing
+(C<tcp_connect>: C<$!> = C<ENXIO>), and connection failures end there with their C<$!>. What
+croaks, at the call and as in AnyEvent 7.17, are programmer errors and a server that cannot be
+set up:
+
+    resolve_sockaddr, tcp_connect   an unknown service or protocol; no service
+    tcp_server, tcp_bind            a host that is no address (or unix/ without a path); an
+                                    unknown service; socket, bind or listen failing
+                                    ("tcp_server: bind: Address already in use")
+    pack_sockaddr                   a host that is no address in network form
+    unpack_sockaddr                 an address family other than IPv4, IPv6 or unix
 
 =head1 ENVIRONMENT
 

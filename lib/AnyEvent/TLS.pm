@@ -166,6 +166,11 @@ sub _load_identity {
 sub _session {
     my ($self, $handle, $mode) = @_;
     my $peername = $mode eq "connect" ? $handle->{peername} : undef;
+    # An internationalised name is known to certificates and SNI by its ASCII form.
+    if (defined $peername && $peername =~ /[^\x00-\x7f]/) {
+        require AnyEvent::Util;
+        $peername = AnyEvent::Util::idn_to_ascii($peername);
+    }
     $self->{_ctx}->session($mode eq "accept" ? 1 : 0, $peername);
 }
 
@@ -331,6 +336,23 @@ Accepted and ignored: rustls chooses its own modern cipher suites and key exchan
 no finite-field DH), and verification happens once per handshake.
 
 =back
+
+=head2 Peer names
+
+A handle's C<peername> (by default the host given to its C<connect>) is sent as SNI and, with
+C<verify_peername>, checked against the certificate. An internationalised name is used in its
+ASCII form (C<AnyEvent::Util::idn_to_ascii>). A name that is no host name (an empty label, a
+label over 63 octets, spaces, wide characters that do not convert ...) is left out of SNI when
+nothing has to be checked against it; with C<verify_peername> (a scheme or array) the session
+fails with C<EPROTO> through the handle's C<on_error> ("invalid peer name"). Neither croaks.
+
+=head1 ERRORS THAT CROAK
+
+Only the constructor croaks, for options it cannot honour (see C<new>): unreadable files, PEM
+data without a usable certificate or key, encrypted keys, unsupported methods or C<check_crl>,
+malformed C<alpn>, C<verify_peername> or callbacks. Everything a session meets - records from
+the peer, certificates, peer names, a session that failed - ends in the handle's C<on_error>
+or C<on_starttls> with C<EPROTO>.
 
 =head1 FUNCTIONS AND VARIABLES
 

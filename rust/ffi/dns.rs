@@ -167,6 +167,7 @@ pub extern "C" fn aers_dns_configure(p: *mut DnsHandle, s: *const AersDnsSetting
 
 #[repr(C)]
 pub struct AersDnsLookup {
+    /// Null when the caller's name is no name at all (undef, wide characters).
     pub name: *const u8,
     pub name_len: usize,
     pub qtype: u16,
@@ -190,20 +191,16 @@ pub extern "C" fn aers_dns_resolve(p: *mut DnsHandle, cb: Callback, l: *const Ae
         let l = unsafe { &*l };
         let hosts = unsafe { bytes(l.hosts, l.hosts_len) };
         let req = LookupRequest {
-            name: unsafe { bytes(l.name, l.name_len) }.to_vec(),
+            // SAFETY: a non-null name points at name_len bytes of the caller's Perl string.
+            name: (!l.name.is_null()).then(|| unsafe { bytes(l.name, l.name_len) }.to_vec()),
             qtype: l.qtype,
             qclass: l.qclass,
             search: (l.has_search != 0).then(|| unsafe { byte_list(l.search, l.search_lens, l.nsearch) }),
             accept: (l.naccept >= 0).then(|| unsafe { std::slice::from_raw_parts(l.accept, l.naccept as usize) }.to_vec()),
             hosts_file: (!hosts.is_empty()).then(|| PathBuf::from(std::ffi::OsStr::new(std::str::from_utf8(hosts).unwrap_or("/etc/hosts")))),
         };
-        match handle.resolver.resolve(cb, req) {
-            Ok(f) => {
-                unsafe { *flags = f };
-                Ok(0)
-            }
-            Err(msg) => einval(handle, msg),
-        }
+        unsafe { *flags = handle.resolver.resolve(cb, req) };
+        Ok(0)
     })
 }
 

@@ -187,13 +187,19 @@ pub extern "C" fn aers_tls_read(s: *mut Session, buf: *mut u8, len: usize, got: 
     })
 }
 
-/// Hands plaintext to rustls; `*put` is how much it took (it bounds its buffer).
+/// Hands plaintext to rustls; `*put` is how much it took (it bounds its buffer). EPROTO (message
+/// kept) when the session already failed, e.g. on records a peer forged.
 #[no_mangle]
 pub extern "C" fn aers_tls_write(s: *mut Session, buf: *const u8, len: usize, put: *mut usize) -> i32 {
-    guarded(|| {
-        let n = io::Write::write(&mut unsafe { sess(s) }.conn.writer(), unsafe { bytes(buf, len) })?;
-        unsafe { *put = n };
-        Ok(0)
+    // SAFETY: s is a live session from aers_tls_new, buf holds len bytes of a Perl string, and
+    // put points at the glue's size_t (the glue's contract for every function here).
+    guarded(|| match io::Write::write(&mut unsafe { sess(s) }.conn.writer(), unsafe { bytes(buf, len) }) {
+        Ok(n) => {
+            // SAFETY: as above.
+            unsafe { *put = n };
+            Ok(0)
+        }
+        Err(e) => fail(libc::EPROTO, e.to_string()),
     })
 }
 

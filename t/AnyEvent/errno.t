@@ -86,6 +86,34 @@ subtest 'AnyEvent::Handle callbacks, plain and TLS' => sub {
     }
 };
 
+subtest 'after our successful reads and writes $! is 0, as after Perl\'s sysread/syswrite' => sub {
+    # Twiggy streams a PSGI body from on_drain and, when getline returns undef, treats a true $!
+    # as a read error of the body. Whatever $! held before (here EBADF, as Plack::Util's file
+    # tests leave it), the writes of the handle clear it, as AnyEvent 7.17's syswrite does.
+    my ($x, $y) = sockets();
+    my @chunks = map "chunk $_\n", 1 .. 20;
+    my ($cv, $errno_at_end) = (AE::cv);
+    my $reader = AnyEvent::Handle->new(fh => $y, on_read => sub { delete $_[0]{rbuf} }, on_eof => sub { $cv->send },
+        on_error => sub { $cv->send });
+    $! = Errno::EBADF();
+    my $writer = AnyEvent::Handle->new(fh => $x, on_error => sub { $cv->send });
+    $writer->on_drain(sub {
+        if (defined(my $chunk = shift @chunks)) { return $_[0]->push_write($chunk) }
+        $errno_at_end = $! + 0;
+        $_[0]->push_shutdown;
+    });
+    $cv->recv;
+    is $errno_at_end, 0, '$! is 0 when the body ends';
+
+    ($x, $y) = sockets();
+    $cv = AE::cv;
+    my $h = AnyEvent::Handle->new(fh => $x, on_read => sub { $cv->send($! + 0) });
+    syswrite $y, "data";
+    $! = Errno::EBADF();
+    AE::postpone { $! = Errno::EBADF() };    # a callback that leaves $! set, just before the read
+    is $cv->recv, 0, 'on_read after our read sees $! == 0';
+};
+
 subtest 'errors still carry their errno' => sub {
     my $port = do {
         my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => "127.0.0.1", LocalPort => 0, Proto => "tcp") or die $!;

@@ -48,6 +48,24 @@ subtest 'push_read after {rbuf} was deleted' => sub {
     is_deeply \@warnings, [], "no warnings";
 };
 
+subtest 'on_drain writing the next chunk (as Twiggy streams a body): no deep-recursion warning' => sub {
+    @warnings = ();
+    my ($x, $y) = sockets();
+    my @chunks = map "chunk $_\n", 1 .. 300;
+    my $expect = join "", @chunks;
+    my $cv = AE::cv;
+    my $got = "";
+    my $reader = AnyEvent::Handle->new(fh => $y, on_error => sub { $cv->send("reader error: $_[2]") },
+        on_read => sub { $got .= delete $_[0]{rbuf} }, on_eof => sub { $cv->send($got) });
+    my $writer = AnyEvent::Handle->new(fh => $x, on_error => sub { $cv->send("writer error: $_[2]") });
+    $writer->on_drain(sub {
+        if (defined(my $chunk = shift @chunks)) { $_[0]->push_write($chunk) }
+        else { $_[0]->on_drain(sub { shutdown $_[0]->fh, 1 }) }
+    });
+    is $cv->recv, $expect, "all chunks arrived";
+    is_deeply \@warnings, [], "no warnings";
+};
+
 subtest 'AnyEvent::TLS->new(cert => PEM text with key and certificate)' => sub {
     @warnings = ();
     my $pem = do { local $/; open my $fh, '<', "$pki/server-combined.pem" or die $!; <$fh> };
