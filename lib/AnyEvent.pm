@@ -330,6 +330,13 @@ C<$AnyEvent::MODEL> is defined and the array is no longer looked at.
 Runs BLOCK from the event loop at its next iteration, after the current callback has returned.
 Returns nothing; croaks if BLOCK is not code.
 
+=head2 AnyEvent::one_event
+
+Also C<< AnyEvent->one_event >>: runs one iteration of the event loop, as
+L<AnyEvent::Loop/AnyEvent::Loop::one_event> does (waits for at least one event or due timer,
+calls the ready callbacks, returns). Kept for old code; new code waits with a condition
+variable instead.
+
 =head2 AnyEvent::log $level, $message[, @args]
 
 Also C<AE::log>: logs through L<AnyEvent::Log> (see there for levels, formats and

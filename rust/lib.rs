@@ -19,8 +19,8 @@ pub mod io;
 pub mod signal;
 pub mod socket;
 pub mod stream;
-pub mod tls;
 pub mod timer;
+pub mod tls;
 
 #[cfg(test)]
 mod proptests;

@@ -19,7 +19,11 @@ use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
 use std::time::Duration;
 
 fn config(cases: u32) -> ProptestConfig {
-    ProptestConfig { cases, failure_persistence: None, ..ProptestConfig::default() }
+    ProptestConfig {
+        cases,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
 }
 
 /// An edit of a byte string: overwrite, insert or remove a byte, or cut the rest off.
@@ -87,7 +91,15 @@ fn answer(id: u16, qname: &Name, qtype: RecordType) -> Vec<u8> {
         RData::CNAME(CNAME(target.clone())),
         RData::TXT(TXT::new(vec!["text".into(), "more".into()])),
         RData::SRV(SRV::new(1, 2, 25, target.clone())),
-        RData::SOA(SOA::new(target.clone(), name("hostmaster.example.test"), 1, 2, 3, 4, 5)),
+        RData::SOA(SOA::new(
+            target.clone(),
+            name("hostmaster.example.test"),
+            1,
+            2,
+            3,
+            4,
+            5,
+        )),
     ] {
         msg.add_answer(Record::from_rdata(qname.clone(), 60, rdata));
     }
@@ -101,7 +113,10 @@ fn unpack_status(pkt: &[u8]) -> i32 {
 }
 
 fn label() -> impl Strategy<Value = Vec<u8>> {
-    prop_oneof![vec(any::<u8>(), 0..70), vec(prop::sample::select(b"ab.-_".to_vec()), 0..70)]
+    prop_oneof![
+        vec(any::<u8>(), 0..70),
+        vec(prop::sample::select(b"ab.-_".to_vec()), 0..70)
+    ]
 }
 
 proptest! {
@@ -167,9 +182,22 @@ proptest! {
 /// truncation, a FORMERR to retry, or a CNAME to follow, and the real answer no longer fits).
 fn answer_path(edits: &[Edit]) -> Result<(), TestCaseError> {
     let server = UdpSocket::bind("127.0.0.1:0").unwrap();
-    server.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    let mut r = Resolver::new(Settings { servers: vec![server.local_addr().unwrap()], cache: false, ..Settings::default() });
-    let req = LookupRequest { name: Some(b"www.example.test.".to_vec()), qtype: 15, qclass: 1, search: None, accept: None, hosts_file: None };
+    server
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut r = Resolver::new(Settings {
+        servers: vec![server.local_addr().unwrap()],
+        cache: false,
+        ..Settings::default()
+    });
+    let req = LookupRequest {
+        name: Some(b"www.example.test.".to_vec()),
+        qtype: 15,
+        qclass: 1,
+        search: None,
+        accept: None,
+        hosts_file: None,
+    };
     r.resolve(1 as crate::Callback, req);
     let mut buf = [0u8; 2048];
     let (n, from) = server.recv_from(&mut buf).unwrap();
@@ -189,8 +217,15 @@ fn answer_path(edits: &[Edit]) -> Result<(), TestCaseError> {
         }
     }
     match done {
-        Some(c) => prop_assert!(c.args.iter().all(|v| matches!(v, crate::dns::value::Value::List(_)))),
-        None => prop_assert_eq!(r.outstanding(), 1, "an unfinished look-up has its query on the wire"),
+        Some(c) => prop_assert!(c
+            .args
+            .iter()
+            .all(|v| matches!(v, crate::dns::value::Value::List(_)))),
+        None => prop_assert_eq!(
+            r.outstanding(),
+            1,
+            "an unfinished look-up has its query on the wire"
+        ),
     }
     Ok(())
 }
@@ -210,12 +245,19 @@ proptest! {
 fn netstring_model(buf: &[u8], max: usize) -> Netstring {
     let digits = buf.iter().take_while(|b| b.is_ascii_digit()).count();
     if digits == buf.len() {
-        return if digits > 20 { Netstring::Malformed } else { Netstring::Incomplete };
+        return if digits > 20 {
+            Netstring::Malformed
+        } else {
+            Netstring::Incomplete
+        };
     }
     if digits == 0 || buf[digits] != b':' || (digits > 1 && buf[0] == b'0') {
         return Netstring::Malformed;
     }
-    let len: u128 = std::str::from_utf8(&buf[..digits]).unwrap().parse().unwrap_or(u128::MAX);
+    let len: u128 = std::str::from_utf8(&buf[..digits])
+        .unwrap()
+        .parse()
+        .unwrap_or(u128::MAX);
     if len > max as u128 {
         return Netstring::Malformed;
     }
@@ -230,7 +272,10 @@ fn netstring_model(buf: &[u8], max: usize) -> Netstring {
 }
 
 fn scan_bytes() -> impl Strategy<Value = Vec<u8>> {
-    prop_oneof![vec(any::<u8>(), 0..200), vec(prop::sample::select(b"\r\n:,0123456789ab".to_vec()), 0..200)]
+    prop_oneof![
+        vec(any::<u8>(), 0..200),
+        vec(prop::sample::select(b"\r\n:,0123456789ab".to_vec()), 0..200)
+    ]
 }
 
 proptest! {
@@ -280,7 +325,12 @@ E+mHzuwxrEUJrx2Ic9ukQ5g60f5V5S1f6vwWb1TENsNF1cKnC9ciWqlG
 ";
 
 fn contexts() -> (Context, Context) {
-    let settings = || crate::tls::Settings { tls12: true, tls13: true, server_tickets: true, ..Default::default() };
+    let settings = || crate::tls::Settings {
+        tls12: true,
+        tls13: true,
+        server_tickets: true,
+        ..Default::default()
+    };
     let client = Context::new(settings());
     let mut server = Context::new(settings());
     server.set_chain_pem(CERT).unwrap();
@@ -302,7 +352,17 @@ fn flight(s: &mut Session) -> Vec<u8> {
 fn receive_status(session: &mut Session, data: &[u8]) -> (i32, i32) {
     let mut fds = [0; 2];
     // SAFETY: fds has room for the two descriptors socketpair writes.
-    assert_eq!(unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_NONBLOCK, 0, fds.as_mut_ptr()) }, 0);
+    assert_eq!(
+        unsafe {
+            libc::socketpair(
+                libc::AF_UNIX,
+                libc::SOCK_STREAM | libc::SOCK_NONBLOCK,
+                0,
+                fds.as_mut_ptr(),
+            )
+        },
+        0
+    );
     stream::write_from(fds[1], data).unwrap();
     // SAFETY: fds[1] is ours; closing it makes the reader see end of file after the data.
     unsafe { libc::close(fds[1]) };

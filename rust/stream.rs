@@ -69,7 +69,11 @@ pub fn write_vectored_from(fd: i32, bufs: &[io::IoSlice<'_>]) -> io::Result<usiz
 /// range (start, end) of the marker.
 pub fn find_line_end(buf: &[u8], from: usize) -> Option<(usize, usize)> {
     let nl = from + memchr(b'\n', buf.get(from..)?)?;
-    let start = if nl > from && buf[nl - 1] == b'\r' { nl - 1 } else { nl };
+    let start = if nl > from && buf[nl - 1] == b'\r' {
+        nl - 1
+    } else {
+        nl
+    };
     Some((start, nl + 1))
 }
 
@@ -92,12 +96,19 @@ pub enum Netstring {
 pub fn parse_netstring(buf: &[u8], max: usize) -> Netstring {
     let digits = buf.iter().take_while(|b| b.is_ascii_digit()).count();
     if digits == buf.len() {
-        return if digits > 20 { Netstring::Malformed } else { Netstring::Incomplete };
+        return if digits > 20 {
+            Netstring::Malformed
+        } else {
+            Netstring::Incomplete
+        };
     }
     if digits == 0 || buf[digits] != b':' || (digits > 1 && buf[0] == b'0') {
         return Netstring::Malformed;
     }
-    let len = match std::str::from_utf8(&buf[..digits]).ok().and_then(|s| s.parse::<usize>().ok()) {
+    let len = match std::str::from_utf8(&buf[..digits])
+        .ok()
+        .and_then(|s| s.parse::<usize>().ok())
+    {
         Some(len) if len <= max => len,
         _ => return Netstring::Malformed,
     };
@@ -119,7 +130,11 @@ mod tests {
         assert_eq!(find_line_end(b"ab\r\ncd\n", 4), Some((6, 7)));
         assert_eq!(find_line_end(b"\nx", 0), Some((0, 1)));
         assert_eq!(find_line_end(b"abc", 0), None);
-        assert_eq!(find_line_end(b"a\r\n", 2), Some((2, 3)), "the \\r before `from` is not ours");
+        assert_eq!(
+            find_line_end(b"a\r\n", 2),
+            Some((2, 3)),
+            "the \\r before `from` is not ours"
+        );
     }
 
     #[test]
@@ -131,8 +146,14 @@ mod tests {
 
     #[test]
     fn netstrings() {
-        assert_eq!(parse_netstring(b"5:hello,", 100), Netstring::Complete { start: 2, len: 5 });
-        assert_eq!(parse_netstring(b"0:,", 100), Netstring::Complete { start: 2, len: 0 });
+        assert_eq!(
+            parse_netstring(b"5:hello,", 100),
+            Netstring::Complete { start: 2, len: 5 }
+        );
+        assert_eq!(
+            parse_netstring(b"0:,", 100),
+            Netstring::Complete { start: 2, len: 0 }
+        );
         assert_eq!(parse_netstring(b"5:hel", 100), Netstring::Incomplete);
         assert_eq!(parse_netstring(b"12", 100), Netstring::Incomplete);
         assert_eq!(parse_netstring(b"", 100), Netstring::Incomplete);

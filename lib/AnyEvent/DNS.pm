@@ -695,6 +695,20 @@ names added there can be used. Decoding happens in Rust with the same built-in n
 added to the C<_str> tables and decoders added to C<%AnyEvent::DNS::dec_rr> are not consulted
 (records of types without a decoder come back with their raw rdata).
 
+=item AnyEvent::DNS::DOMAIN_PORT
+
+The DNS port, 53 (a constant, as the other two).
+
+=item AnyEvent::DNS::MAX_PKT
+
+The UDP payload size C<dns_pack> advertises in its EDNS0 record when C<$AnyEvent::DNS::EDNS0>
+is set: 4096.
+
+=item AnyEvent::DNS::DEFAULT_EDNS_PAYLOAD
+
+The default of the resolver's C<edns0> option (the payload size advertised in its own
+queries): 1232.
+
 =back
 
 =head1 THE AnyEvent::DNS RESOLVER CLASS

@@ -136,25 +136,21 @@ EOF
         return "wrap level now $AnyEvent::Debug::WRAP_LEVEL";
     }
 
-    sub t {
-        if (@_) {
-            my @w = &w;
-            $_->trace(1) for @w;
-            return "tracing enabled for @w.";
+    # t / ut: tracing on or off for the listed watchers, or for watchers created from now on
+    sub _trace {
+        my ($on, @ids) = @_;
+        my $what = $on ? "enabled" : "disabled";
+        if (@ids) {
+            my @w = w(@ids);
+            $_->trace($on) for @w;
+            return "tracing $what for @w.";
         }
-        $AnyEvent::Debug::TRACE = 1;
-        return 'tracing for newly created watchers is now enabled.';
+        $AnyEvent::Debug::TRACE = $on;
+        return "tracing for newly created watchers is now $what.";
     }
 
-    sub ut {
-        if (@_) {
-            my @w = &w;
-            $_->trace(0) for @w;
-            return "tracing disabled for @w.";
-        }
-        $AnyEvent::Debug::TRACE = 0;
-        return 'tracing for newly created watchers is now disabled.';
-    }
+    sub t  { _trace(1, @_) }
+    sub ut { _trace(0, @_) }
 
     *u = \&ut;
 

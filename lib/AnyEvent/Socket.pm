@@ -663,13 +663,13 @@ Returns the unix domain socket token for the text C<unix/>, C<undef> for anythin
 
 =head2 $ipn = parse_address $text
 
-=head2 $ipn = parse_ip $text
-
-=head2 $ipn = AnyEvent::Socket::aton $text
-
 C<parse_ipv6>, C<parse_ipv4> and C<parse_unix> in one: returns 4 octets for IPv4 addresses
 (also when written IPv4-mapped, C<::ffff:1.2.3.4>), 16 octets for other IPv6 addresses, the unix
 token for C<unix/>, or C<undef>. Never resolves names.
+
+=head2 $ipn = parse_ip $text, $ipn = AnyEvent::Socket::aton $text
+
+Other names for C<parse_address>.
 
 =head2 $af = address_family $ipn
 
@@ -688,13 +688,13 @@ C<::ffff:a.b.c.d> (mapped) and C<::ffff:0:a.b.c.d> (translated).
 
 =head2 $text = format_address $ipn
 
-=head2 $text = format_ip $ipn
-
-=head2 $text = AnyEvent::Socket::ntoa $ipn
-
 Formats an address in network form: IPv4 as a dotted quad, IPv4-mapped IPv6 as the plain IPv4
 address, other IPv6 as C<format_ipv6> does, the unix token as C<unix/>. Returns C<undef> for
 anything else.
+
+=head2 $text = format_ip $ipn, $text = AnyEvent::Socket::ntoa $ipn
+
+Other names for C<format_address>.
 
 =head2 ($host, $service) = parse_hostport $text[, $default_service]
 
@@ -836,6 +836,11 @@ server runs for the life of the program. When C<tcp_server> returns, the socket 
 Croaks, naming the problem, when the host is not an address (C<tcp_server: cannot parse 'x' as
 host address>), the service is unknown, or socket, bind or listen fail (C<tcp_server: bind:
 Address already in use>).
+
+=head2 AnyEvent::Socket::ACCEPT_PAUSE
+
+The length, in seconds, of C<tcp_server>'s pauses in accepting when descriptors or memory run
+out (a constant: 0.1).
 
 =head2 $guard = AnyEvent::Socket::tcp_bind $host, $service, $done_cb[, $prepare_cb]
 

@@ -65,7 +65,10 @@ impl Resolver {
         let is_name = req.name.is_some();
         let name = req.name.unwrap_or_default();
         let dotted = name.ends_with(b".");
-        let base = name.strip_suffix(b".").unwrap_or(&name).to_ascii_lowercase();
+        let base = name
+            .strip_suffix(b".")
+            .unwrap_or(&name)
+            .to_ascii_lowercase();
         let first = match (is_name, wire::parse_name(&base)) {
             (true, Ok(first)) => first,
             _ => {
@@ -150,7 +153,13 @@ impl Resolver {
                 return self.on_answer(key, &hit.answers, hit.age);
             }
         }
-        let packet = match wire::query_packet(0, &l.current, l.qtype, l.qclass, self.settings.edns_payload) {
+        let packet = match wire::query_packet(
+            0,
+            &l.current,
+            l.qtype,
+            l.qclass,
+            self.settings.edns_payload,
+        ) {
             Ok(p) => p,
             Err(_) => return self.next_suffix(key),
         };
@@ -171,14 +180,18 @@ impl Resolver {
             let l = &mut self.lookups[key];
             let found: Vec<Value> = answers
                 .iter()
-                .filter(|r| wire::same_name(&r.name, &l.current) && l.accept.takes(r.record_type().into()))
+                .filter(|r| {
+                    wire::same_name(&r.name, &l.current) && l.accept.takes(r.record_type().into())
+                })
                 .map(|r| wire::record_value_ttl(r, r.ttl.saturating_sub(age)))
                 .collect();
             if !found.is_empty() {
                 return self.finish_lookup(key, found);
             }
             let cname = answers.iter().find_map(|r| match &r.data {
-                hickory_proto::rr::RData::CNAME(target) if wire::same_name(&r.name, &l.current) => Some(target.0.clone()),
+                hickory_proto::rr::RData::CNAME(target) if wire::same_name(&r.name, &l.current) => {
+                    Some(target.0.clone())
+                }
                 _ => None,
             });
             match cname {
@@ -197,18 +210,27 @@ impl Resolver {
     }
 
     pub(super) fn finish_lookup(&mut self, key: LookupKey, mut found: Vec<Value>) {
-        let Some(l) = self.lookups.remove(key) else { return };
+        let Some(l) = self.lookups.remove(key) else {
+            return;
+        };
         if found.is_empty() && l.qclass == CLASS_IN && (l.qtype == TYPE_A || l.qtype == TYPE_AAAA) {
             if let Some(path) = &l.hosts_file {
                 let v6 = l.qtype == TYPE_AAAA;
                 for addr in self.hosts.lookup(path, &l.base, v6) {
                     let rtype = if v6 { "aaaa" } else { "a" };
                     found.push(Value::List(vec![
-                        Value::str(&l.base), Value::str(rtype), Value::str("in"), Value::Int(0), Value::str(addr),
+                        Value::str(&l.base),
+                        Value::str(rtype),
+                        Value::str("in"),
+                        Value::Int(0),
+                        Value::str(addr),
                     ]));
                 }
             }
         }
-        self.done.push_back(Completion { cb: l.cb, args: found });
+        self.done.push_back(Completion {
+            cb: l.cb,
+            args: found,
+        });
     }
 }

@@ -118,7 +118,11 @@ pub extern "C" fn aers_panic_message(buf: *mut u8, len: usize) {
 
 /// The bytes at `p` (a C buffer of `len` bytes; `p` may be null when `len` is 0).
 pub(crate) unsafe fn bytes<'a>(p: *const u8, len: usize) -> &'a [u8] {
-    if len == 0 { &[] } else { std::slice::from_raw_parts(p, len) }
+    if len == 0 {
+        &[]
+    } else {
+        std::slice::from_raw_parts(p, len)
+    }
 }
 
 /// Copies `text` into the caller's buffer of `len` bytes (> 0), truncated, NUL-terminated.

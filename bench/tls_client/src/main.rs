@@ -69,10 +69,22 @@ fn quickack(sock: &TcpStream) {
     const IPPROTO_TCP: i32 = 6;
     const TCP_QUICKACK: i32 = 12;
     let one: i32 = 1;
-    unsafe { setsockopt(sock.as_raw_fd(), IPPROTO_TCP, TCP_QUICKACK, &one as *const i32 as *const _, 4) };
+    unsafe {
+        setsockopt(
+            sock.as_raw_fd(),
+            IPPROTO_TCP,
+            TCP_QUICKACK,
+            &one as *const i32 as *const _,
+            4,
+        )
+    };
 }
 
-fn one(addr: &str, config: &Arc<ClientConfig>, quick: bool) -> Result<(), Box<dyn std::error::Error>> {
+fn one(
+    addr: &str,
+    config: &Arc<ClientConfig>,
+    quick: bool,
+) -> Result<(), Box<dyn std::error::Error>> {
     let mut sock = TcpStream::connect(addr)?;
     sock.set_nodelay(true)?;
     let mut conn = ClientConnection::new(config.clone(), ServerName::try_from("localhost")?)?;
@@ -122,7 +134,10 @@ fn cpu_seconds() -> f64 {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.len() < 5 {
-        eprintln!("usage: {} HOST PORT THREADS SECONDS [tls1.2] [quickack]", args[0]);
+        eprintln!(
+            "usage: {} HOST PORT THREADS SECONDS [tls1.2] [quickack]",
+            args[0]
+        );
         std::process::exit(2);
     }
     let addr = format!("{}:{}", args[1], args[2]);
@@ -148,7 +163,8 @@ fn main() {
     let errors = Arc::new(AtomicU64::new(0));
     let handles: Vec<_> = (0..threads)
         .map(|_| {
-            let (addr, config, ok, errors) = (addr.clone(), config.clone(), ok.clone(), errors.clone());
+            let (addr, config, ok, errors) =
+                (addr.clone(), config.clone(), ok.clone(), errors.clone());
             std::thread::spawn(move || {
                 while Instant::now() < until {
                     match one(&addr, &config, quick) {
@@ -167,6 +183,10 @@ fn main() {
         "handshakes={} errors={} cpu_us_per_handshake={:.1}",
         n,
         errors.load(Ordering::Relaxed),
-        if n > 0 { 1e6 * cpu_seconds() / n as f64 } else { 0.0 }
+        if n > 0 {
+            1e6 * cpu_seconds() / n as f64
+        } else {
+            0.0
+        }
     );
 }
