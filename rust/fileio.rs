@@ -76,7 +76,9 @@ pub(crate) enum Output {
 pub(crate) type Outcome = Result<Output, i32>;
 
 fn errno() -> i32 {
-    std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO)
+    std::io::Error::last_os_error()
+        .raw_os_error()
+        .unwrap_or(libc::EIO)
 }
 
 /// Runs a system call until it is not interrupted; a negative result becomes the errno.
@@ -101,7 +103,10 @@ fn unit(r: Result<libc::c_int, i32>) -> Outcome {
 fn timespec(t: f64) -> libc::timespec {
     let sec = t.trunc();
     let usec = ((t - sec) * 1e6).trunc();
-    libc::timespec { tv_sec: sec as libc::time_t, tv_nsec: (usec as libc::c_long) * 1000 }
+    libc::timespec {
+        tv_sec: sec as libc::time_t,
+        tv_nsec: (usec as libc::c_long) * 1000,
+    }
 }
 
 fn stat_of(target: &Target, follow: bool) -> Outcome {
@@ -140,7 +145,11 @@ impl Spares {
     fn get(&self, cap: usize) -> Result<Vec<u8>, i32> {
         if cap <= SPARE_MAX {
             let mut spares = lock(&self.0);
-            if let Some(i) = spares.buffers.iter().position(|b| b.capacity() >= cap && b.capacity() <= cap * 2 + 4096) {
+            if let Some(i) = spares
+                .buffers
+                .iter()
+                .position(|b| b.capacity() >= cap && b.capacity() <= cap * 2 + 4096)
+            {
                 let buf = spares.buffers.swap_remove(i);
                 spares.bytes -= buf.capacity();
                 return Ok(buf);
@@ -180,7 +189,9 @@ pub(crate) fn run(op: Op, spares: &Spares) -> Outcome {
         Op::Load(path) => load_file(&path, spares),
         Op::Open(path, flags, mode) => {
             // SAFETY: path is NUL-terminated; the descriptor returned is ours.
-            let fd = sys(|| unsafe { libc::open(path.as_ptr(), flags | libc::O_CLOEXEC, mode as libc::c_uint) })?;
+            let fd = sys(|| unsafe {
+                libc::open(path.as_ptr(), flags | libc::O_CLOEXEC, mode as libc::c_uint)
+            })?;
             // SAFETY: just opened, owned by nobody else.
             Ok(Output::Opened(unsafe { OwnedFd::from_raw_fd(fd) }))
         }
@@ -198,7 +209,8 @@ pub(crate) fn run(op: Op, spares: &Spares) -> Outcome {
         Op::Read(fd, len) => read_some(fd.as_raw_fd(), len, spares),
         Op::Write(fd, data) => {
             // SAFETY: data is a live buffer of data.len() bytes.
-            sys(|| unsafe { libc::write(fd.as_raw_fd(), data.as_ptr().cast(), data.len()) }).map(|n| Output::Number(n as i64))
+            sys(|| unsafe { libc::write(fd.as_raw_fd(), data.as_ptr().cast(), data.len()) })
+                .map(|n| Output::Number(n as i64))
         }
         Op::Seek(fd, offset, whence) => {
             // SAFETY: plain system call on our descriptor.
@@ -215,7 +227,9 @@ pub(crate) fn run(op: Op, spares: &Spares) -> Outcome {
             unit(match target {
                 // SAFETY: `tp` is null or points to two timespecs alive for the call.
                 Target::Fd(fd) => sys(|| unsafe { libc::futimens(fd.as_raw_fd(), tp) }),
-                Target::Path(path) => sys(|| unsafe { libc::utimensat(libc::AT_FDCWD, path.as_ptr(), tp, 0) }),
+                Target::Path(path) => {
+                    sys(|| unsafe { libc::utimensat(libc::AT_FDCWD, path.as_ptr(), tp, 0) })
+                }
             })
         }
         Op::Chown(target, uid, gid) => unit(match target {
@@ -280,7 +294,8 @@ fn readlink(path: &CString) -> Outcome {
     loop {
         let mut buf = vec![0u8; size];
         // SAFETY: the buffer has `size` writable bytes; path is NUL-terminated.
-        let n = sys(|| unsafe { libc::readlink(path.as_ptr(), buf.as_mut_ptr().cast(), size) })? as usize;
+        let n = sys(|| unsafe { libc::readlink(path.as_ptr(), buf.as_mut_ptr().cast(), size) })?
+            as usize;
         if n < size {
             buf.truncate(n);
             return Ok(Output::Bytes(buf));
@@ -375,12 +390,16 @@ struct Jobs {
 impl Jobs {
     /// Workers running a request that have not been at it for longer than STALL.
     fn active(&self, now: Instant) -> usize {
-        self.busy.iter().filter(|b| matches!(b, Some(t) if now.duration_since(*t) < STALL)).count()
+        self.busy
+            .iter()
+            .filter(|b| matches!(b, Some(t) if now.duration_since(*t) < STALL))
+            .count()
     }
 
     /// Requests that may start now: room under the target, counting wake-ups on their way.
     fn room(&self, now: Instant) -> usize {
-        self.target.saturating_sub(self.active(now) + self.signalled)
+        self.target
+            .saturating_sub(self.active(now) + self.signalled)
     }
 
     /// Wake-ups (or new threads) wanted for the queued requests: as many as there is room for,
@@ -526,7 +545,9 @@ impl Shared {
         loop {
             let now = Instant::now();
             if !jobs.queue.is_empty() && jobs.active(now) < jobs.target {
-                let Some((id, op)) = jobs.queue.pop_front() else { continue };
+                let Some((id, op)) = jobs.queue.pop_front() else {
+                    continue;
+                };
                 jobs.busy[me] = Some(now);
                 if jobs.queue.is_empty() {
                     // this request may take long: results held back must not wait for it
@@ -538,11 +559,15 @@ impl Shared {
                     let _ = self.provide(&mut jobs, 1);
                 }
                 drop(jobs);
-                let outcome = catch_unwind(AssertUnwindSafe(|| run(op, &self.spares))).unwrap_or(Err(libc::EIO));
+                let outcome = catch_unwind(AssertUnwindSafe(|| run(op, &self.spares)))
+                    .unwrap_or(Err(libc::EIO));
                 jobs = lock(&self.jobs);
                 jobs.busy[me] = None;
                 let quick = now.elapsed() < QUICK;
-                let hold = jobs.coalesce && quick && !jobs.queue.is_empty() && jobs.active(Instant::now()) < jobs.target;
+                let hold = jobs.coalesce
+                    && quick
+                    && !jobs.queue.is_empty()
+                    && jobs.active(Instant::now()) < jobs.target;
                 self.finish(id, outcome, hold);
                 continue;
             }
@@ -550,7 +575,11 @@ impl Shared {
             self.release();
             if !jobs.queue.is_empty() && !jobs.standby {
                 jobs.standby = true;
-                jobs = self.standby.wait_timeout(jobs, STALL).unwrap_or_else(|e| e.into_inner()).0;
+                jobs = self
+                    .standby
+                    .wait_timeout(jobs, STALL)
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0;
                 jobs.standby = false;
                 self.release(); // in case a request got stuck after quick ones were held back
                 continue;
@@ -667,9 +696,19 @@ impl Pool {
 
     /// Queues a request; its result is delivered with `cb`. A request that cannot start
     /// (`op` is an error: a bad path or handle) is finished at once and delivered like any.
-    pub(crate) fn submit(&mut self, op: Result<Op, i32>, kind: u32, aux: i64, cb: Callback) -> std::io::Result<()> {
+    pub(crate) fn submit(
+        &mut self,
+        op: Result<Op, i32>,
+        kind: u32,
+        aux: i64,
+        cb: Callback,
+    ) -> std::io::Result<()> {
         self.after_fork()?;
-        let id = self.pending.insert(Pending { cb, op: kind, aux }).data().as_ffi();
+        let id = self
+            .pending
+            .insert(Pending { cb, op: kind, aux })
+            .data()
+            .as_ffi();
         let op = match op {
             Ok(op) => op,
             Err(e) => {
@@ -711,7 +750,13 @@ impl Pool {
         let mut counter = 0u64;
         // Reset the wake-up first: a result finished after this read wakes the loop again.
         // SAFETY: reads 8 bytes into a live u64 from our non-blocking eventfd (EAGAIN when 0).
-        unsafe { libc::read(self.shared.wake.as_raw_fd(), (&mut counter as *mut u64).cast(), 8) };
+        unsafe {
+            libc::read(
+                self.shared.wake.as_raw_fd(),
+                (&mut counter as *mut u64).cast(),
+                8,
+            )
+        };
         let mut f = lock(&self.shared.finished);
         self.batch.extend(f.items.drain(..));
         f.notified = false;
@@ -724,7 +769,12 @@ impl Pool {
         loop {
             let (id, outcome) = self.batch.pop_front()?;
             if let Some(p) = self.pending.remove(KeyData::from_ffi(id).into()) {
-                return Some(Delivery { cb: p.cb, op: p.op, aux: p.aux, outcome });
+                return Some(Delivery {
+                    cb: p.cb,
+                    op: p.op,
+                    aux: p.aux,
+                    outcome,
+                });
             }
         }
     }
@@ -756,15 +806,27 @@ impl Pool {
         if !self.batch.is_empty() {
             return Ok(true);
         }
-        let ms = if timeout < 0. { -1 } else { (timeout * 1000.).ceil().min(i32::MAX as f64) as i32 };
-        let mut pfd = libc::pollfd { fd: self.shared.wake.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+        let ms = if timeout < 0. {
+            -1
+        } else {
+            (timeout * 1000.).ceil().min(i32::MAX as f64) as i32
+        };
+        let mut pfd = libc::pollfd {
+            fd: self.shared.wake.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
         // SAFETY: one live pollfd.
         match unsafe { libc::poll(&mut pfd, 1, ms) } {
             n if n > 0 => Ok(true),
             0 => Ok(false),
             _ => {
                 let e = std::io::Error::last_os_error();
-                if e.raw_os_error() == Some(libc::EINTR) { Ok(false) } else { Err(e) }
+                if e.raw_os_error() == Some(libc::EINTR) {
+                    Ok(false)
+                } else {
+                    Err(e)
+                }
             }
         }
     }
@@ -823,7 +885,11 @@ mod tests {
     }
 
     fn tmpdir() -> std::path::PathBuf {
-        let d = std::env::temp_dir().join(format!("aers-fileio-{}-{:?}", std::process::id(), std::thread::current().id()));
+        let d = std::env::temp_dir().join(format!(
+            "aers-fileio-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
         let _ = std::fs::remove_dir_all(&d);
         std::fs::create_dir_all(&d).unwrap();
         d
@@ -833,13 +899,22 @@ mod tests {
     fn load_and_errors() {
         let d = tmpdir();
         let f = d.join("f");
-        std::fs::File::create(&f).unwrap().write_all(&[7u8; 70000]).unwrap();
+        std::fs::File::create(&f)
+            .unwrap()
+            .write_all(&[7u8; 70000])
+            .unwrap();
         match run(Op::Load(c(&f)), &Spares::default()) {
             Ok(Output::Bytes(b)) => assert_eq!(b, vec![7u8; 70000]),
             _ => panic!("load failed"),
         }
-        assert!(matches!(run(Op::Load(c(&d.join("none"))), &Spares::default()), Err(libc::ENOENT)));
-        assert!(matches!(run(Op::Load(c(&d)), &Spares::default()), Err(libc::EISDIR)));
+        assert!(matches!(
+            run(Op::Load(c(&d.join("none"))), &Spares::default()),
+            Err(libc::ENOENT)
+        ));
+        assert!(matches!(
+            run(Op::Load(c(&d)), &Spares::default()),
+            Err(libc::EISDIR)
+        ));
         match run(Op::Readdir(c(&d)), &Spares::default()) {
             Ok(Output::Names(n, 1)) => assert_eq!(n, b"f\0"),
             _ => panic!("readdir"),
@@ -854,7 +929,11 @@ mod tests {
         assert!(pool.watch_request().is_none());
         assert_eq!(fd, pool.wake_fd());
         for i in 0..50usize {
-            let op = if i % 2 == 0 { Ok(Op::Stat(Target::Path(c(std::path::Path::new("/"))))) } else { Err(libc::ENOENT) };
+            let op = if i % 2 == 0 {
+                Ok(Op::Stat(Target::Path(c(std::path::Path::new("/")))))
+            } else {
+                Err(libc::ENOENT)
+            };
             pool.submit(op, 10, i as i64, i as Callback).unwrap();
         }
         let mut seen = 0;

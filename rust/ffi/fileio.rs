@@ -87,7 +87,10 @@ pub struct FioHandle {
 #[no_mangle]
 pub extern "C" fn aers_fio_new(max_threads: u32, out: *mut *mut FioHandle) -> i32 {
     guarded(|| {
-        let handle = Box::new(FioHandle { pool: Pool::new(max_threads as usize)?, current: None });
+        let handle = Box::new(FioHandle {
+            pool: Pool::new(max_threads as usize)?,
+            current: None,
+        });
         // SAFETY: `out` is the glue's pointer to fill.
         unsafe { *out = Box::into_raw(handle) };
         Ok(0)
@@ -153,7 +156,10 @@ fn op_of(r: &AersFioReq) -> Result<Op, i32> {
         kind::WRITE => Op::Write(fd(r)?, unsafe { bytes(r.data, r.data_len) }.to_vec()),
         kind::SEEK => Op::Seek(fd(r)?, r.a, r.b as i32),
         kind::TRUNCATE => Op::Truncate(target(r)?, r.a),
-        kind::UTIME => Op::Utime(target(r)?, if r.now != 0 { None } else { Some((r.t1, r.t2)) }),
+        kind::UTIME => Op::Utime(
+            target(r)?,
+            if r.now != 0 { None } else { Some((r.t1, r.t2)) },
+        ),
         kind::CHOWN => Op::Chown(target(r)?, id(r.a), id(r.b)),
         kind::CHMOD => Op::Chmod(target(r)?, r.a as u32),
         kind::STAT => Op::Stat(target(r)?),
@@ -175,7 +181,12 @@ fn op_of(r: &AersFioReq) -> Result<Op, i32> {
 /// descriptor when the glue has to start watching it (first request, first after a fork),
 /// else to -1.
 #[no_mangle]
-pub extern "C" fn aers_fio_submit(p: *mut FioHandle, r: *const AersFioReq, cb: Callback, watch_fd: *mut i32) -> i32 {
+pub extern "C" fn aers_fio_submit(
+    p: *mut FioHandle,
+    r: *const AersFioReq,
+    cb: Callback,
+    watch_fd: *mut i32,
+) -> i32 {
     guarded(|| {
         // SAFETY: the glue's handle and request.
         let (handle, r) = unsafe { (h(p), &*r) };
@@ -219,7 +230,15 @@ pub extern "C" fn aers_fio_next(p: *mut FioHandle, out: *mut AersFioDone) -> i32
         // SAFETY: the glue's handle and result to fill.
         let (handle, out) = unsafe { (h(p), &mut *out) };
         handle.current = None;
-        let Some(Delivery { cb, op, aux, outcome }) = handle.pool.next() else { return Ok(0) };
+        let Some(Delivery {
+            cb,
+            op,
+            aux,
+            outcome,
+        }) = handle.pool.next()
+        else {
+            return Ok(0);
+        };
         *out = AersFioDone {
             cb,
             op,
@@ -238,7 +257,9 @@ pub extern "C" fn aers_fio_next(p: *mut FioHandle, out: *mut AersFioDone) -> i32
                     Output::Done => {}
                     Output::Number(n) => out.value = *n,
                     Output::Bytes(b) => (out.data, out.len) = (b.as_ptr(), b.len()),
-                    Output::Names(b, n) => (out.data, out.len, out.count) = (b.as_ptr(), b.len(), *n),
+                    Output::Names(b, n) => {
+                        (out.data, out.len, out.count) = (b.as_ptr(), b.len(), *n)
+                    }
                     Output::Stat(st) => out.stat = &**st,
                     Output::Opened(_) => {}
                 }
@@ -257,7 +278,12 @@ pub extern "C" fn aers_fio_next(p: *mut FioHandle, out: *mut AersFioDone) -> i32
 /// is a NUL-terminated `malloc` block of `len` bytes (plus the NUL; `cap` bytes in all) that is
 /// now the glue's, or null when the glue must copy `data` instead.
 #[no_mangle]
-pub extern "C" fn aers_fio_take_bytes(p: *mut FioHandle, ptr: *mut *mut u8, len: *mut usize, cap: *mut usize) -> i32 {
+pub extern "C" fn aers_fio_take_bytes(
+    p: *mut FioHandle,
+    ptr: *mut *mut u8,
+    len: *mut usize,
+    cap: *mut usize,
+) -> i32 {
     guarded(|| {
         // SAFETY: the glue's handle and values to fill.
         let (handle, ptr, len, cap) = unsafe { (h(p), &mut *ptr, &mut *len, &mut *cap) };
