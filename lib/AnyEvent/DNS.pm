@@ -858,7 +858,7 @@ no server answered - or when a name in it cannot be encoded (then without asking
 list, no CNAME following, no cache. Croaks like C<dns_pack> otherwise, and for a request
 without a question.
 
-A subclass may override C<request> (L<AnyEvent::DNS::EtcHosts> on CPAN answers from the hosts
+A subclass may override C<request> (C<AnyEvent::DNS::EtcHosts> on CPAN answers from the hosts
 file there): C<resolve> (and so C<a>, C<aaaa>, C<resolve_sockaddr> ...) on an object of such a
 class then makes every query through C<< $self->request >>, as AnyEvent 7.17's C<resolve> does:
 one request per name of the search list until one has records of the accepted types, CNAME

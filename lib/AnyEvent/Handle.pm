@@ -1381,6 +1381,17 @@ The negotiated ALPN protocol (see C<alpn> in L<AnyEvent::TLS>), or undef. Not in
 
 The peer's certificate (DER octets), or undef. Not in AnyEvent.
 
+=head2 AnyEvent::Handle::MAX_READ_SIZE
+
+A constant: the default C<max_read_size> (131072 octets).
+
+=head2 $coder = AnyEvent::Handle::json_coder(), $coder = AnyEvent::Handle::cbor_coder()
+
+Return a new default coder for the json and cbor read and write types: C<json_coder> a UTF-8
+JSON::XS coder (JSON::PP when JSON::XS is not installed), C<cbor_coder>
+a CBOR::XS coder (croaks without CBOR::XS). A handle calls them through their names the first
+time it needs a coder and keeps the coder, so a program may replace them before that.
+
 =head2 AnyEvent::Handle::TLS_CTX
 
 The default context (C<< AnyEvent::TLS->new >> with defaults: no verification), made on first

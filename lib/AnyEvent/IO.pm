@@ -126,7 +126,7 @@ how the workers are scheduled. This backend is an addition of this implementatio
 =item AnyEvent::IO::IOAIO
 
 Uses L<IO::AIO>'s thread pool. Chosen when the program has loaded L<IO::AIO> and
-L<AnyEvent::AIO> before AnyEvent::IO (AnyEvent 7.17 chooses it whenever they can be loaded;
+C<AnyEvent::AIO> (on CPAN) before AnyEvent::IO (AnyEvent 7.17 chooses it whenever they can be loaded;
 here the Rust pool is preferred unless the program uses IO::AIO itself).
 
 =item AnyEvent::IO::Perl
@@ -257,6 +257,8 @@ Changes the permissions like C<chmod>. Passes: 1. Errors: those of C<chmod(2)>.
 
 =head2 aio_stat $fh_or_path, $cb->($success)
 
+Like C<stat>; see C<aio_lstat> for the details of both.
+
 =head2 aio_lstat $fh_or_path, $cb->($success)
 
 Like C<stat> and C<lstat> (C<aio_lstat> of a handle is a C<stat> of it). Passes: 1; the
@@ -266,12 +268,15 @@ C<-e _> is false.
 
 =head2 aio_link $oldpath, $newpath, $cb->($success)
 
+Like C<link>. Passes: 1. Errors: those of C<link(2)> (C<EEXIST>, C<ENOENT> ...).
+
 =head2 aio_symlink $target, $newpath, $cb->($success)
+
+Like C<symlink>. Passes: 1. Errors: those of C<symlink(2)> (C<EEXIST>, C<ENOENT> ...).
 
 =head2 aio_rename $oldpath, $newpath, $cb->($success)
 
-Like C<link>, C<symlink> and C<rename>. Passes: 1. Errors: those of the system calls
-(C<EEXIST>, C<ENOENT> ...).
+Like C<rename>. Passes: 1. Errors: those of C<rename(2)> (C<ENOENT>, C<EISDIR> ...).
 
 =head2 aio_readlink $path, $cb->($target)
 

@@ -748,7 +748,7 @@ Croaks for an unknown service (C<"http-x/tcp: service unknown">) or protocol.
 =head2 The hosts file helpers (AnyEvent 7.17's internals)
 
 These have AnyEvent 7.17's names, prototypes and arguments because CPAN modules call or replace
-them (L<AnyEvent::DNS::EtcHosts>, for one); other code should use C<resolve_sockaddr>.
+them (C<AnyEvent::DNS::EtcHosts> from CPAN, for one); other code should use C<resolve_sockaddr>.
 
 C<%AnyEvent::Socket::HOSTS>: the hosts file's contents, C<< $HOSTS{$name} = [[$ipv4, ...],
 [$ipv6, ...]] >> with names in lower case and addresses in network (binary) form.

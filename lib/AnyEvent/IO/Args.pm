@@ -84,14 +84,43 @@ AnyEvent::IO::Args - argument checks shared by AnyEvent::IO's Perl-level backend
 
 =head1 DESCRIPTION
 
-Used by L<AnyEvent::IO::Perl> and L<AnyEvent::IO::IOAIO>; not an interface. The functions:
-C<callback($cb)> (croaks unless C<$cb> is a code reference or overloads C<&{}>),
-C<is_handle($x)> (glob, glob reference or IO object: true/false), C<open_handle($x)> (C<$x> when
-it is an open handle with a descriptor, else undef), C<bad_path($path)> (undef or containing a
-NUL byte), C<fail($errno, $cb)> (calls C<$cb> with no arguments and C<$!> set),
-C<path_ok($path, $cb)> and C<handle_ok($fh, $cb)> (true, or false after failing C<$cb> with
-C<ENOENT> or C<EBADF>), C<target($fh_or_path)> (the handle or the path as a string, or undef
-with C<$!> set to C<EBADF> or C<ENOENT>).
+Used by L<AnyEvent::IO::Perl> and L<AnyEvent::IO::IOAIO>; not an interface.
+
+=head1 FUNCTIONS
+
+=over 4
+
+=item callback($cb)
+
+Returns nothing; croaks unless C<$cb> is a code reference or an object overloading C<&{}>.
+
+=item is_handle($x)
+
+True when C<$x> is a glob, a glob reference or an IO object, open or not.
+
+=item open_handle($x)
+
+C<$x> when it is an open file handle with a descriptor, else undef.
+
+=item bad_path($path)
+
+True when C<$path> is undef or contains a NUL byte (it names no file).
+
+=item fail($errno, $cb)
+
+Calls C<$cb> with no arguments and C<$!> set to C<$errno>.
+
+=item path_ok($path, $cb), handle_ok($fh, $cb)
+
+True when the argument is usable; otherwise false, after failing C<$cb> with C<ENOENT> (a bad
+path) or C<EBADF> (not an open handle).
+
+=item target($fh_or_path)
+
+The open handle, or the path as a string; undef with C<$!> set to C<EBADF> (a handle that is
+not open) or C<ENOENT> (a bad path).
+
+=back
 
 =head1 LICENSE
 

@@ -235,7 +235,7 @@ AnyEvent::IO::IOAIO - AnyEvent::IO backend using IO::AIO
 =head1 DESCRIPTION
 
 This backend of L<AnyEvent::IO> (see there for the functions) hands each request to
-L<IO::AIO>, whose thread pool does the I/O; L<AnyEvent::AIO> (required) delivers the results
+L<IO::AIO>, whose thread pool does the I/O; C<AnyEvent::AIO> (from CPAN; required) delivers the results
 through the event loop. It is chosen when the program has loaded both modules before
 AnyEvent::IO, or with C<PERL_ANYEVENT_IO_MODEL=IOAIO>; it needs IO::AIO 4.13 or newer.
 
@@ -255,7 +255,7 @@ loaded.
 
 =head1 SEE ALSO
 
-L<AnyEvent::IO>, L<IO::AIO>, L<AnyEvent::AIO>.
+L<AnyEvent::IO>, L<IO::AIO>, C<AnyEvent::AIO> (CPAN).
 
 =head1 LICENSE
 
