@@ -209,6 +209,7 @@ static int signum_of(pTHX_ SV *name)
 #include "xs/dns.h"
 #include "xs/handle.h"
 #include "xs/log.h"
+#include "xs/fileio.h"
 
 MODULE = AnyEvent		PACKAGE = AE
 
@@ -441,3 +442,5 @@ INCLUDE: xs/dns.xsh
 INCLUDE: xs/handle.xsh
 
 INCLUDE: xs/log.xsh
+
+INCLUDE: xs/fileio.xsh
