@@ -20,6 +20,7 @@
 #include "xs/dns.h"
 #include "xs/handle.h"
 #include "xs/log.h"
+#include "xs/fileio.h"
 
 aers_loop *THE_LOOP;
 
@@ -71,6 +72,13 @@ void croak_status(pTHX_ int status, const char *what)
     }
     errno = status;
     croak("%s: %s", what, strerror(status));
+}
+
+NV wall_time(pTHX)
+{
+    double now;
+    CHECK_STATUS(aers_time(&now), "AnyEvent->time");
+    return now;
 }
 
 NV loop_now(pTHX)
@@ -362,11 +370,7 @@ NV
 time()
     PROTOTYPE:
     CODE:
-    {
-        double now;
-        CHECK_STATUS(aers_time(&now), "AnyEvent->time");
-        RETVAL = now;
-    }
+        RETVAL = wall_time(aTHX);
     OUTPUT:
         RETVAL
 
@@ -472,3 +476,5 @@ INCLUDE: xs/dns.xsh
 INCLUDE: xs/handle.xsh
 
 INCLUDE: xs/log.xsh
+
+INCLUDE: xs/fileio.xsh

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #define AERS_OK 0
 #define AERS_PANICKED (-1)
@@ -208,5 +209,71 @@ int aers_tls_alpn(aers_tls *s, const char **out, size_t *len);
 int aers_tls_version(aers_tls *s, int32_t *version);
 int aers_tls_peer_cert(aers_tls *s, size_t idx, const char **out, size_t *len);
 int aers_tls_close_notify(aers_tls *s);
+
+/* --- AnyEvent::IO's worker pool (rust/ffi/fileio.rs) --- */
+
+typedef struct aers_fio aers_fio;
+
+#define AERS_FIO_LOAD 0
+#define AERS_FIO_OPEN 1
+#define AERS_FIO_CLOSE 2
+#define AERS_FIO_READ 3
+#define AERS_FIO_WRITE 4
+#define AERS_FIO_SEEK 5
+#define AERS_FIO_TRUNCATE 6
+#define AERS_FIO_UTIME 7
+#define AERS_FIO_CHOWN 8
+#define AERS_FIO_CHMOD 9
+#define AERS_FIO_STAT 10
+#define AERS_FIO_LSTAT 11
+#define AERS_FIO_LINK 12
+#define AERS_FIO_SYMLINK 13
+#define AERS_FIO_READLINK 14
+#define AERS_FIO_RENAME 15
+#define AERS_FIO_UNLINK 16
+#define AERS_FIO_MKDIR 17
+#define AERS_FIO_RMDIR 18
+#define AERS_FIO_READDIR 19
+
+typedef struct {
+    uint32_t op;
+    int32_t use_fd;
+    int32_t fd;
+    const char *path;
+    size_t path_len;
+    const char *path2;
+    size_t path2_len;
+    const char *data;
+    size_t data_len;
+    int64_t a;
+    int64_t b;
+    double t1;
+    double t2;
+    int32_t now;
+} aers_fio_req;
+
+typedef struct {
+    void *cb;
+    uint32_t op;
+    int32_t err;
+    int64_t value;
+    int64_t aux;
+    const char *data;
+    size_t len;
+    size_t count;
+    const struct stat *stat;
+} aers_fio_done;
+
+int aers_fio_new(uint32_t max_threads, aers_fio **out);
+int aers_fio_dup(int32_t fd, int32_t *out);
+int aers_fio_submit(aers_fio *p, const aers_fio_req *r, void *cb, int32_t *watch_fd);
+int aers_fio_watched(aers_fio *p);
+int aers_fio_collect(aers_fio *p, int32_t *watch_fd);
+int aers_fio_next(aers_fio *p, aers_fio_done *out, bool *found);
+int aers_fio_take_bytes(aers_fio *p, char **ptr, size_t *len, size_t *cap);
+int aers_fio_recycle(aers_fio *p, char *ptr, size_t cap);
+int aers_fio_delivered(aers_fio *p);
+int aers_fio_outstanding(aers_fio *p, uint64_t *out);
+int aers_fio_wait(aers_fio *p, double timeout, bool *ready);
 
 #endif

@@ -400,6 +400,12 @@ C<%ENV>, then those with an C<AE_xxx> counterpart are set to C<undef>.
 C<Rust> or C<Perl> (or their C<AnyEvent::Impl::> names) select the Rust loop, which is the
 only backend. Any other model name is reported (at log level 4) and the Rust loop is used.
 
+=item PERL_ANYEVENT_IO_MODEL
+
+The backend of L<AnyEvent::IO>: C<Rust> (the default: worker threads), C<IOAIO> (L<IO::AIO>)
+or C<Perl> (synchronous); see there. C<PERL_ANYEVENT_IO_THREADS> sets the most worker threads of
+the Rust backend.
+
 =item PERL_ANYEVENT_PROTOCOLS
 
 Comma-separated preference of C<ipv4> and C<ipv6> for connections and DNS look-ups, most

@@ -27,6 +27,9 @@ void last_error(char *buf, size_t len);
 /* The loop time (AnyEvent->now). */
 NV loop_now(pTHX);
 
+/* The wall-clock time (AnyEvent->time). */
+NV wall_time(pTHX);
+
 /* The fd of the PerlIO handle behind a glob, glob reference or IO handle (object): -1 when it
  * is closed, -2 when sv is no file handle at all. */
 int fh_fileno(pTHX_ SV *sv);

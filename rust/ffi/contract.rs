@@ -205,8 +205,8 @@ mod tests {
 
     fn last_error() -> String {
         let mut buf = [0u8; 256];
-        // SAFETY: buf holds 256 writable bytes.
         assert_eq!(
+            // SAFETY: buf holds 256 writable bytes.
             unsafe { aers_last_error(buf.as_mut_ptr(), buf.len()) },
             AERS_OK
         );

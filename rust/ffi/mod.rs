@@ -12,6 +12,7 @@ pub mod contract;
 pub use contract::{Status, AERS_OK, AERS_PANICKED};
 
 pub mod dns;
+pub mod fileio;
 pub mod idn;
 pub mod socket;
 pub mod stream;
