@@ -336,3 +336,72 @@ pub unsafe extern "C" fn aers_next_timeout(l: *mut Loop, secs: *mut f64) -> Stat
         Ok(())
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ffi::contract::{aers_last_error, aers_test_panic};
+    use crate::ffi::{AERS_OK, AERS_PANICKED};
+
+    fn last_error() -> String {
+        let mut buf = [0u8; 512];
+        assert_eq!(
+            // SAFETY: buf holds 512 writable bytes.
+            unsafe { aers_last_error(buf.as_mut_ptr(), buf.len()) },
+            AERS_OK
+        );
+        let n = buf.iter().position(|&b| b == 0).unwrap();
+        String::from_utf8(buf[..n].to_vec()).unwrap()
+    }
+
+    /// The loop through the C ABI, as the glue uses it: a timer fires; after a panic (on this
+    /// thread: each test has its own) the loop refuses every call and leaves the out-values
+    /// alone.
+    #[test]
+    fn loop_refuses_work_after_a_panic() {
+        let _guard = crate::PROCESS_STATE
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let mut l: *mut Loop = std::ptr::null_mut();
+        // SAFETY: every pointer below is a local of the right type; l is the loop made here.
+        unsafe {
+            assert_eq!(aers_loop_new(&mut l), AERS_OK);
+            let cb = 0x1234usize as Callback;
+            let mut key = 0u64;
+            assert_eq!(aers_timer_start(l, 0.0, 0.0, cb, &mut key), AERS_OK);
+            assert_eq!(aers_poll(l, 0), AERS_OK);
+            let mut ready = std::mem::zeroed::<AersReady>();
+            let mut found = false;
+            assert_eq!(aers_next_ready(l, &mut ready, &mut found), AERS_OK);
+            assert!(found);
+            assert_eq!(ready.cb, cb);
+            assert_eq!(aers_next_ready(l, &mut ready, &mut found), AERS_OK);
+            assert!(!found);
+
+            let msg = b"broken invariant";
+            assert_eq!(aers_test_panic(msg.as_ptr(), msg.len()), AERS_PANICKED);
+            assert_eq!(
+                last_error(),
+                "internal error in the Rust core: broken invariant"
+            );
+
+            let mut key2 = 77u64;
+            assert_eq!(aers_timer_start(l, 0.0, 0.0, cb, &mut key2), AERS_PANICKED);
+            assert_eq!(key2, 77, "a refused call wrote its out-parameter");
+            assert_eq!(aers_poll(l, 0), AERS_PANICKED);
+            let mut now = -5.0;
+            assert_eq!(aers_now(l, &mut now), AERS_PANICKED);
+            assert_eq!(now, -5.0);
+            found = true;
+            assert_eq!(aers_next_ready(l, &mut ready, &mut found), AERS_PANICKED);
+            assert!(found, "a refused call wrote its out-parameter");
+            let refused = last_error();
+            assert!(
+                refused.starts_with("the Rust core refuses further work")
+                    && refused.ends_with("(internal error in the Rust core: broken invariant)"),
+                "{refused}"
+            );
+            // The loop is not freed (the glue never frees it either): it may be broken.
+        }
+    }
+}
