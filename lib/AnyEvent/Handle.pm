@@ -1,7 +1,7 @@
 package AnyEvent::Handle;
 
 # Buffered, queued, non-blocking stream I/O. The byte work (read(2)/write(2), TLS records,
-# line/marker/netstring scanning) is done by the Rust core through XSUBs (xs/handle.xsh); the
+# line/marker/netstring scanning) is done by the Rust core and C (xs/handle.xsh, xs/handle.c); the
 # queues, callbacks and the read and write buffers ($self->{rbuf}, $self->{wbuf}) are plain
 # Perl data, so user code and subclasses may look at and edit them.
 
@@ -412,7 +412,7 @@ sub _queue_read {
 
 
 # A read request of a type: the common line and chunk requests become data the XS drain loop
-# serves directly ([kind, cb, arg], see xs/handle.h); the others are reader closures.
+# serves directly ([kind, cb, arg], see xs/handle.c serve_typed); the others are reader closures.
 sub _request {
     my ($self, $cb, $type, @args) = @_;
     my $make = $RH{$type} ||= _load_type($type, 'read');
@@ -430,7 +430,7 @@ sub _request {
     $make->($self, $cb, @args);
 }
 
-# _drain_rbuf is an XSUB (xs/handle.h drain_rbuf): it feeds the read buffer to the queue, then
+# _drain_rbuf is an XSUB (xs/handle.c drain_rbuf): it feeds the read buffer to the queue, then
 # on_read, then reports EOF; restarts reading when something still waits for data. What the
 # callbacks push_write meanwhile is collected and written in one go at the end (one write(2)
 # for many answers to one read).
@@ -450,7 +450,7 @@ sub start_read {
     $self->{_rw} = AE::io($self->{fh}, 0, sub { _on_readable($weak) if $weak });
 }
 
-# _on_readable (the read watcher's callback) is an XSUB (xs/handle.h on_readable): one read(2)
+# _on_readable (the read watcher's callback) is an XSUB (xs/handle.c on_readable): one read(2)
 # into rbuf, then _drain_rbuf; TLS handles go to _tls_receive.
 
 ############################################################################ read types
