@@ -34,6 +34,31 @@ static int (*const kind_stop[KIND_COUNT])(aers_loop *, uint64_t, void **) = {
     aers_io_stop, aers_timer_stop, aers_signal_stop, aers_child_stop, aers_idle_stop,
 };
 static HV *kind_stash[KIND_COUNT];
+
+/* The numbers of the Rust ABI (aers.h) the Perl modules use, installed as constant subs at
+ * boot (as EV.xs does): Perl never repeats them. */
+static const struct { const char *pkg, *name; IV value; } ae_constants[] = {
+    { "AnyEvent::TLS", "_TLS12", AERS_TLS12 },
+    { "AnyEvent::TLS", "_TLS13", AERS_TLS13 },
+    { "AnyEvent::TLS", "_VERIFY", AERS_TLS_VERIFY },
+    { "AnyEvent::TLS", "_REQUIRE_CLIENT_CERT", AERS_TLS_REQUIRE_CLIENT_CERT },
+    { "AnyEvent::TLS", "_CHECK_PEERNAME", AERS_TLS_CHECK_PEERNAME },
+    { "AnyEvent::TLS", "_DEFER_VERDICT", AERS_TLS_DEFER_VERDICT },
+    { "AnyEvent::TLS", "_CLIENT_TICKETS", AERS_TLS_CLIENT_TICKETS },
+    { "AnyEvent::TLS", "_SERVER_TICKETS", AERS_TLS_SERVER_TICKETS },
+    { "AnyEvent::Handle", "_TLS_HANDSHAKING", AERS_TLS_HANDSHAKING },
+    { "AnyEvent::Handle", "_TLS_WANTS_WRITE", AERS_TLS_WANTS_WRITE },
+    { "AnyEvent::Handle", "_TLS_RECORDS", AERS_TLS_RECORDS },
+    { "AnyEvent::Handle", "_TLS_WOULD_BLOCK", AERS_TLS_WOULD_BLOCK },
+    { "AnyEvent::Handle", "_TLS_EOF", AERS_TLS_EOF },
+    { "AnyEvent::Handle", "_TLS_VERDICT_NONE", AERS_TLS_VERDICT_NONE },
+    { "AnyEvent::Handle", "_TLS_VERDICT_PASSED", AERS_TLS_VERDICT_PASSED },
+    { "AnyEvent::Handle", "_TLS_VERDICT_FAILED", AERS_TLS_VERDICT_FAILED },
+    { "AnyEvent::Util", "_IDN_TO_ASCII", AERS_IDN_TO_ASCII },
+    { "AnyEvent::Util", "_IDN_TO_UNICODE", AERS_IDN_TO_UNICODE },
+    { "AnyEvent::Util", "_PUNYCODE_ENCODE", AERS_IDN_PUNYCODE_ENCODE },
+    { "AnyEvent::Util", "_PUNYCODE_DECODE", AERS_IDN_PUNYCODE_DECODE },
+};
 static HV *condvar_stash;
 
 /* Croaks at the user's line: through Carp when called from one of our Perl modules (listed in
@@ -238,6 +263,8 @@ BOOT:
     for (i = 0; i < KIND_COUNT; i++)
         kind_stash[i] = gv_stashpv(kind_class[i], GV_ADD);
     condvar_stash = gv_stashpv("AnyEvent::CondVar", GV_ADD);
+    for (i = 0; i < (int)(sizeof ae_constants / sizeof ae_constants[0]); i++)
+        newCONSTSUB(gv_stashpv(ae_constants[i].pkg, GV_ADD), ae_constants[i].name, newSViv(ae_constants[i].value));
 }
 
 SV *

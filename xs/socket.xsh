@@ -102,9 +102,9 @@ MODULE = AnyEvent		PACKAGE = AnyEvent::Util
 
 PROTOTYPES: DISABLE
 
-# The IDN conversions of AnyEvent::Util: op 0 to ASCII, 1 to Unicode, 2 punycode encode,
-# 3 punycode decode. Takes and returns character strings; nothing defined when the input
-# cannot be converted.
+# The IDN conversions of AnyEvent::Util: op is one of AERS_IDN_* (aers.h; in Perl
+# AnyEvent::Util::_IDN_TO_ASCII etc.). Takes and returns character strings; nothing defined
+# when the input cannot be converted.
 SV *
 _rs_idn(int op, SV *input)
     CODE:

@@ -18,8 +18,8 @@ our $VERSION = '7.17';
 # The default max_read_size (the name is AnyEvent 7.17's).
 sub MAX_READ_SIZE() { 131072 }
 
-my $HANDSHAKING = 1;    # bits of AnyEvent::TLS::_Session::state
-my $WANTS_WRITE = 2;
+my $HANDSHAKING = _TLS_HANDSHAKING;    # bits of AnyEvent::TLS::_Session::state (from rust/ffi/tls.rs)
+my $WANTS_WRITE = _TLS_WANTS_WRITE;
 
 our (%RH, %WH);         # read and write types: name => constructor
 my ($LINE_TYPE, $CHUNK_TYPE);    # the built-in read type constructors (set where they are defined)
@@ -760,8 +760,8 @@ sub _tls_receive {
         return if $! == EAGAIN || $! == EINTR || $! == EWOULDBLOCK;
         return $! == EPROTO ? $self->_tls_send_alert_and_fail : $self->_error($!, 1);
     }
-    return if $what == 1;    # nothing was there after all
-    $self->_tls_progress($what == 2);
+    return if $what == _TLS_WOULD_BLOCK;    # nothing was there after all
+    $self->_tls_progress($what == _TLS_EOF);
 }
 
 sub _tls_send_alert_and_fail {
@@ -837,9 +837,9 @@ sub _tls_handshake_done {
     my ($self) = @_;
     my $session = $self->{_tls};
     my $ctx = $self->{tls_ctx};
-    my $verdict = $session->take_verdict;    # 0: Rust decided; 1 passed; 2 failed
-    if ($verdict && !$ctx->_final_verdict($self, $session, $verdict == 1)) {
-        my $why = $verdict == 2 ? $AnyEvent::TLS::ERROR : "certificate rejected by verify_cb";
+    my $verdict = $session->take_verdict;    # _TLS_VERDICT_NONE: Rust decided during the handshake
+    if ($verdict != _TLS_VERDICT_NONE && !$ctx->_final_verdict($self, $session, $verdict == _TLS_VERDICT_PASSED)) {
+        my $why = $verdict == _TLS_VERDICT_FAILED ? $AnyEvent::TLS::ERROR : "certificate rejected by verify_cb";
         $self->_tls_failed("TLS error: certificate verification failed: $why");
         return 0;
     }
