@@ -16,6 +16,8 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 #![deny(clippy::missing_safety_doc)]
+// The crate is read with `cargo doc --document-private-items`: its docs link internal items.
+#![allow(rustdoc::private_intra_doc_links)]
 
 pub(crate) mod child;
 pub(crate) mod dns;

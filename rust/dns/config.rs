@@ -6,7 +6,7 @@ use std::net::{IpAddr, SocketAddr};
 
 #[derive(Debug, Default, PartialEq)]
 pub(crate) struct ResolvConf {
-    /// Addresses, with a port when the line gave one ("ip:port", "[ipv6]:port": an extension
+    /// Addresses, with a port when the line gave one (`ip:port`, `[ipv6]:port`: an extension
     /// of ours so that tests can point at a server on a high port).
     pub(crate) servers: Vec<SocketAddr>,
     /// Nameserver lines whose address did not parse (the caller logs them).

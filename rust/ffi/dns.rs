@@ -134,7 +134,7 @@ pub unsafe extern "C" fn aers_dns_free(p: *mut DnsHandle) -> Status {
 /// Resolver settings, for [`aers_dns_configure`].
 #[repr(C)]
 pub struct AersDnsSettings {
-    /// Server addresses as texts ("address" or "[v6]:port"), `nservers` of them.
+    /// Server addresses as texts (`address` or `[v6]:port`), `nservers` of them.
     pub servers: *const *const u8,
     /// Their lengths.
     pub server_lens: *const usize,
