@@ -146,3 +146,73 @@ pub unsafe extern "C" fn aers_parse_netstring(
         Ok(())
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ffi::AERS_OK;
+
+    /// Answers come through out-parameters; the status stays AERS_OK whether or not something
+    /// was found (a "found" is never a status code that could be mistaken for an errno).
+    #[test]
+    fn answers_are_out_parameters() {
+        let buf = b"abc\r\ndef";
+        let (mut start, mut end, mut found) = (0, 0, true);
+        // SAFETY: buf is readable for its length; the out-parameters are locals.
+        unsafe {
+            let st =
+                aers_find_line_end(buf.as_ptr(), buf.len(), 0, &mut start, &mut end, &mut found);
+            assert_eq!((st, found, start, end), (AERS_OK, true, 3, 5));
+            let st =
+                aers_find_line_end(buf.as_ptr(), buf.len(), 5, &mut start, &mut end, &mut found);
+            assert_eq!((st, found), (AERS_OK, false));
+            let mut at = 0;
+            let st = aers_find_marker(
+                buf.as_ptr(),
+                buf.len(),
+                b"de".as_ptr(),
+                2,
+                0,
+                &mut at,
+                &mut found,
+            );
+            assert_eq!((st, found, at), (AERS_OK, true, 5));
+            let st = aers_find_marker(
+                buf.as_ptr(),
+                buf.len(),
+                b"x".as_ptr(),
+                1,
+                0,
+                &mut at,
+                &mut found,
+            );
+            assert_eq!((st, found), (AERS_OK, false));
+            // an empty buffer may come as a null pointer
+            let st = aers_find_line_end(std::ptr::null(), 0, 0, &mut start, &mut end, &mut found);
+            assert_eq!((st, found), (AERS_OK, false));
+        }
+    }
+
+    #[test]
+    fn netstring_states() {
+        let parse = |data: &[u8]| {
+            let (mut state, mut start, mut len) = (-1, 0, 0);
+            // SAFETY: data is readable for its length; the out-parameters are locals.
+            let st = unsafe {
+                aers_parse_netstring(
+                    data.as_ptr(),
+                    data.len(),
+                    100,
+                    &mut state,
+                    &mut start,
+                    &mut len,
+                )
+            };
+            assert_eq!(st, AERS_OK);
+            (state, start, len)
+        };
+        assert_eq!(parse(b"3:abc,"), (AERS_NETSTRING_COMPLETE, 2, 3));
+        assert_eq!(parse(b"3:ab").0, AERS_NETSTRING_INCOMPLETE);
+        assert_eq!(parse(b"x:abc,").0, AERS_NETSTRING_MALFORMED);
+    }
+}
