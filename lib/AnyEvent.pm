@@ -70,13 +70,81 @@ sub log($$;@) {
     return;
 }
 
-sub _select_model {
-    my $wanted = $ENV{PERL_ANYEVENT_MODEL};
-    if (defined $wanted && length $wanted && $wanted !~ /^(?:Rust|Perl|AnyEvent::Impl::(?:Rust|Perl))$/) {
-        AnyEvent::log(4, "model '$wanted' (from \$ENV{PERL_ANYEVENT_MODEL}) is not available: "
-            . "this AnyEvent always runs on its Rust loop, using " . MODEL_NAME);
+# Model detection, as AnyEvent 7.17: at the first watcher (the XS calls detect) or an explicit
+# AnyEvent::detect, PERL_ANYEVENT_MODEL or the first event loop already loaded, in this order,
+# picks the model; with none loaded our own loop runs. Every model keeps its watchers in the Rust
+# loop; a foreign one only decides who waits (see AnyEvent::Impl::Embed).
+our @REGISTRY;
+our @models = (
+    ['EV::' => 'AnyEvent::Impl::EV'],
+    ['AnyEvent::Loop::' => 'AnyEvent::Impl::Perl'],
+    ['Irssi::' => 'AnyEvent::Impl::Irssi'],
+    ['Event::' => 'AnyEvent::Impl::Event'],
+    ['Glib::' => 'AnyEvent::Impl::Glib'],
+    ['Event::Lib::' => 'AnyEvent::Impl::EventLib'],
+    ['Tk::' => 'AnyEvent::Impl::Tk'],
+    ['UV::' => 'AnyEvent::Impl::UV'],
+    ['Qt::' => 'AnyEvent::Impl::Qt'],
+    ['POE::Kernel::' => 'AnyEvent::Impl::POE'],
+    ['Wx::' => 'AnyEvent::Impl::POE'],
+    ['Prima::' => 'AnyEvent::Impl::POE'],
+    ['IO::Async::Loop::' => 'AnyEvent::Impl::IOAsync'],
+    ['Cocoa::EventLoop::' => 'AnyEvent::Impl::Cocoa'],
+    ['FLTK::' => 'AnyEvent::Impl::FLTK'],
+    ['Mojo::IOLoop::' => 'AnyEvent::Impl::Mojo'],    # beyond 7.17: Mojo::Reactor::Poll
+);
+
+sub _loaded {
+    my ($package) = @_;
+    no strict 'refs';
+    my $version = ${"${package}VERSION"};
+    return 1 if defined $version && do { no warnings 'numeric'; $version > 0 };
+    (my $file = $package) =~ s/::$/.pm/;
+    $file =~ s{::}{/}g;
+    return exists $INC{$file} && $package eq 'Mojo::IOLoop::';
+}
+
+sub _try_model {
+    my ($model) = @_;
+    local $@;
+    return $model if eval "require $model; 1";
+    return (undef, $@);
+}
+
+sub detect() {
+    return $MODEL if $MODEL;
+    AnyEvent::Impl::Rust::_model_known();
+    local $SIG{__DIE__};
+    my $model;
+    if (defined $ENV{PERL_ANYEVENT_MODEL} && $ENV{PERL_ANYEVENT_MODEL} =~ /^([a-zA-Z0-9:]+)$/) {
+        # "EV" means AnyEvent::Impl::EV; a name ending in "::" is used as it is
+        my $want = $1;
+        $want = "AnyEvent::Impl::$want" unless $want =~ s/::$// || $want =~ /^AnyEvent::Impl::/;
+        my ($ok, $err) = _try_model($want);
+        if ($ok) {
+            AnyEvent::log(7, "loaded model '$want' (forced by \$ENV{PERL_ANYEVENT_MODEL}), using it");
+            $model = $want;
+        } else {
+            $err =~ s/\n.*//s;
+            AnyEvent::log(2, "unable to load model '$want' (from \$ENV{PERL_ANYEVENT_MODEL}): $err");
+        }
     }
-    $MODEL = MODEL_NAME;
+    unless ($model) {
+        for (@REGISTRY, @models) {
+            my ($package, $impl) = @$_;
+            next unless _loaded($package);
+            my ($ok, $err) = _try_model($impl);
+            if ($ok) {
+                AnyEvent::log(7, "autodetected model '$impl', using it");
+                $model = $impl;
+                last;
+            }
+            AnyEvent::log(8, "detected event loop $package, but cannot load '$impl', skipping: $err");
+        }
+    }
+    $model ||= MODEL_NAME;
+    $MODEL = $model;
+    $model->_activate if $model->can('_activate');
     (shift @post_detect)->() while @post_detect;
     return $MODEL;
 }
@@ -92,14 +160,21 @@ our %PROTOCOL;
 # Accepted for compatibility; the Rust loop delivers signals at once and never polls for them.
 $MAX_SIGNAL_LATENCY = $ENV{PERL_ANYEVENT_MAX_SIGNAL_LATENCY} || 10;
 
-sub detect() { $MODEL }
-
-# The backend is known from the start, so the block runs at once; as in AnyEvent, the "guard"
-# returned then is undef.
+# Before detection the block waits in @post_detect (the guard returned in non-void context
+# removes it when destroyed); afterwards it runs at once and the "guard" is undef, as in 7.17.
 sub post_detect(&) {
     my ($cb) = @_;
-    $cb->();
-    return undef;
+    if ($MODEL) {
+        $cb->();
+        return undef;
+    }
+    push @post_detect, $cb;
+    return defined wantarray ? bless(\$cb, 'AnyEvent::Util::postdetect') : ();
+}
+
+sub AnyEvent::Util::postdetect::DESTROY {
+    my $cb = ${ $_[0] };
+    @post_detect = grep $_ != $cb, @post_detect;
 }
 
 sub postpone(&) { goto &AE::postpone }
@@ -146,9 +221,10 @@ sub now        { AE::now() }
 sub time       { AE::time() }
 sub now_update { AE::now_update() }
 
-# Old-style blocking poll, used by modules written against AnyEvent 4.x.
-sub one_event { AnyEvent::Impl::Rust::one_event() }
-sub _poll     { AnyEvent::Impl::Rust::one_event() }
+# Old-style blocking poll, used by modules written against AnyEvent 4.x: one iteration of the
+# loop in charge (a foreign loop's, once one was detected).
+sub one_event { ($MODEL || detect())->_poll }
+sub _poll     { ($MODEL || detect())->_poll }
 
 sub common_sense {
     strict->import(qw(vars subs));
@@ -172,8 +248,6 @@ sub _fcntl_block {
 # program), and SIGCHLD back to default so that exit statuses are not lost.
 $SIG{PIPE} = sub { } unless defined $SIG{PIPE};
 undef $SIG{CHLD} if defined $SIG{CHLD} && $SIG{CHLD} eq 'IGNORE';
-
-_select_model();
 
 package AE;
 

@@ -8,6 +8,9 @@ our $VERSION = '7.17';
 # The functions of this package are XSUBs from AnyEvent's XS module.
 use AnyEvent ();
 
+# One blocking iteration (AnyEvent->one_event and AnyEvent->_poll under this model).
+sub _poll { one_event() }
+
 1;
 
 __END__
