@@ -32,6 +32,8 @@ subtest 'pid-specific watcher gets ($pid, $status)' => sub {
 };
 
 subtest 'pid 0 watches every child; a specific watcher fires too' => sub {
+    plan skip_all => "GLib's child watch (used for the pid) replaces our SIGCHLD handler (AnyEvent::Impl::Glib)"
+        if AnyEvent::detect() eq 'AnyEvent::Impl::Glib';
     my $cv = AE::cv;
     $cv->begin for 1 .. 2;
     my (@any, @specific);
@@ -94,6 +96,8 @@ subtest 'a destroyed child watcher is not called' => sub {
 };
 
 subtest 'a SIGCHLD signal watcher alone does not reap children' => sub {
+    plan skip_all => "libev's default loop reaps every child (as with AnyEvent 7.17 on EV)"
+        if AnyEvent::detect() eq 'AnyEvent::Impl::EV';
     my $cv = AE::cv;
     my $s = AE::signal CHLD => sub { $cv->send('CHLD') };
     my $pid = spawn(sub { 5 });

@@ -30,7 +30,7 @@ sub _callable { ref $_[0] eq 'CODE' ? $_[0] : do { my $cb = $_[0]; sub { &$cb } 
 sub _loop_signal {
     my ($name, $cb) = @_;
     my $sig = AnyEvent::Impl::Embed::_check_signal($name, $cb);
-    return EV::signal($sig, _callable($cb));
+    return EV::signal($sig, sub { $cb->() });
 }
 
 sub _loop_child {

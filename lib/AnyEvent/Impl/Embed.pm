@@ -99,7 +99,7 @@ package AnyEvent::Impl::Embed::Source;
 
 sub new {
     my ($pkg, $class) = @_;
-    my $self = bless { class => $class, fd => -1, at => 0, running => 0, alive => -1 }, $pkg;
+    my $self = bless { class => $class, fd => -1, at => 0, running => 0, alive => -1, runs => 0, armed_runs => 0 }, $pkg;
     $self->rearm;
     return $self;
 }
@@ -114,6 +114,7 @@ sub run {
         local $@;
         eval { AnyEvent::Impl::Rust::run_nowait(); 1 } or do { $self->{error} = $@; 0 };
     };
+    $self->{runs}++;
     $self->rearm;
     die delete $self->{error} unless $ok;
     return;
@@ -140,6 +141,7 @@ sub rearm {
             $self->{timer} = undef;
             $self->{timer} = $class->_timer($timeout, $self->_timer_cb);
             $self->{at} = $at;
+            $self->{armed_runs} = $self->{runs};
         }
     }
     if ($active != $self->{alive}) {
@@ -155,6 +157,17 @@ sub _timer_cb {
     return $self->{timer_cb} ||= sub {
         return unless $weak;
         $weak->{timer} = undef;
+        # The foreign loop may call the fd watcher and the timer in one of its iterations: when a
+        # run since the timer was armed already served its deadline, a second one would only
+        # call level-triggered watchers again.
+        if ($weak->{runs} > $weak->{armed_runs} && AE::now() >= $weak->{at}) {
+            $weak->rearm;
+            return;
+        }
+        # Likewise when our epoll fd is readable: its watcher runs us in this iteration of the
+        # foreign loop or the next, and that run serves the timers too.
+        vec(my $bits = '', $weak->{fd}, 1) = 1;
+        return if select($bits, undef, undef, 0) > 0;
         $weak->run;
     };
 }
@@ -168,6 +181,7 @@ sub soon {
         $self->{timer} = $class->_timer(0, $self->_timer_cb);
         $self->{at} = AE::now();
     }
+    $self->{armed_runs} = $self->{runs};
     if ($self->{alive} != 1) {
         $self->{alive} = 1;
         $class->_keepalive($self, 1);
