@@ -92,6 +92,20 @@ sub _check_cb {
 require Scalar::Util;
 require overload;
 
+# A guard calling its code when destroyed: what the subclasses return for foreign watchers that
+# are not objects that stop themselves.
+sub _guard { bless [$_[0]], 'AnyEvent::Impl::Embed::Guard' }
+
+sub AnyEvent::Impl::Embed::Guard::DESTROY { $_[0][0]->() }
+
+# A Perl handle for our epoll fd, for loops that watch handles, not descriptors: a duplicate,
+# so that closing the handle leaves our fd alone (it refers to the same epoll instance).
+sub _fd_handle {
+    my ($fd) = @_;
+    open my $fh, '<&', $fd or Carp::croak("AnyEvent: cannot open a handle for fd $fd: $!");
+    return $fh;
+}
+
 package AnyEvent::Impl::Embed::Source;
 
 # Our loop as one source of the foreign loop: a read watcher on the epoll fd, one timer for the
@@ -166,8 +180,10 @@ sub _timer_cb {
         }
         # Likewise when our epoll fd is readable: its watcher runs us in this iteration of the
         # foreign loop or the next, and that run serves the timers too.
-        vec(my $bits = '', $weak->{fd}, 1) = 1;
-        return if select($bits, undef, undef, 0) > 0;
+        if ($weak->{fd} >= 0) {
+            vec(my $bits = "", $weak->{fd}, 1) = 1;
+            return if select($bits, undef, undef, 0) > 0;
+        }
         $weak->run;
     };
 }
