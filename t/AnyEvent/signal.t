@@ -39,8 +39,8 @@ subtest 'several watchers on one signal all fire' => sub {
 };
 
 subtest 'the previous disposition returns after the last watcher is gone' => sub {
-    plan skip_all => 'libev resets a signal to SIG_DFL when its last watcher stops (as with AnyEvent 7.17 on EV)'
-        if AnyEvent::detect() eq 'AnyEvent::Impl::EV';
+    plan skip_all => "the signal is the foreign loop's own (libev, IO::Async, Event, POE), which does not restore %SIG as ours does"
+        if AnyEvent::detect() =~ /::(?:EV|IOAsync|Event|POE)$/;
     my $perl_handler = 0;
     local $SIG{USR1} = sub { $perl_handler++ };
     my $calls = 0;
@@ -102,6 +102,8 @@ subtest 'a signal wakes a loop blocked in recv at once' => sub {
 };
 
 subtest 'Perl %SIG handlers run while the loop waits' => sub {
+    plan skip_all => 'a foreign loop waiting in C runs deferred %SIG handlers only when it returns to Perl'
+        if AnyEvent::detect() !~ /::(?:Rust|Perl)$/;
     my $parent = $$;
     my $cv = AE::cv;
     my $fallback = AE::timer 10, 0, sub { $cv->send('fallback timer') };

@@ -7,7 +7,7 @@ our $VERSION = '7.17';
 
 use AnyEvent ();
 use AnyEvent::Impl::Embed ();
-use POE ();
+use POE;    # POE::Kernel (set up by its import) and POE::Session
 
 our @ISA = ('AnyEvent::Impl::Embed');
 
@@ -16,6 +16,29 @@ our @ISA = ('AnyEvent::Impl::Embed');
 # the session is created on demand and given up while the Rust loop has no watchers.
 my $session;
 my (%fd_cb, %alarm_cb);
+
+# POE::Kernel->stop takes our session with what it watched. Until POE runs again (run or
+# loop_do_timeslice), nothing is re-created: a new session would keep the stopped kernel going.
+my $stopped;
+
+sub _check {
+    my ($src) = @_;
+    return unless $session && !$POE::Kernel::poe_kernel->ID_id_to_session($session);
+    undef $session;
+    %fd_cb = %alarm_cb = ();
+    $stopped = 1;
+    return;
+}
+
+sub _resume {
+    return unless $stopped;
+    $stopped = 0;
+    my $src = $AnyEvent::Impl::Embed::SOURCE or return;
+    delete @$src{qw(io timer)};
+    $src->{fd} = -1;
+    $src->rearm;
+    return;
+}
 
 sub _session {
     return $session if $session;
@@ -28,31 +51,36 @@ sub _session {
         unwatch   => sub { $_[POE::Session::KERNEL()]->select_read($_[POE::Session::ARG0()]) },
         set_alarm => sub { $_[POE::Session::KERNEL()]->delay_set(alarm => $_[POE::Session::ARG0()], $_[POE::Session::ARG1()]) },
         clear     => sub { $_[POE::Session::KERNEL()]->alarm_remove($_[POE::Session::ARG0()]) },
-        sig_catch => sub { my $cb = $_[POE::Session::ARG2()]; $_[POE::Session::KERNEL()]->sig_handled; $cb->() },
+        sig_catch => sub { my $cb = $_[-1]; $_[POE::Session::KERNEL()]->sig_handled; $cb->() },
         sig_watch => sub { $_[POE::Session::KERNEL()]->sig($_[POE::Session::ARG0()], 'sig_catch', $_[POE::Session::ARG1()]) },
         sig_stop  => sub { $_[POE::Session::KERNEL()]->sig($_[POE::Session::ARG0()]) },
-        child_done => sub { my $cb = $_[POE::Session::ARG3()]; $cb->($_[POE::Session::ARG1()], $_[POE::Session::ARG2()]) },
+        child_done => sub { my $cb = $_[-1]; $cb->($_[POE::Session::ARG1()], $_[POE::Session::ARG2()]) },
         child_watch => sub { $_[POE::Session::KERNEL()]->sig_child($_[POE::Session::ARG0()], 'child_done', $_[POE::Session::ARG1()]) },
         child_stop => sub { $_[POE::Session::KERNEL()]->sig_child($_[POE::Session::ARG0()]) },
     });
     return $session = $s->ID;
 }
 
-sub _call { $POE::Kernel::poe_kernel->call(_session(), @_) }
+sub _call { return if $stopped; $POE::Kernel::poe_kernel->call(_session(), @_) }
 
 sub _start {
     # As AnyEvent 7.17 does: a kernel that is never run complains at exit; run it once, empty.
     POE::Session->create(inline_states => { _start => sub { $_[POE::Session::KERNEL()]->stop } });
     POE::Kernel->run;
+    # POE::Kernel->run after a stop: watch again first.
+    my $run = \&POE::Kernel::run;
+    no warnings 'redefine';
+    *POE::Kernel::run = sub { _resume(); goto &$run };
 }
 
 sub _watch_fd {
     my (undef, $fd, $cb) = @_;
     my $fh = AnyEvent::Impl::Embed::_fd_handle($fd);
-    $fd_cb{$fd} = $cb;
+    my $dup = fileno $fh;    # POE reports the handle it selects
+    $fd_cb{$dup} = $cb;
     _call(watch => $fh);
     return AnyEvent::Impl::Embed::_guard(sub {
-        delete $fd_cb{$fd};
+        delete $fd_cb{$dup};
         _call(unwatch => $fh) if $session;
     });
 }
@@ -70,7 +98,7 @@ sub _timer {
     });
 }
 
-sub _poll { POE::Kernel->loop_do_timeslice }
+sub _poll { _resume(); POE::Kernel->loop_do_timeslice }
 
 sub _keepalive {
     my (undef, $source, $alive) = @_;
@@ -82,12 +110,26 @@ sub _keepalive {
 
 # POE handles signals through %SIG and reaps children itself (sig_child): our own handlers
 # would be replaced by its, so both go through POE, as in AnyEvent 7.17.
+# POE keeps one handler per session and signal: the AnyEvent watchers of a signal share it.
+my %sig_cbs;
+
 sub _loop_signal {
     my ($name, $cb) = @_;
     my $sig = AnyEvent::Impl::Embed::_check_signal($name, $cb);
-    my $real = sub { $cb->() };
-    _call(sig_watch => $sig, $real);
-    return AnyEvent::Impl::Embed::_guard(sub { _call(sig_stop => $sig) if $session });
+    my $set = $sig_cbs{$sig} ||= do {
+        my %set;
+        _call(sig_watch => $sig, sub { $_->() for values %set });
+        \%set;
+    };
+    my $key = 0 + \my $slot;
+    $set->{$key} = $cb;
+    return AnyEvent::Impl::Embed::_guard(sub {
+        my $s = $sig_cbs{$sig} or return;
+        delete $s->{$key};
+        return if %$s;
+        delete $sig_cbs{$sig};
+        _call(sig_stop => $sig) if $session;
+    });
 }
 
 my %child_by_pid;

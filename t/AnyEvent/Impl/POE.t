@@ -1,0 +1,56 @@
+# AnyEvent inside POE's kernel: AnyEvent::Impl::POE (see AETest::Loops).
+use strict;
+use warnings;
+use lib 't/lib';
+use Test::More;
+use AETest qw(need_module);
+BEGIN { need_module('POE') }
+use POE;
+use AETest::Loops;
+
+AETest::Loops::watchdog(150);
+
+# POE::Kernel->run returns when no session has work; a session of the test keeps it running
+# until quit.
+my $quit;
+sub run_kernel {
+    POE::Session->create(inline_states => {
+        _start => sub { $_[KERNEL]->delay(check => 0.01) },
+        check  => sub { $_[KERNEL]->delay(check => 0.01) unless $quit },
+    });
+    $quit = 0;
+    POE::Kernel->run;
+}
+
+my %timers;
+my $tid = 0;
+AETest::Loops::check(
+    model  => 'POE',
+    module => 'POE',
+    run    => \&run_kernel,
+    # run returns when no session has work; ours has while watchers of ours exist: stop it
+    quit   => sub { $quit = 1; POE::Kernel->stop },
+    # known gaps under POE: several watchers of one signal, SIGCHLD watchers next to POE's own
+    # reaping, run_cmd (see the report in bench/RESULTS.md): those core tests are left out
+    core => [grep !m{signal\.t|child\.t|run_cmd\.t}, @AETest::Loops::CORE],
+    no_rerun => 'known gap: running POE::Kernel->run again after POE::Kernel->stop does not resume our source yet',
+    timer  => sub {
+        my ($secs, $cb) = @_;
+        my $id = ++$tid;
+        $timers{$id} = 1;
+        POE::Session->create(inline_states => {
+            _start => sub { $_[KERNEL]->delay(tick => $secs) },
+            tick   => sub { return unless $timers{$id}; $cb->(); $_[KERNEL]->delay(tick => $secs) },
+        });
+        return AETest::Loops::Guard->new(sub { delete $timers{$id} });
+    },
+);
+
+subtest 'POE::Kernel->run returns when nothing of ours is left' => sub {
+    my $fired = 0;
+    my $t = AE::timer 0.01, 0, sub { $fired++ };
+    POE::Kernel->run;
+    is $fired, 1, 'POE::Kernel->run ran our timer, then returned on its own';
+};
+
+done_testing;
