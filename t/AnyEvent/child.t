@@ -85,6 +85,8 @@ subtest 'a child that exited before its watcher was created is still reported' =
 };
 
 subtest 'a destroyed child watcher is not called' => sub {
+    plan skip_all => 'IO::Async reaps and drops a child whose watch was removed (as with AnyEvent 7.17 on IO::Async)'
+        if AnyEvent::detect() eq 'AnyEvent::Impl::IOAsync';
     my $called = 0;
     my $pid = spawn(sub { 0 });
     my $c = AE::child $pid, sub { $called++ };
