@@ -292,9 +292,9 @@ AnyEvent - the AnyEvent event framework, with its event loop written in Rust
 =head1 DESCRIPTION
 
 This distribution is a drop-in replacement for Marc Lehmann's AnyEvent 7.17. Programs and
-modules that C<use AnyEvent> run unchanged; the event loop underneath is not one of the Perl
-event libraries but a loop written in Rust (epoll through mio), linked into this module. There is
-exactly one backend, C<AnyEvent::Impl::Rust>, and it is always selected.
+modules that C<use AnyEvent> run unchanged; the event loop underneath is a loop written in Rust
+(epoll through mio), linked into this module. When the program uses another event loop (EV,
+Glib/Gtk3, Event, IO::Async, Tk, POE, Mojo), the Rust loop runs inside it (see L</MODELS>).
 
 Watchers are objects: keep a reference to keep the watcher active, drop it (or C<undef> the
 variable) to stop it. A watcher kept only inside its own callback's closure stays alive
@@ -382,19 +382,26 @@ once it has been sent.
 
 =head2 $AnyEvent::MODEL
 
-The backend's class: always C<AnyEvent::Impl::Rust>, set as soon as AnyEvent is loaded.
+The model's class (see L</MODELS>), e.g. C<AnyEvent::Impl::Rust> or C<AnyEvent::Impl::Glib>;
+undef until the model is detected.
 
 =head2 AnyEvent::detect
 
-Returns C<$AnyEvent::MODEL>. No probing happens; the Rust loop is the backend.
+Detects the model unless that happened already, and returns C<$AnyEvent::MODEL>. Detection
+also happens at the first watcher, C<postpone> or C<recv>. Never croaks: a model that cannot be
+loaded is logged and skipped.
 
 =head2 $guard = AnyEvent::post_detect { BLOCK }
 
-Runs BLOCK. (The backend is known as soon as AnyEvent is loaded, so this is immediate.)
-Returns C<undef>, which is what AnyEvent returns when it runs the block at once, so code that
-keeps the "guard" (C<$w ||= $guard>) works. Code references pushed onto
-C<@AnyEvent::post_detect> before AnyEvent is loaded are run when it loads; once it is loaded,
-C<$AnyEvent::MODEL> is defined and the array is no longer looked at.
+Before detection: remembers BLOCK, to be run right after the model is detected, and returns (in
+non-void context) a guard object; destroying the guard forgets BLOCK. After detection: runs
+BLOCK at once and returns C<undef>, so code that keeps the "guard" (C<$w ||= $guard>) works.
+Code references pushed onto C<@AnyEvent::post_detect> are run at detection too.
+
+=head2 @AnyEvent::REGISTRY
+
+C<[$package, $model]> pairs looked at before AnyEvent's own list at detection: when
+C<$package> is loaded (its C<$VERSION> is true), C<$model> is required and used.
 
 =head2 AnyEvent::postpone { BLOCK }
 
@@ -461,8 +468,10 @@ C<%ENV>, then those with an C<AE_xxx> counterpart are set to C<undef>.
 
 =item PERL_ANYEVENT_MODEL
 
-C<Rust> or C<Perl> (or their C<AnyEvent::Impl::> names) select the Rust loop, which is the
-only backend. Any other model name is reported (at log level 4) and the Rust loop is used.
+The model to use: C<Rust> or C<Perl> (our own loop), C<EV>, C<Glib>, C<Event>, C<IOAsync>,
+C<Tk>, C<POE>, C<Mojo> (C<AnyEvent::Impl::> is prepended; a name ending in C<::> is used as it
+is). A model that cannot be loaded is reported in one line at log level 2 and detection
+proceeds as without the variable.
 
 =item PERL_ANYEVENT_PROTOCOLS
 
@@ -484,6 +493,23 @@ Sets C<$AnyEvent::MAX_SIGNAL_LATENCY>, which has no effect here (see there).
 
 As AnyEvent does: when AnyEvent is loaded, a no-op C<SIGPIPE> handler is installed if
 C<$SIG{PIPE}> is undefined, and C<SIGCHLD> set to C<IGNORE> is reset to the default.
+
+=head1 MODELS
+
+As in AnyEvent 7.17, the model is chosen once: at the first watcher (or C<postpone>, C<recv>,
+C<AnyEvent::detect>). C<PERL_ANYEVENT_MODEL> is tried first; otherwise the first of these
+modules that is loaded decides: EV (L<AnyEvent::Impl::EV>), AnyEvent::Loop
+(L<AnyEvent::Impl::Perl>, our own loop), Irssi, Event (L<AnyEvent::Impl::Event>), Glib
+(L<AnyEvent::Impl::Glib>), Event::Lib, Tk (L<AnyEvent::Impl::Tk>), UV, Qt, POE::Kernel, Wx and
+Prima (L<AnyEvent::Impl::POE>), IO::Async::Loop (L<AnyEvent::Impl::IOAsync>), Cocoa::EventLoop,
+FLTK, and beyond 7.17 Mojo::IOLoop (L<AnyEvent::Impl::Mojo>). With none loaded, our own loop
+runs (C<AnyEvent::Impl::Rust>); unlike 7.17 nothing is loaded just to probe. Models for Irssi,
+Event::Lib, UV, Qt, Cocoa and FLTK are not provided (their loops have no Debian packages to
+test against): detection skips them.
+
+Whatever the model, every watcher lives in the Rust loop; a foreign model runs that loop as one
+source of the foreign loop, so watchers fire while the program runs the foreign loop's own main
+function, and C<< $cv->recv >> iterates the foreign loop (L<AnyEvent::Impl::Embed>).
 
 =head1 EMBEDDING
 
