@@ -56,8 +56,6 @@ sub _wait {
 # and optionally:
 #   _start                  called once when the model is chosen
 #   _keepalive($src, $bool) whether our watchers keep the foreign loop running
-#   _check($src)            before each use: the model may reset the source (POE's session was
-#                           taken by POE::Kernel->stop)
 #   _loop_signal($name, $cb), _loop_child($pid, $cb)
 #                           create signal / child watchers with the foreign loop's own API
 
@@ -118,8 +116,7 @@ package AnyEvent::Impl::Embed::Source;
 
 sub new {
     my ($pkg, $class) = @_;
-    my $self = bless { class => $class, fd => -1, at => 0, running => 0, alive => -1, runs => 0, armed_runs => 0,
-                       check => $class->can('_check') }, $pkg;
+    my $self = bless { class => $class, fd => -1, at => 0, running => 0, alive => -1, runs => 0, armed_runs => 0}, $pkg;
     $self->rearm;
     return $self;
 }
@@ -142,7 +139,6 @@ sub run {
 
 sub rearm {
     my ($self) = @_;
-    $self->{check}->($self) if $self->{check};
     my ($timeout, $active, $fd) = AnyEvent::Impl::Rust::_embed_state();
     my $class = $self->{class};
     if ($fd != $self->{fd}) {
@@ -198,7 +194,6 @@ sub _timer_cb {
 # A watcher was created outside our runs: run us at the foreign loop's next iteration.
 sub soon {
     my ($self) = @_;
-    $self->{check}->($self) if $self->{check};
     my $class = $self->{class};
     if (!$self->{timer} || $self->{at} > AE::now()) {
         $self->{timer} = undef;

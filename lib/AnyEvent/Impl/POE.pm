@@ -19,11 +19,10 @@ my (%fd_cb, %alarm_cb);
 
 # POE::Kernel->stop takes our session with what it watched. Until POE runs again (run or
 # loop_do_timeslice), nothing is re-created: a new session would keep the stopped kernel going.
+# (POE has no hook for either: its run and stop are wrapped, see _start.)
 my $stopped;
 
-sub _check {
-    my ($src) = @_;
-    return unless $session && !$POE::Kernel::poe_kernel->ID_id_to_session($session);
+sub _stopping {
     undef $session;
     %fd_cb = %alarm_cb = ();
     $stopped = 1;
@@ -67,10 +66,12 @@ sub _start {
     # As AnyEvent 7.17 does: a kernel that is never run complains at exit; run it once, empty.
     POE::Session->create(inline_states => { _start => sub { $_[POE::Session::KERNEL()]->stop } });
     POE::Kernel->run;
-    # POE::Kernel->run after a stop: watch again first.
+    # POE::Kernel->stop takes our session; POE::Kernel->run after it: watch again first.
     my $run = \&POE::Kernel::run;
+    my $stop = \&POE::Kernel::stop;
     no warnings 'redefine';
     *POE::Kernel::run = sub { _resume(); goto &$run };
+    *POE::Kernel::stop = sub { _stopping(); goto &$stop };
 }
 
 sub _watch_fd {

@@ -33,7 +33,6 @@ AETest::Loops::check(
     # known gaps under POE: several watchers of one signal, SIGCHLD watchers next to POE's own
     # reaping, run_cmd (see the report in bench/RESULTS.md): those core tests are left out
     core => [grep !m{signal\.t|child\.t|run_cmd\.t}, @AETest::Loops::CORE],
-    no_rerun => 'known gap: running POE::Kernel->run again after POE::Kernel->stop does not resume our source yet',
     timer  => sub {
         my ($secs, $cb) = @_;
         my $id = ++$tid;
