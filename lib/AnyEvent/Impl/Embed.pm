@@ -15,6 +15,9 @@ $Carp::Internal{+__PACKAGE__}++;
 our $CLASS;
 our $SOURCE;
 
+# Keys for the callback sets of models that share one foreign watcher among several of ours.
+our $NEXT_KEY = 0;
+
 # Called by AnyEvent::detect when a subclass was chosen.
 sub _activate {
     my ($class) = @_;

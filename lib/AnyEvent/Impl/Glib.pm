@@ -58,9 +58,9 @@ sub _loop_child {
         }));
         $entry;
     };
-    my $id = 0 + \my $slot;
+    my $id = ++$AnyEvent::Impl::Embed::NEXT_KEY;
     $w->{cbs}{$id} = $cb;
-    return bless [$pid, $id, \$slot], 'AnyEvent::Impl::Glib::child';
+    return bless [$pid, $id], 'AnyEvent::Impl::Glib::child';
 }
 
 sub AnyEvent::Impl::Glib::child::DESTROY {

@@ -75,7 +75,7 @@ sub _loop_child {
         });
         \%set;
     };
-    my $key = 0 + \my $slot;
+    my $key = ++$AnyEvent::Impl::Embed::NEXT_KEY;
     $cbs->{$key} = $cb;
     return AnyEvent::Impl::Embed::_guard(sub {
         my $set = $by_pid{$pid} or return;

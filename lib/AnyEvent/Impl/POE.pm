@@ -122,7 +122,7 @@ sub _loop_signal {
         _call(sig_watch => $sig, sub { $_->() for values %set });
         \%set;
     };
-    my $key = 0 + \my $slot;
+    my $key = ++$AnyEvent::Impl::Embed::NEXT_KEY;
     $set->{$key} = $cb;
     return AnyEvent::Impl::Embed::_guard(sub {
         my $s = $sig_cbs{$sig} or return;
@@ -148,7 +148,7 @@ sub _loop_child {
         });
         \%set;
     };
-    my $key = 0 + \my $slot;
+    my $key = ++$AnyEvent::Impl::Embed::NEXT_KEY;
     $set->{$key} = $cb;
     return AnyEvent::Impl::Embed::_guard(sub {
         my $s = $child_by_pid{$pid} or return;

@@ -30,9 +30,8 @@ AETest::Loops::check(
     run    => \&run_kernel,
     # run returns when no session has work; ours has while watchers of ours exist: stop it
     quit   => sub { $quit = 1; POE::Kernel->stop },
-    # known gaps under POE: several watchers of one signal, SIGCHLD watchers next to POE's own
-    # reaping, run_cmd (see the report in bench/RESULTS.md): those core tests are left out
-    core => [grep !m{signal\.t|child\.t|run_cmd\.t}, @AETest::Loops::CORE],
+    # known gap: a subtest of run_cmd.t hangs under POE (not investigated yet)
+    core   => [grep !m{run_cmd\.t}, @AETest::Loops::CORE],
     timer  => sub {
         my ($secs, $cb) = @_;
         my $id = ++$tid;
