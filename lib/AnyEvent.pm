@@ -503,9 +503,9 @@ modules that is loaded decides: EV (L<AnyEvent::Impl::EV>), AnyEvent::Loop
 (L<AnyEvent::Impl::Glib>), Event::Lib, Tk (L<AnyEvent::Impl::Tk>), UV, Qt, POE::Kernel, Wx and
 Prima (L<AnyEvent::Impl::POE>), IO::Async::Loop (L<AnyEvent::Impl::IOAsync>), Cocoa::EventLoop,
 FLTK, and beyond 7.17 Mojo::IOLoop (L<AnyEvent::Impl::Mojo>). With none loaded, our own loop
-runs (C<AnyEvent::Impl::Rust>); unlike 7.17 nothing is loaded just to probe. Models for Irssi,
-Event::Lib, UV, Qt, Cocoa and FLTK are not provided (their loops have no Debian packages to
-test against): detection skips them.
+runs (C<AnyEvent::Impl::Rust>); unlike 7.17 nothing is loaded just to probe. The models for
+Event::Lib, FLTK and Cocoa::EventLoop exist but are untested (those loops have no Debian
+packages); models for Irssi, UV and Qt are not provided: detection skips them.
 
 Whatever the model, every watcher lives in the Rust loop; a foreign model runs that loop as one
 source of the foreign loop, so watchers fire while the program runs the foreign loop's own main
