@@ -126,6 +126,7 @@ sub detect() {
             $model = $want;
         } else {
             $err =~ s/\n.*//s;
+            $err =~ s/ \((?:you may need|\@INC contains)[^)]*\)//g;    # one readable line
             AnyEvent::log(2, "unable to load model '$want' (from \$ENV{PERL_ANYEVENT_MODEL}): $err");
         }
     }
@@ -143,8 +144,13 @@ sub detect() {
         }
     }
     $model ||= MODEL_NAME;
+    # A loop that cannot start (Tk without a display) leaves our own loop in charge.
+    if ($model->can('_activate') && !eval { $model->_activate; 1 }) {
+        (my $err = $@) =~ s/\n.*//s;
+        AnyEvent::log(2, "cannot start model '$model': $err; using " . MODEL_NAME);
+        $model = MODEL_NAME;
+    }
     $MODEL = $model;
-    $model->_activate if $model->can('_activate');
     (shift @post_detect)->() while @post_detect;
     return $MODEL;
 }

@@ -47,6 +47,13 @@ subtest 'PERL_ANYEVENT_MODEL' => sub {
     $out = run_perl({ PERL_ANYEVENT_MODEL => 'NoSuchLoop', PERL_ANYEVENT_VERBOSE => 1 },
         q{-MAnyEvent -e 'AnyEvent::detect; print "model $AnyEvent::MODEL\n"'});
     is $out, "model AnyEvent::Impl::Rust\n", 'silent below verbose 2';
+    # A model whose loop is there but cannot start: Tk without a display.
+    if (eval { require Tk; 1 }) {
+        $out = run_perl({ PERL_ANYEVENT_MODEL => 'Tk', DISPLAY => '' },
+            q{-MAnyEvent -e 'my $cv = AE::cv; my $t = AE::timer 0, 0, $cv; $cv->recv; print "model $AnyEvent::MODEL\n"'});
+        like $out, qr/^AnyEvent: cannot start model 'AnyEvent::Impl::Tk': .*display.*\nmodel AnyEvent::Impl::Rust\n\z/,
+            'PERL_ANYEVENT_MODEL=Tk without a display: one line, then our loop runs';
+    }
 };
 
 subtest 'AnyEvent::Loop::run and one_event' => sub {
