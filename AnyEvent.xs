@@ -63,11 +63,12 @@ static void croak_status(pTHX_ int status, const char *what)
 
 #define CHECK_STATUS(call, what) STMT_START { int st_ = (call); if (st_) croak_status(aTHX_ st_, what); } STMT_END
 
-/* The fd of a glob, glob reference, IO handle (object) or fd number. */
-static int fd_of(pTHX_ SV *fh, const char *who)
+/* The fd of the PerlIO handle behind a glob, glob reference or IO handle (object): -1 when it
+ * is closed, -2 when sv is no file handle at all. */
+static int fh_fileno(pTHX_ SV *sv)
 {
-    SV *sv = fh;
     IO *io = NULL;
+    PerlIO *fp;
     SvGETMAGIC(sv);
     if (SvROK(sv))
         sv = SvRV(sv);
@@ -75,19 +76,29 @@ static int fd_of(pTHX_ SV *fh, const char *who)
         io = GvIO((GV *)sv);
     else if (SvTYPE(sv) == SVt_PVIO)
         io = (IO *)sv;
-    if (io) {
-        PerlIO *fp = IoIFP(io) ? IoIFP(io) : IoOFP(io);
-        int fd = fp ? PerlIO_fileno(fp) : -1;
-        if (fd < 0)
-            croak_caller(aTHX_ "%s: fh is not an open file handle", who);
+    if (!io)
+        return -2;
+    fp = IoIFP(io) ? IoIFP(io) : IoOFP(io);
+    return fp ? PerlIO_fileno(fp) : -1;
+}
+
+/* The fd of a glob, glob reference, IO handle (object) or fd number. */
+static int fd_of(pTHX_ SV *fh, const char *who)
+{
+    SV *sv = fh;
+    int fd = fh_fileno(aTHX_ fh);
+    if (fd >= 0)
         return fd;
-    }
+    if (fd == -1)
+        croak_caller(aTHX_ "%s: fh is not an open file handle", who);
+    if (SvROK(sv))
+        sv = SvRV(sv);
     if (!SvROK(fh) && SvOK(sv) && looks_like_number(sv)) {
-        IV fd = SvIV(sv);
-        if (fd >= 0 && fd <= INT_MAX) {
-            if (fcntl((int)fd, F_GETFD) < 0)
-                croak_caller(aTHX_ "%s: fh %d is not an open file descriptor", who, (int)fd);
-            return (int)fd;
+        IV n = SvIV(sv);
+        if (n >= 0 && n <= INT_MAX) {
+            if (fcntl((int)n, F_GETFD) < 0)
+                croak_caller(aTHX_ "%s: fh %d is not an open file descriptor", who, (int)n);
+            return (int)n;
         }
     }
     croak_caller(aTHX_ "%s: fh must be a file handle or a file descriptor number, not '%" SVf "'", who,
@@ -134,14 +145,18 @@ static void check_start(pTHX_ int status, SV *cb, const char *who)
 }
 
 /* Calls every callback the loop has queued. A callback may die: the exception propagates,
- * and the rest of the queue stays in the loop for the next iteration. */
-static void invoke_ready(pTHX)
+ * and the rest of the queue stays in the loop for the next iteration. Each callback starts with
+ * errno ($!) as the program had it when the iteration began: nothing the loop or an earlier
+ * callback's internals (EAGAIN from a drained socket, say) did shows through. `user_errno` is
+ * errno when the program entered the loop (recv, run, one_event). */
+static void invoke_ready(pTHX_ int user_errno)
 {
     aers_ready r;
     int status;
     while ((status = aers_next_ready(THE_LOOP, &r)) == 1) {
         dSP;
         SV *cb = (SV *)r.cb;
+        errno = user_errno;
         ENTER;
         SAVETMPS;
         /* The callback may destroy its own watcher; keep the code alive until it returns. */
@@ -164,13 +179,13 @@ static void invoke_ready(pTHX)
 }
 
 /* One iteration: poll (unless callbacks are still queued) and run what became ready. */
-static void one_iteration(pTHX_ int block)
+static void one_iteration(pTHX_ int block, int user_errno)
 {
     CHECK_STATUS(aers_poll(THE_LOOP, block), "AnyEvent loop");
     /* A signal with a Perl %SIG handler (alarm and $SIG{ALRM}, say) interrupts the wait; Perl
      * defers such handlers to its run loop, which a blocked recv never reaches: run them now. */
     PERL_ASYNC_CHECK();
-    invoke_ready(aTHX);
+    invoke_ready(aTHX_ user_errno);
 }
 
 static int signum_of(pTHX_ SV *name)
@@ -194,6 +209,7 @@ static int signum_of(pTHX_ SV *name)
 #include "xs/dns.h"
 #include "xs/handle.h"
 #include "xs/embed.h"
+#include "xs/log.h"
 
 MODULE = AnyEvent		PACKAGE = AE
 
@@ -371,30 +387,35 @@ PROTOTYPES: DISABLE
 void
 one_event()
     CODE:
-        one_iteration(aTHX_ 1);
+        one_iteration(aTHX_ 1, errno);
 
 void
 run_nowait()
     CODE:
         embed_armed = 1; /* the embedding model re-arms after this run (_embed_state) */
-        one_iteration(aTHX_ 0);
+        one_iteration(aTHX_ 0, errno);
 
 void
 run()
     CODE:
+    {
+        int user_errno = errno;
         for (;;)
-            one_iteration(aTHX_ 1);
+            one_iteration(aTHX_ 1, user_errno);
+    }
 
 void
 _wait(SV *cv)
     CODE:
     {
         HV *hv;
+        int user_errno;
         if (!SvROK(cv) || SvTYPE(SvRV(cv)) != SVt_PVHV)
             croak("AnyEvent::CondVar: not a condition variable");
         hv = (HV *)SvRV(cv);
+        user_errno = errno;
         while (!hv_exists(hv, "_ae_sent", 8))
-            one_iteration(aTHX_ 1);
+            one_iteration(aTHX_ 1, user_errno);
     }
 
 int
@@ -444,3 +465,5 @@ INCLUDE: xs/dns.xsh
 INCLUDE: xs/handle.xsh
 
 INCLUDE: xs/embed.xsh
+
+INCLUDE: xs/log.xsh

@@ -17,6 +17,7 @@ XSLoader::load('AnyEvent', $VERSION);
 
 require AnyEvent::CondVar;
 require AnyEvent::Impl::Rust;
+require AnyEvent::Base;    # AnyEvent::Base, AnyEvent::_dupfh, AnyEvent::_isa_hook
 
 # Errors from AnyEvent's own frames are reported at the caller's line.
 $Carp::Internal{$_}++ for qw(AnyEvent AE AnyEvent::Impl::Rust AnyEvent::CondVar AnyEvent::CondVar::Base);
@@ -48,26 +49,6 @@ BEGIN {
 
 BEGIN {
     $VERBOSE = length($ENV{PERL_ANYEVENT_VERBOSE} // '') ? $ENV{PERL_ANYEVENT_VERBOSE} * 1 : 4;
-}
-
-# AnyEvent::Log's names, with their syslog equivalents.
-my %LEVEL = (fatal => 1, emerg => 1, exit => 1, alert => 2, critical => 3, crit => 3,
-             error => 4, err => 4, die => 4, warn => 5, warning => 5, note => 6, notice => 6,
-             info => 7, debug => 8, trace => 9);
-
-sub log($$;@) {
-    my ($level, $msg, @args) = @_;
-    unless ($level =~ /^\d+$/) {
-        $level = $LEVEL{$level} // Carp::croak("$level: not a valid logging level");
-    }
-    return if $level > $VERBOSE && $level > 1;
-    $msg = $msg->() if ref $msg eq 'CODE';
-    $msg = sprintf $msg, @args if @args;
-    chomp $msg;
-    my $text = "AnyEvent: $msg\n";
-    die $text if $level <= 1;
-    warn $text;
-    return;
 }
 
 # Model detection, as AnyEvent 7.17: at the first watcher (the XS calls detect) or an explicit
@@ -255,6 +236,27 @@ sub _fcntl_block {
 $SIG{PIPE} = sub { } unless defined $SIG{PIPE};
 undef $SIG{CHLD} if defined $SIG{CHLD} && $SIG{CHLD} eq 'IGNORE';
 
+# AnyEvent::log (and AE::log) is an XSUB, the front of AnyEvent::Log: it returns at once for a
+# message nobody would log, and loads AnyEvent::Log for the first one that is. A logging
+# specification in the environment loads it now, so that it applies from the start.
+require AnyEvent::Log if length($ENV{PERL_ANYEVENT_LOG} // '');
+
+# Development aids requested through the environment, as in 7.17. They are set up before any
+# watcher exists (so that AnyEvent::Strict and AnyEvent::Debug's wrapping see the first one)
+# and create no watcher themselves before the model is chosen: AnyEvent::Strict's descriptor
+# check timer and the debug shell wait for detection (post_detect), which stays lazy.
+require AnyEvent::Strict if $ENV{PERL_ANYEVENT_STRICT};
+if ($ENV{PERL_ANYEVENT_DEBUG_WRAP}) {
+    require AnyEvent::Debug;
+    AnyEvent::Debug::wrap($ENV{PERL_ANYEVENT_DEBUG_WRAP});
+}
+if (length($ENV{PERL_ANYEVENT_DEBUG_SHELL} // '')) {
+    require AnyEvent::Socket;
+    require AnyEvent::Debug;
+    (my $where = $ENV{PERL_ANYEVENT_DEBUG_SHELL}) =~ s/\$\$/$$/g;
+    post_detect { $AnyEvent::Debug::SHELL = AnyEvent::Debug::shell(AnyEvent::Socket::parse_hostport($where)) };
+}
+
 package AE;
 
 our $VERSION = $AnyEvent::VERSION;
@@ -313,6 +315,10 @@ The loop is not thread-safe: use it from one Perl interpreter thread. After C<fo
 process that keeps using AnyEvent gets a fresh epoll instance automatically.
 
 =head1 WATCHERS
+
+Watcher callbacks run with C<$!> as the program had it when it entered the loop (C<recv>,
+C<AnyEvent::Loop::run>, C<one_event>): the loop's own system calls (C<epoll_ctl> on a closed
+descriptor, reads that would block...) never leave their C<errno> behind for a callback to see.
 
 =head2 $w = AnyEvent->io(fh => $fh, poll => "r"|"w", cb => $cb)
 
@@ -414,13 +420,20 @@ C<$package> is loaded (its C<$VERSION> is true), C<$model> is required and used.
 Runs BLOCK from the event loop at its next iteration, after the current callback has returned.
 Returns nothing; croaks if BLOCK is not code.
 
+=head2 AnyEvent::one_event
+
+Also C<< AnyEvent->one_event >>: runs one iteration of the event loop, as
+L<AnyEvent::Loop/AnyEvent::Loop::one_event> does (waits for at least one event or due timer,
+calls the ready callbacks, returns). Kept for old code; new code waits with a condition
+variable instead.
+
 =head2 AnyEvent::log $level, $message[, @args]
 
-A small stand-in for AnyEvent's logging: formats C<$message> with C<@args> (sprintf) when
-given, and prints it on STDERR when C<$level> is at or below C<$ENV{PERL_ANYEVENT_VERBOSE}>
-(default 4). C<$level> is 1..9 or a name: fatal (also emerg, exit), alert, critical (crit),
-error (err, die), warn (warning), note (notice), info, debug, trace; any other name croaks.
-Level 1 (fatal) dies with the message. Also available as C<AE::log>.
+Also C<AE::log>: logs through L<AnyEvent::Log> (see there for levels, formats and
+configuration). Decides without loading AnyEvent::Log (and at almost no cost) whether the
+message would be logged, returning 0 at once if not; loads it for the first message that is.
+Returns 1 when logged, 0 otherwise; at level C<fatal> the program ends. Croaks for a bad
+level ("LEVEL: not a valid logging level, caught").
 
 =head2 AnyEvent::fh_block $fh, AnyEvent::fh_unblock $fh
 
@@ -487,7 +500,27 @@ C<%AnyEvent::PROTOCOL> (protocol => rank, higher preferred).
 
 =item PERL_ANYEVENT_VERBOSE
 
-The log level, see L</AnyEvent::log>.
+The log level (default 4), see L<AnyEvent::Log>.
+
+=item PERL_ANYEVENT_LOG
+
+A logging configuration, see L<AnyEvent::Log/PERL_ANYEVENT_LOG>; loads AnyEvent::Log.
+
+=item PERL_ANYEVENT_STRICT
+
+When true, L<AnyEvent::Strict> is loaded with AnyEvent (before the model is detected): every
+watcher call is checked, the first one included.
+
+=item PERL_ANYEVENT_DEBUG_WRAP
+
+The wrap level of L<AnyEvent::Debug/AnyEvent::Debug::wrap> (0, 1 or 2).
+
+=item PERL_ANYEVENT_DEBUG_SHELL
+
+C<HOST:PORT> or a unix socket path (C<$$> replaced by the process id): an
+L<AnyEvent::Debug> shell is started there when the model is detected (its listening socket is a
+watcher, so that loading AnyEvent does not choose the model), kept in
+C<$AnyEvent::Debug::SHELL>.
 
 =item PERL_ANYEVENT_MAX_SIGNAL_LATENCY
 

@@ -59,7 +59,10 @@ extern "C" fn after_fork_in_child() {
 
 /// Seconds on a clock.
 fn clock(id: libc::clockid_t) -> f64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     unsafe { libc::clock_gettime(id, &mut ts) };
     ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
 }
@@ -95,7 +98,8 @@ impl Loop {
         });
         let poll = Poll::new()?;
         let mut wake = WakePipe::new()?;
-        poll.registry().register(&mut wake.receiver, WAKE_TOKEN, Interest::READABLE)?;
+        poll.registry()
+            .register(&mut wake.receiver, WAKE_TOKEN, Interest::READABLE)?;
         let mut lp = Loop {
             poll,
             events: Events::with_capacity(1024),
@@ -149,7 +153,11 @@ impl Loop {
     pub fn stop_io(&mut self, key: IoKey) -> Option<Callback> {
         // After fork the epoll instance is shared with the parent until the next poll replaces
         // it: removing the fd from it would silence the parent's watcher.
-        let epfd = if FORKED.load(Ordering::Relaxed) { -1 } else { self.poll.as_raw_fd() };
+        let epfd = if FORKED.load(Ordering::Relaxed) {
+            -1
+        } else {
+            self.poll.as_raw_fd()
+        };
         self.io.stop(key, epfd)
     }
 
@@ -197,7 +205,9 @@ impl Loop {
         {
             return Some(0.0);
         }
-        self.timers.next_deadline().map(|at| (at - clock(libc::CLOCK_MONOTONIC)).max(0.0))
+        self.timers
+            .next_deadline()
+            .map(|at| (at - clock(libc::CLOCK_MONOTONIC)).max(0.0))
     }
 
     /// One iteration: waits for events (at most until the next timer; not at all unless
@@ -213,7 +223,8 @@ impl Loop {
         self.io.sync(self.poll.as_raw_fd());
         // A timer too far away for a Duration (after => 9**9**9 means "never") waits for events only.
         let timeout = if block {
-            self.next_timeout().and_then(|t| Duration::try_from_secs_f64(t).ok())
+            self.next_timeout()
+                .and_then(|t| Duration::try_from_secs_f64(t).ok())
         } else {
             Some(Duration::ZERO)
         };
@@ -243,7 +254,12 @@ impl Loop {
             }
             let readable = event.is_readable() || event.is_read_closed() || event.is_error();
             let writable = event.is_writable() || event.is_write_closed() || event.is_error();
-            if !self.io.collect_event(event.token().0 as u64, readable, writable, &mut self.pending) {
+            if !self.io.collect_event(
+                event.token().0 as u64,
+                readable,
+                writable,
+                &mut self.pending,
+            ) {
                 self.rebuild_due = true;
             }
         }
@@ -261,7 +277,8 @@ impl Loop {
         } else if child_exited || self.children.reap_due {
             self.children.reap(&mut self.pending);
         }
-        self.pending.extend(self.postponed.drain(..).map(Pending::Postponed));
+        self.pending
+            .extend(self.postponed.drain(..).map(Pending::Postponed));
         if self.pending.is_empty() {
             self.pending.extend(self.idle.keys().map(Pending::Idle));
         }
@@ -276,7 +293,9 @@ impl Loop {
                 Pending::Timer(k) => (self.timers.callback(k), false, None),
                 Pending::Signal(k) => (self.signals.callback(k), false, None),
                 Pending::Idle(k) => (self.idle.get(k).copied(), false, None),
-                Pending::Child(k, pid, status) => (self.children.callback(k), false, Some((pid, status))),
+                Pending::Child(k, pid, status) => {
+                    (self.children.callback(k), false, Some((pid, status)))
+                }
                 Pending::Postponed(cb) => (Some(cb), true, None),
             };
             if let Some(cb) = cb {
@@ -292,7 +311,8 @@ impl Loop {
         self.rebuild_due = false;
         let poll = Poll::new()?;
         let mut wake = WakePipe::new()?;
-        poll.registry().register(&mut wake.receiver, WAKE_TOKEN, Interest::READABLE)?;
+        poll.registry()
+            .register(&mut wake.receiver, WAKE_TOKEN, Interest::READABLE)?;
         self.poll = poll;
         self.wake = wake;
         self.io.reset_registrations();

@@ -34,8 +34,14 @@ mod tests {
     #[test]
     fn rfc3492_sample() {
         // RFC 3492, 7.1 (L): "3年B組金八先生"
-        assert_eq!(punycode_encode("3年B組金八先生").unwrap(), "3B-ww4c5e180e575a65lsy2b");
-        assert_eq!(punycode_decode("3B-ww4c5e180e575a65lsy2b").unwrap(), "3年B組金八先生");
+        assert_eq!(
+            punycode_encode("3年B組金八先生").unwrap(),
+            "3B-ww4c5e180e575a65lsy2b"
+        );
+        assert_eq!(
+            punycode_decode("3B-ww4c5e180e575a65lsy2b").unwrap(),
+            "3年B組金八先生"
+        );
     }
 
     #[test]

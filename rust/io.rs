@@ -77,7 +77,8 @@ impl IoSet {
     pub fn start(&mut self, fd: RawFd, poll: u8, cb: Callback) -> IoKey {
         let idx = fd as usize;
         if idx >= self.fds.len() {
-            self.fds.resize_with((idx + 1).max(self.fds.len() * 2).max(64), FdState::default);
+            self.fds
+                .resize_with((idx + 1).max(self.fds.len() * 2).max(64), FdState::default);
         }
         let state = &mut self.fds[idx];
         let pos = state.watchers.len() as u32;
@@ -135,7 +136,10 @@ impl IoSet {
     fn sync_fd(&mut self, epfd: RawFd, fd: RawFd) {
         let state = &mut self.fds[fd as usize];
         state.changed = false;
-        let want = state.watchers.iter().fold(0, |m, k| m | self.watchers[*k].poll);
+        let want = state
+            .watchers
+            .iter()
+            .fold(0, |m, k| m | self.watchers[*k].poll);
         let fresh = std::mem::take(&mut state.fresh);
         if want == 0 || fresh {
             if state.always_ready {
@@ -174,10 +178,18 @@ impl IoSet {
     }
 
     /// Queues the watchers an epoll event concerns. Returns false for a stale event.
-    pub fn collect_event(&self, token: u64, readable: bool, writable: bool, out: &mut VecDeque<Pending>) -> bool {
+    pub fn collect_event(
+        &self,
+        token: u64,
+        readable: bool,
+        writable: bool,
+        out: &mut VecDeque<Pending>,
+    ) -> bool {
         let fd = (token & 0xffff_ffff) as usize;
         let generation = ((token >> 32) & 0x7fff_ffff) as u32;
-        let Some(state) = self.fds.get(fd) else { return false };
+        let Some(state) = self.fds.get(fd) else {
+            return false;
+        };
         if state.registered == 0 || state.generation & 0x7fff_ffff != generation {
             return false;
         }
@@ -237,7 +249,11 @@ impl IoSet {
 
 /// Adds or modifies the level-triggered registration of `fd`, renewing the generation on add.
 fn register(epfd: RawFd, fd: RawFd, want: u8, state: &mut FdState) -> Result<(), i32> {
-    let mut op = if state.registered != 0 { libc::EPOLL_CTL_MOD } else { libc::EPOLL_CTL_ADD };
+    let mut op = if state.registered != 0 {
+        libc::EPOLL_CTL_MOD
+    } else {
+        libc::EPOLL_CTL_ADD
+    };
     loop {
         if op == libc::EPOLL_CTL_ADD {
             state.generation = state.generation.wrapping_add(1);

@@ -18,8 +18,11 @@ pub mod io;
 pub mod signal;
 pub mod socket;
 pub mod stream;
-pub mod tls;
 pub mod timer;
+pub mod tls;
+
+#[cfg(test)]
+mod proptests;
 
 /// An opaque callback owned by the glue (a Perl code reference with a reference count held).
 pub type Callback = *mut std::ffi::c_void;

@@ -67,7 +67,13 @@ impl WakePipe {
     /// Makes the next poll return at once (used to reap children that exited earlier).
     pub fn wake(&self) {
         let byte = 0u8;
-        unsafe { libc::write(self.sender.as_raw_fd(), &byte as *const u8 as *const libc::c_void, 1) };
+        unsafe {
+            libc::write(
+                self.sender.as_raw_fd(),
+                &byte as *const u8 as *const libc::c_void,
+                1,
+            )
+        };
     }
 }
 

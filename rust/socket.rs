@@ -15,13 +15,22 @@ fn borrow(fd: RawFd) -> ManuallyDrop<Socket> {
 
 /// A socket address from raw `sockaddr` bytes (as Perl's pack_sockaddr_in & co. produce them).
 pub fn sockaddr_from_bytes(bytes: &[u8]) -> io::Result<SockAddr> {
-    if bytes.len() < size_of::<libc::sa_family_t>() || bytes.len() > size_of::<libc::sockaddr_storage>() {
+    if bytes.len() < size_of::<libc::sa_family_t>()
+        || bytes.len() > size_of::<libc::sockaddr_storage>()
+    {
         return Err(io::Error::from_raw_os_error(libc::EINVAL));
     }
     let mut storage = MaybeUninit::<libc::sockaddr_storage>::zeroed();
     unsafe {
-        std::ptr::copy_nonoverlapping(bytes.as_ptr(), storage.as_mut_ptr().cast::<u8>(), bytes.len());
-        Ok(SockAddr::new(storage.assume_init(), bytes.len() as libc::socklen_t))
+        std::ptr::copy_nonoverlapping(
+            bytes.as_ptr(),
+            storage.as_mut_ptr().cast::<u8>(),
+            bytes.len(),
+        );
+        Ok(SockAddr::new(
+            storage.assume_init(),
+            bytes.len() as libc::socklen_t,
+        ))
     }
 }
 
@@ -32,7 +41,11 @@ pub fn sockaddr_bytes(addr: &SockAddr) -> &[u8] {
 
 /// A new non-blocking, close-on-exec socket.
 pub fn open(domain: i32, ty: i32, protocol: i32) -> io::Result<RawFd> {
-    let protocol = if protocol == 0 { None } else { Some(Protocol::from(protocol)) };
+    let protocol = if protocol == 0 {
+        None
+    } else {
+        Some(Protocol::from(protocol))
+    };
     let socket = Socket::new(Domain::from(domain), Type::from(ty).nonblocking(), protocol)?;
     Ok(socket.into_raw_fd())
 }
@@ -60,7 +73,12 @@ pub fn connect_result(fd: RawFd) -> io::Result<Option<SockAddr>> {
 
 /// Binds a listening socket: SO_REUSEADDR for internet sockets, and IPV6_V6ONLY as asked
 /// (`None` leaves the system default).
-pub fn bind(fd: RawFd, addr: &SockAddr, reuse_address: bool, only_v6: Option<bool>) -> io::Result<()> {
+pub fn bind(
+    fd: RawFd,
+    addr: &SockAddr,
+    reuse_address: bool,
+    only_v6: Option<bool>,
+) -> io::Result<()> {
     let socket = borrow(fd);
     if reuse_address {
         socket.set_reuse_address(true)?;
@@ -138,7 +156,13 @@ mod tests {
     #[test]
     fn refused_connect_reports_econnrefused() {
         let listener = open(libc::AF_INET, libc::SOCK_STREAM, 0).unwrap();
-        bind(listener, &SockAddr::from(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))), true, None).unwrap();
+        bind(
+            listener,
+            &SockAddr::from(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))),
+            true,
+            None,
+        )
+        .unwrap();
         let addr = local_addr(listener).unwrap();
         close(listener); // bound but never listening, then closed: nothing accepts there
         let client = open(libc::AF_INET, libc::SOCK_STREAM, 0).unwrap();
@@ -159,6 +183,9 @@ mod tests {
 
     #[test]
     fn short_sockaddr_is_rejected() {
-        assert_eq!(sockaddr_from_bytes(&[1]).unwrap_err().raw_os_error(), Some(libc::EINVAL));
+        assert_eq!(
+            sockaddr_from_bytes(&[1]).unwrap_err().raw_os_error(),
+            Some(libc::EINVAL)
+        );
     }
 }

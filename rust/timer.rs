@@ -41,7 +41,12 @@ impl Timers {
     pub fn start(&mut self, at: f64, interval: f64, cb: Callback) -> TimerKey {
         let seq = self.next_seq;
         self.next_seq = self.next_seq.wrapping_add(1);
-        let key = self.timers.insert(Timer { interval, cb, heap_pos: NOT_SCHEDULED, seq });
+        let key = self.timers.insert(Timer {
+            interval,
+            cb,
+            heap_pos: NOT_SCHEDULED,
+            seq,
+        });
         self.push(at, key);
         key
     }
@@ -81,7 +86,11 @@ impl Timers {
             self.expired.push((top.at, timer.seq, top.key));
             if timer.interval > 0.0 {
                 // Late by more than an interval: continue from now rather than firing a burst.
-                let next = if top.at + timer.interval > now { top.at + timer.interval } else { now + timer.interval };
+                let next = if top.at + timer.interval > now {
+                    top.at + timer.interval
+                } else {
+                    now + timer.interval
+                };
                 self.heap[0].at = next;
                 self.sift_down(0);
             } else {
@@ -92,7 +101,11 @@ impl Timers {
             self.expired
                 .sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
         }
-        out.extend(self.expired.drain(..).map(|(_, _, key)| Pending::Timer(key)));
+        out.extend(
+            self.expired
+                .drain(..)
+                .map(|(_, _, key)| Pending::Timer(key)),
+        );
     }
 
     fn push(&mut self, at: f64, key: TimerKey) {
@@ -143,7 +156,11 @@ impl Timers {
                 break;
             }
             let right = left + 1;
-            let child = if right < len && self.heap[right].at < self.heap[left].at { right } else { left };
+            let child = if right < len && self.heap[right].at < self.heap[left].at {
+                right
+            } else {
+                left
+            };
             if self.heap[child].at >= entry.at {
                 break;
             }
@@ -191,12 +208,20 @@ mod tests {
     #[test]
     fn stop_removes_from_heap() {
         let mut t = Timers::default();
-        let keys: Vec<_> = (0..100).map(|i| t.start(i as f64, 0.0, cb(i + 1))).collect();
+        let keys: Vec<_> = (0..100)
+            .map(|i| t.start(i as f64, 0.0, cb(i + 1)))
+            .collect();
         for k in keys.iter().step_by(2) {
             assert_eq!(t.stop(*k).is_some(), true);
         }
         let all = fired(&mut t, 1000.0);
-        assert_eq!(all, (0..100).filter(|i| i % 2 == 1).map(|i| cb(i + 1)).collect::<Vec<_>>());
+        assert_eq!(
+            all,
+            (0..100)
+                .filter(|i| i % 2 == 1)
+                .map(|i| cb(i + 1))
+                .collect::<Vec<_>>()
+        );
         assert!(t.is_empty());
     }
 

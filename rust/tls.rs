@@ -16,7 +16,10 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::server::WebPkiClientVerifier;
-use rustls::{CertificateError, ClientConfig, Connection, DigitallySignedStruct, DistinguishedName, Error, RootCertStore, ServerConfig, SignatureScheme};
+use rustls::{
+    CertificateError, ClientConfig, Connection, DigitallySignedStruct, DistinguishedName, Error,
+    RootCertStore, ServerConfig, SignatureScheme,
+};
 use std::cell::RefCell;
 use std::io::{self, Read, Write};
 use std::sync::Arc;
@@ -35,7 +38,10 @@ pub struct Settings {
     pub require_client_cert: bool,
     pub check_peername: bool,
     pub defer_verdict: bool,
-    pub session_tickets: bool,
+    /// RFC 5077 tickets on the client side (TLS 1.2; AnyEvent's default: off).
+    pub client_tickets: bool,
+    /// A server issues tickets (AnyEvent's default: on).
+    pub server_tickets: bool,
     pub alpn: Vec<Vec<u8>>,
 }
 
@@ -58,19 +64,30 @@ fn bad(msg: impl Into<String>) -> Error {
 
 impl Context {
     pub fn new(settings: Settings) -> Self {
-        Context { settings, roots: RootCertStore::empty(), chain: Vec::new(), key: None, client: None, server: None }
+        Context {
+            settings,
+            roots: RootCertStore::empty(),
+            chain: Vec::new(),
+            key: None,
+            client: None,
+            server: None,
+        }
     }
 
     /// Adds every certificate of a PEM text to the trust anchors; returns how many.
     pub fn add_trusted_pem(&mut self, pem: &[u8]) -> Result<usize, Error> {
-        let certs = CertificateDer::pem_slice_iter(pem).collect::<Result<Vec<_>, _>>().map_err(|e| bad(format!("bad PEM certificate: {e}")))?;
+        let certs = CertificateDer::pem_slice_iter(pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| bad(format!("bad PEM certificate: {e}")))?;
         let (added, _ignored) = self.roots.add_parsable_certificates(certs);
         Ok(added)
     }
 
     /// Sets this side's certificate chain (leaf first) from PEM text.
     pub fn set_chain_pem(&mut self, pem: &[u8]) -> Result<usize, Error> {
-        self.chain = CertificateDer::pem_slice_iter(pem).collect::<Result<Vec<_>, _>>().map_err(|e| bad(format!("bad PEM certificate: {e}")))?;
+        self.chain = CertificateDer::pem_slice_iter(pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| bad(format!("bad PEM certificate: {e}")))?;
         Ok(self.chain.len())
     }
 
@@ -79,8 +96,12 @@ impl Context {
         if memchr::memmem::find(pem, b"ENCRYPTED").is_some() {
             return Err(bad("the private key is encrypted; rustls cannot use encrypted keys (cert_password): decrypt it first, e.g. with `openssl pkey`"));
         }
-        let key = PrivateKeyDer::from_pem_slice(pem).map_err(|e| bad(format!("no usable private key in the PEM data: {e}")))?;
-        provider().key_provider.load_private_key(key.clone_key()).map_err(|e| bad(format!("unusable private key: {e}")))?;
+        let key = PrivateKeyDer::from_pem_slice(pem)
+            .map_err(|e| bad(format!("no usable private key in the PEM data: {e}")))?;
+        provider()
+            .key_provider
+            .load_private_key(key.clone_key())
+            .map_err(|e| bad(format!("unusable private key: {e}")))?;
         self.key = Some(key);
         Ok(())
     }
@@ -105,11 +126,17 @@ impl Context {
 
     fn server_verifier(&self) -> Result<Arc<dyn ServerCertVerifier>, Error> {
         let inner: Arc<dyn ServerCertVerifier> = if self.settings.verify {
-            WebPkiServerVerifier::builder_with_provider(self.roots()?, provider()).build().map_err(|e| bad(e.to_string()))?
+            WebPkiServerVerifier::builder_with_provider(self.roots()?, provider())
+                .build()
+                .map_err(|e| bad(e.to_string()))?
         } else {
             Arc::new(AnyServerCert(provider()))
         };
-        Ok(Arc::new(PolicyVerifier { inner, check_name: self.settings.check_peername, defer: self.settings.defer_verdict }))
+        Ok(Arc::new(PolicyVerifier {
+            inner,
+            check_name: self.settings.check_peername,
+            defer: self.settings.defer_verdict,
+        }))
     }
 
     pub fn client_config(&mut self) -> Result<Arc<ClientConfig>, Error> {
@@ -121,14 +148,22 @@ impl Context {
             .dangerous()
             .with_custom_certificate_verifier(self.server_verifier()?);
         let mut config = match &self.key {
-            Some(key) if !self.chain.is_empty() => builder.with_client_auth_cert(self.chain.clone(), key.clone_key())?,
+            Some(key) if !self.chain.is_empty() => {
+                builder.with_client_auth_cert(self.chain.clone(), key.clone_key())?
+            }
             _ => builder.with_no_client_auth(),
         };
         config.alpn_protocols = self.settings.alpn.clone();
         config.enable_sni = true;
-        if !self.settings.session_tickets {
-            config.resumption = rustls::client::Resumption::disabled();
-        }
+        // The context keeps its sessions (rustls' in-memory store), so handles sharing one
+        // context (AnyEvent::Handle's `cache`) resume; TLS 1.2 tickets only when asked for.
+        let tls12 = if self.settings.client_tickets {
+            rustls::client::Tls12Resumption::SessionIdOrTickets
+        } else {
+            rustls::client::Tls12Resumption::SessionIdOnly
+        };
+        config.resumption =
+            rustls::client::Resumption::in_memory_sessions(256).tls12_resumption(tls12);
         let config = Arc::new(config);
         self.client = Some(config.clone());
         Ok(config)
@@ -138,24 +173,34 @@ impl Context {
         if let Some(c) = &self.server {
             return Ok(c.clone());
         }
-        let key = self.key.as_ref().ok_or_else(|| bad("a TLS server needs a private key (key_file or key, or cert_file holding both)"))?;
+        let key = self.key.as_ref().ok_or_else(|| {
+            bad("a TLS server needs a private key (key_file or key, or cert_file holding both)")
+        })?;
         if self.chain.is_empty() {
             return Err(bad("a TLS server needs a certificate (cert_file or cert)"));
         }
-        let builder = ServerConfig::builder_with_provider(provider()).with_protocol_versions(&self.versions())?;
+        let builder = ServerConfig::builder_with_provider(provider())
+            .with_protocol_versions(&self.versions())?;
         let builder = if self.settings.verify {
             let b = WebPkiClientVerifier::builder_with_provider(self.roots()?, provider());
-            let b = if self.settings.require_client_cert { b } else { b.allow_unauthenticated() };
+            let b = if self.settings.require_client_cert {
+                b
+            } else {
+                b.allow_unauthenticated()
+            };
             let inner = b.build().map_err(|e| bad(e.to_string()))?;
-            let verifier: Arc<dyn ClientCertVerifier> =
-                if self.settings.defer_verdict { Arc::new(DeferringClientVerifier(inner)) } else { inner };
+            let verifier: Arc<dyn ClientCertVerifier> = if self.settings.defer_verdict {
+                Arc::new(DeferringClientVerifier(inner))
+            } else {
+                inner
+            };
             builder.with_client_cert_verifier(verifier)
         } else {
             builder.with_no_client_auth()
         };
         let mut config = builder.with_single_cert(self.chain.clone(), key.clone_key())?;
         config.alpn_protocols = self.settings.alpn.clone();
-        if self.settings.session_tickets {
+        if self.settings.server_tickets {
             config.ticketer = ring::Ticketer::new()?;
         }
         let config = Arc::new(config);
@@ -170,13 +215,30 @@ impl Context {
 struct AnyServerCert(Arc<CryptoProvider>);
 
 impl ServerCertVerifier for AnyServerCert {
-    fn verify_server_cert(&self, _: &CertificateDer<'_>, _: &[CertificateDer<'_>], _: &ServerName<'_>, _: &[u8], _: UnixTime) -> Result<ServerCertVerified, Error> {
+    fn verify_server_cert(
+        &self,
+        _: &CertificateDer<'_>,
+        _: &[CertificateDer<'_>],
+        _: &ServerName<'_>,
+        _: &[u8],
+        _: UnixTime,
+    ) -> Result<ServerCertVerified, Error> {
         Ok(ServerCertVerified::assertion())
     }
-    fn verify_tls12_signature(&self, m: &[u8], c: &CertificateDer<'_>, d: &DigitallySignedStruct) -> Result<HandshakeSignatureValid, Error> {
+    fn verify_tls12_signature(
+        &self,
+        m: &[u8],
+        c: &CertificateDer<'_>,
+        d: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, Error> {
         rustls::crypto::verify_tls12_signature(m, c, d, &self.0.signature_verification_algorithms)
     }
-    fn verify_tls13_signature(&self, m: &[u8], c: &CertificateDer<'_>, d: &DigitallySignedStruct) -> Result<HandshakeSignatureValid, Error> {
+    fn verify_tls13_signature(
+        &self,
+        m: &[u8],
+        c: &CertificateDer<'_>,
+        d: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, Error> {
         rustls::crypto::verify_tls13_signature(m, c, d, &self.0.signature_verification_algorithms)
     }
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
@@ -194,25 +256,48 @@ struct PolicyVerifier {
 }
 
 fn is_name_error(e: &Error) -> bool {
-    matches!(e, Error::InvalidCertificate(CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. }))
+    matches!(
+        e,
+        Error::InvalidCertificate(
+            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. }
+        )
+    )
 }
 
 impl ServerCertVerifier for PolicyVerifier {
-    fn verify_server_cert(&self, ee: &CertificateDer<'_>, im: &[CertificateDer<'_>], name: &ServerName<'_>, ocsp: &[u8], now: UnixTime) -> Result<ServerCertVerified, Error> {
+    fn verify_server_cert(
+        &self,
+        ee: &CertificateDer<'_>,
+        im: &[CertificateDer<'_>],
+        name: &ServerName<'_>,
+        ocsp: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, Error> {
         let verdict = match self.inner.verify_server_cert(ee, im, name, ocsp, now) {
             Err(e) if is_name_error(&e) && !self.check_name => Ok(ServerCertVerified::assertion()),
             other => other,
         };
         if self.defer {
-            DEFERRED_VERDICT.with(|v| *v.borrow_mut() = Some(verdict.as_ref().err().map(|e| e.to_string())));
+            DEFERRED_VERDICT
+                .with(|v| *v.borrow_mut() = Some(verdict.as_ref().err().map(|e| e.to_string())));
             return Ok(ServerCertVerified::assertion());
         }
         verdict
     }
-    fn verify_tls12_signature(&self, m: &[u8], c: &CertificateDer<'_>, d: &DigitallySignedStruct) -> Result<HandshakeSignatureValid, Error> {
+    fn verify_tls12_signature(
+        &self,
+        m: &[u8],
+        c: &CertificateDer<'_>,
+        d: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, Error> {
         self.inner.verify_tls12_signature(m, c, d)
     }
-    fn verify_tls13_signature(&self, m: &[u8], c: &CertificateDer<'_>, d: &DigitallySignedStruct) -> Result<HandshakeSignatureValid, Error> {
+    fn verify_tls13_signature(
+        &self,
+        m: &[u8],
+        c: &CertificateDer<'_>,
+        d: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, Error> {
         self.inner.verify_tls13_signature(m, c, d)
     }
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
@@ -235,15 +320,30 @@ impl ClientCertVerifier for DeferringClientVerifier {
     fn root_hint_subjects(&self) -> &[DistinguishedName] {
         self.0.root_hint_subjects()
     }
-    fn verify_client_cert(&self, ee: &CertificateDer<'_>, im: &[CertificateDer<'_>], now: UnixTime) -> Result<ClientCertVerified, Error> {
+    fn verify_client_cert(
+        &self,
+        ee: &CertificateDer<'_>,
+        im: &[CertificateDer<'_>],
+        now: UnixTime,
+    ) -> Result<ClientCertVerified, Error> {
         let verdict = self.0.verify_client_cert(ee, im, now);
         DEFERRED_VERDICT.with(|v| *v.borrow_mut() = Some(verdict.err().map(|e| e.to_string())));
         Ok(ClientCertVerified::assertion())
     }
-    fn verify_tls12_signature(&self, m: &[u8], c: &CertificateDer<'_>, d: &DigitallySignedStruct) -> Result<HandshakeSignatureValid, Error> {
+    fn verify_tls12_signature(
+        &self,
+        m: &[u8],
+        c: &CertificateDer<'_>,
+        d: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, Error> {
         self.0.verify_tls12_signature(m, c, d)
     }
-    fn verify_tls13_signature(&self, m: &[u8], c: &CertificateDer<'_>, d: &DigitallySignedStruct) -> Result<HandshakeSignatureValid, Error> {
+    fn verify_tls13_signature(
+        &self,
+        m: &[u8],
+        c: &CertificateDer<'_>,
+        d: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, Error> {
         self.0.verify_tls13_signature(m, c, d)
     }
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
@@ -268,17 +368,39 @@ pub struct Session {
     pub deferred: Option<Option<String>>,
 }
 
-struct Fd(i32);
+/// The socket as rustls sees it. `last_read` remembers how much the last read asked for and
+/// got, so that `receive` can tell a drained socket from a full buffer.
+struct Fd {
+    fd: i32,
+    last_read: (usize, usize),
+}
+
+impl Fd {
+    fn new(fd: i32) -> Self {
+        Fd {
+            fd,
+            last_read: (0, 0),
+        }
+    }
+}
 
 impl Read for Fd {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        crate::stream::read_into(self.0, buf)
+        let n = crate::stream::read_into(self.fd, buf)?;
+        self.last_read = (buf.len(), n);
+        Ok(n)
     }
 }
 
 impl Write for Fd {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        crate::stream::write_from(self.0, buf)
+        crate::stream::write_from(self.fd, buf)
+    }
+    /// rustls hands over every queued record at once: they leave in one writev, so a
+    /// handshake flight or a burst of records is one segment, not one per record (with Nagle,
+    /// a second small write would wait for the peer's delayed ACK).
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        crate::stream::write_vectored_from(self.fd, bufs)
     }
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
@@ -287,37 +409,64 @@ impl Write for Fd {
 
 impl Session {
     pub fn client(ctx: &mut Context, peername: Option<&str>) -> Result<Session, Error> {
-        // Without a peer name there is no SNI; an IP address name makes rustls send none.
+        // Without a peer name there is no SNI; an IP address name makes rustls send none. A
+        // name that is no host name (it came from the caller or from DNS data) only fails the
+        // session when the certificate has to be checked against it; otherwise it is left out.
+        let no_sni = || ServerName::IpAddress(std::net::Ipv4Addr::UNSPECIFIED.into());
         let name = match peername.filter(|n| !n.is_empty()) {
-            Some(n) => ServerName::try_from(n.to_string()).map_err(|_| bad(format!("invalid peer name '{n}'")))?,
-            None => ServerName::IpAddress(std::net::Ipv4Addr::UNSPECIFIED.into()),
+            Some(n) => match ServerName::try_from(n.to_string()) {
+                Ok(name) => name,
+                Err(_) if ctx.settings.check_peername => {
+                    return Err(bad(format!("invalid peer name '{n}'")))
+                }
+                Err(_) => no_sni(),
+            },
+            None => no_sni(),
         };
-        Ok(Session { conn: rustls::ClientConnection::new(ctx.client_config()?, name)?.into(), deferred: None })
+        Ok(Session {
+            conn: rustls::ClientConnection::new(ctx.client_config()?, name)?.into(),
+            deferred: None,
+        })
     }
 
     pub fn server(ctx: &mut Context) -> Result<Session, Error> {
-        Ok(Session { conn: rustls::ServerConnection::new(ctx.server_config()?)?.into(), deferred: None })
+        Ok(Session {
+            conn: rustls::ServerConnection::new(ctx.server_config()?)?.into(),
+            deferred: None,
+        })
     }
 
     /// Reads what the socket has and processes the records. A TLS error is returned as
-    /// `Err(Ok(error))`, an I/O error as `Err(Err(io))`.
+    /// `Err(Ok(error))`, an I/O error as `Err(Err(io))`. Reading stops at a short read (the
+    /// socket is drained), so the end of the stream is seen by a read of its own, on a later
+    /// call, as with a plain socket.
     pub fn receive(&mut self, fd: i32) -> Result<Received, Result<Error, io::Error>> {
         let mut got_any = false;
+        let mut socket = Fd::new(fd);
         loop {
-            match self.conn.read_tls(&mut Fd(fd)) {
+            match self.conn.read_tls(&mut socket) {
                 Ok(0) => {
                     self.process().map_err(Ok)?;
-                    return Ok(if got_any { Received::Records } else { Received::Eof });
+                    return Ok(if got_any {
+                        Received::Records
+                    } else {
+                        Received::Eof
+                    });
                 }
                 Ok(_) => {
                     got_any = true;
                     self.process().map_err(Ok)?;
-                    if !self.conn.wants_read() {
+                    let (asked, got) = socket.last_read;
+                    if !self.conn.wants_read() || got < asked {
                         return Ok(Received::Records);
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    return Ok(if got_any { Received::Records } else { Received::WouldBlock });
+                    return Ok(if got_any {
+                        Received::Records
+                    } else {
+                        Received::WouldBlock
+                    });
                 }
                 Err(e) => return Err(Err(e)),
             }
@@ -327,7 +476,12 @@ impl Session {
     /// Processes records that were read before TLS started (left in the read buffer).
     pub fn feed(&mut self, mut data: &[u8]) -> Result<(), Error> {
         while !data.is_empty() {
-            if self.conn.read_tls(&mut data).map_err(|e| bad(e.to_string()))? == 0 {
+            if self
+                .conn
+                .read_tls(&mut data)
+                .map_err(|e| bad(e.to_string()))?
+                == 0
+            {
                 break;
             }
             self.process()?;
@@ -353,7 +507,7 @@ impl Session {
     /// Sends what rustls has buffered; Ok(true) when everything went out.
     pub fn flush(&mut self, fd: i32) -> io::Result<bool> {
         while self.conn.wants_write() {
-            match self.conn.write_tls(&mut Fd(fd)) {
+            match self.conn.write_tls(&mut Fd::new(fd)) {
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
                 Err(e) => return Err(e),

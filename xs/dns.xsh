@@ -73,8 +73,21 @@ _rs_resolve(SV *handle, SV *name, UV qtype, UV qclass, SV *search, SV *accept, S
         uint16_t *types = NULL;
         ENTER;
         SAVETMPS;
-        l.name = SvPVbyte(name, len);
-        l.name_len = len;
+        /* undef or wide characters: no name at all (the look-up finds nothing) */
+        l.name = NULL;
+        l.name_len = 0;
+        if (SvOK(name)) {
+            SV *bytes = name;
+            if (SvUTF8(name)) {
+                bytes = sv_2mortal(newSVsv(name));
+                if (!sv_utf8_downgrade(bytes, 1))
+                    bytes = NULL;
+            }
+            if (bytes) {
+                l.name = SvPVbyte(bytes, len);
+                l.name_len = len;
+            }
+        }
         l.qtype = (uint16_t)qtype;
         l.qclass = (uint16_t)qclass;
         l.has_search = SvOK(search);
@@ -233,9 +246,10 @@ _unpack(SV *pkt)
     OUTPUT:
         RETVAL
 
-SV *
+# The packet, or (undef, why) when a name cannot be encoded.
+void
 _pack(UV id, UV flags, UV edns, SV *names, SV *types, SV *classes)
-    CODE:
+    PPCODE:
     {
         aers_dns_pack_req req;
         const aers_dns_node *nodes;
@@ -262,16 +276,17 @@ _pack(UV id, UV flags, UV edns, SV *names, SV *types, SV *classes)
         req.types = t;
         req.classes = c;
         status = aers_dns_pack(&req, &nodes, &count, err, sizeof err);
-        if (status == EINVAL)
-            croak_caller(aTHX_ "AnyEvent::DNS::dns_pack: %s", err);
-        if (status)
+        if (status && status != EINVAL)
             croak_status(aTHX_ status, "AnyEvent::DNS::dns_pack");
-        RETVAL = dns_node_sv(aTHX_ nodes);
         FREETMPS;
         LEAVE;
+        if (status == EINVAL) {
+            EXTEND(SP, 2);
+            PUSHs(&PL_sv_undef);
+            mPUSHs(newSVpv(err, 0));
+        } else
+            mXPUSHs(dns_node_sv(aTHX_ nodes));
     }
-    OUTPUT:
-        RETVAL
 
 SV *
 _parse_resolv_conf(SV *text)

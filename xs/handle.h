@@ -65,8 +65,20 @@ static void chop_front(pTHX_ SV *sv, STRLEN n)
         sv_chop(sv, SvPVX(sv) + n);
 }
 
+/* A successful read or write of the socket clears $!, as Perl's sysread and syswrite do (what
+ * AnyEvent 7.17's callbacks see after its own I/O). */
+#define IO_SUCCEEDED() SETERRNO(0, 0)
+
 /* Returns undef from an XSUB with $! set. */
 #define RETURN_ERRNO(e) STMT_START { errno = (e); SETERRNO((e), 0); XSRETURN_UNDEF; } STMT_END
+
+/* Whether a handle's descriptor fd still belongs to its fh: the fh was not closed, or reopened
+ * onto another descriptor, behind the handle's back. A descriptor it no longer owns may be a
+ * new socket by now: it is never read, written or shut down. (One pointer away: no syscall.) */
+static int fd_owned(pTHX_ SV *fh, IV fd)
+{
+    return fh && fd >= 0 && fh_fileno(aTHX_ fh) == fd;
+}
 
 static void *tls_ptr(pTHX_ SV *obj, const char *class)
 {
@@ -90,7 +102,29 @@ static void tls_note_error(pTHX)
 
 /* Typed read requests ([kind, cb, arg] blessed into AnyEvent::Handle::_req) that the drain
  * loop serves without calling Perl reader closures. */
-enum { REQ_LINE = 1, REQ_MARKED_LINE = 2, REQ_CHUNK = 3 };
+enum { REQ_LINE = 1, REQ_MARKED_LINE = 2, REQ_CHUNK = 3, REQ_REGEX_LINE = 4 };
+
+#ifdef RX_OFFSp
+#  define MATCH_START(rx) (RX_OFFSp(rx)[0].start)
+#  define MATCH_END(rx) (RX_OFFSp(rx)[0].end)
+#else
+#  define MATCH_START(rx) (RX_OFFS(rx)[0].start)
+#  define MATCH_END(rx) (RX_OFFS(rx)[0].end)
+#endif
+
+/* $cb->($self), for on_read and on_eof. */
+static void call_self_cb(pTHX_ SV *cb, SV *self_ref)
+{
+    dSP;
+    ENTER;
+    SAVETMPS;
+    PUSHMARK(SP);
+    XPUSHs(self_ref);
+    PUTBACK;
+    call_sv(cb, G_VOID | G_DISCARD);
+    FREETMPS;
+    LEAVE;
+}
 
 static void call_reader_cb(pTHX_ SV *cb, SV *self_ref, SV *a, SV *b)
 {
@@ -133,6 +167,15 @@ static int serve_typed(pTHX_ HV *self, SV *self_ref, AV *req)
         if (!aers_find_marker(p, len, needle, nlen, 0, &start))
             return 0;
         end = start + nlen;
+        break;
+    }
+    case REQ_REGEX_LINE: {
+        /* as s/^(.*?)($eol)//s: the line ends at the leftmost match of the regex */
+        REGEXP *rx = SvRX(*arg);
+        if (!rx || !pregexec(rx, (char *)p, (char *)p + len, (char *)p, 0, rbuf, 1))
+            return 0;
+        start = MATCH_START(rx);
+        end = MATCH_END(rx);
         break;
     }
     case REQ_CHUNK: {
@@ -262,6 +305,9 @@ static SV *fast_request(pTHX_ SV **args, int n)
         else if (!SvROK(args[1]) && !SvUTF8(args[1]) && SvPOK(args[1]) && SvCUR(args[1])) {
             kind = REQ_MARKED_LINE;
             arg = args[1];
+        } else if (SvRXOK(args[1])) {
+            kind = REQ_REGEX_LINE;
+            arg = args[1];
         } else
             return NULL;
     } else if (tlen == 5 && memEQ(t, "chunk", 5) && n == 3 && all_digits(aTHX_ args[1])) {
@@ -297,6 +343,19 @@ static void call_self_method(pTHX_ const char *method, SV **args, int n)
     LEAVE;
 }
 
+/* $self->_error($errno, 1[, $message]): a fatal error. */
+static void fatal_error(pTHX_ SV *self_ref, int err, const char *message)
+{
+    SV *args[4];
+    args[0] = self_ref;
+    args[1] = sv_2mortal(newSViv(err));
+    args[2] = &PL_sv_yes;
+    args[3] = message ? sv_2mortal(newSVpv(message, 0)) : NULL;
+    call_self_method(aTHX_ "_error", args, message ? 4 : 3);
+}
+
+static void drain_rbuf(pTHX_ SV *self_ref);
+
 /* push_read/unshift_read: 1 when served here. */
 static int fast_push_read(pTHX_ SV **args, int n, int front)
 {
@@ -313,51 +372,44 @@ static int fast_push_read(pTHX_ SV **args, int n, int front)
         av_store(queue, 0, req);
     } else
         av_push(queue, req);
-    if (!HV_TRUE(self, "_skip_drain_rbuf"))    /* else the running drain loop serves it */
-        call_self_method(aTHX_ "_drain_rbuf", args, 1);
+    drain_rbuf(aTHX_ self_ref);    /* (a running drain loop serves it instead) */
     return 1;
 }
 
-/* push_write of plain bytes on a non-TLS handle: append, and write at once unless a write
- * watcher already waits; leftovers and errors go to the Perl _drain_wbuf/_error. */
-static int fast_push_write(pTHX_ SV *self_ref, SV *data)
+/* The handle's write buffer when the C paths may serve it: a plain (non-TLS, uncorked,
+ * unlimited) open handle whose wbuf is a plain byte string; else NULL. */
+static SV *plain_wbuf(pTHX_ HV *self)
 {
-    HV *self;
-    SV **wb, *wbuf, *fd;
-    STRLEN len, dlen;
-    const char *d;
+    SV **wb;
+    if (!HV_TRUE(self, "fh") || HV_TRUE(self, "_tls") || HV_TRUE(self, "autocork")
+        || (hv_value(aTHX_ self, "wbuf_max", 8) && SvOK(hv_value(aTHX_ self, "wbuf_max", 8))))
+        return NULL;
+    wb = hv_fetchs(self, "wbuf", 0);
+    if (!wb || SvUTF8(*wb) || SvROK(*wb) || SvMAGICAL(*wb) || SvREADONLY(*wb))
+        return NULL;
+    if (!SvOK(*wb))
+        sv_setpvs(*wb, "");
+    return *wb;
+}
+
+/* Writes what it can of wbuf now. 1 when served here (everything written, or the rest handed to
+ * the Perl _drain_wbuf after EAGAIN, an error or a partial write), 0 when the Perl path must do
+ * it all (on_drain is set, or no descriptor). */
+static int write_now(pTHX_ SV *self_ref, HV *self, SV *wbuf)
+{
+    SV *fd;
+    STRLEN len;
     char *p;
     size_t put = 0;
     int st;
-    if (!SvROK(self_ref) || SvTYPE(SvRV(self_ref)) != SVt_PVHV || !SvOK(data) || SvROK(data)
-        || SvUTF8(data))
-        return 0;
-    self = (HV *)SvRV(self_ref);
-    if (!HV_TRUE(self, "fh") || HV_TRUE(self, "_tls") || HV_TRUE(self, "autocork")
-        || (hv_value(aTHX_ self, "wbuf_max", 8) && SvOK(hv_value(aTHX_ self, "wbuf_max", 8))))
-        return 0;
-    wb = hv_fetchs(self, "wbuf", 0);
-    if (!wb || SvUTF8(*wb) || SvROK(*wb) || SvMAGICAL(*wb) || SvREADONLY(*wb))
-        return 0;
-    wbuf = *wb;
-    if (HV_TRUE(self, "_ww")) {
-        d = SvPV(data, dlen);
-        if (!SvOK(wbuf))
-            sv_setpvs(wbuf, "");
-        sv_catpvn(wbuf, d, dlen);
-        return 1;
-    }
     if (HV_TRUE(self, "on_drain") || !(fd = hv_value(aTHX_ self, "_fd", 3)) || !SvIOK(fd))
         return 0;
-    d = SvPV(data, dlen);
-    if (!SvOK(wbuf))
-        sv_setpvs(wbuf, "");
-    sv_catpvn(wbuf, d, dlen);
     p = SvPV_force(wbuf, len);
-    st = aers_stream_write((int)SvIV(fd), p, len, &put);
+    st = fd_owned(aTHX_ hv_value(aTHX_ self, "fh", 2), SvIV(fd)) ? aers_stream_write((int)SvIV(fd), p, len, &put) : EBADF;
     if (st == AERS_PANICKED)
         croak_status(aTHX_ st, "AnyEvent::Handle write");
     if (!st) {
+        IO_SUCCEEDED();
         chop_front(aTHX_ wbuf, put);
         if (put) {
             NV now = aers_now(THE_LOOP);
@@ -365,7 +417,184 @@ static int fast_push_write(pTHX_ SV *self_ref, SV *data)
             (void)hv_stores(self, "_wactivity", newSVnv(now));
         }
     }
-    if (st || SvCUR(wbuf))    /* EAGAIN, an error or a partial write: the Perl path takes over */
+    if (st && st != EAGAIN && st != EINTR && st != EWOULDBLOCK)
+        fatal_error(aTHX_ self_ref, st, NULL);
+    else if (st || SvCUR(wbuf))    /* EAGAIN or a partial write: the write watcher takes over */
         call_self_method(aTHX_ "_drain_wbuf", &self_ref, 1);
     return 1;
+}
+
+/* push_write of plain bytes on a plain handle: append, and write at once unless a write
+ * watcher already waits or _drain_rbuf collects the writes of its callbacks (it ends with
+ * _flush_wbuf). 0: the Perl _push_write_pp must do it. */
+static int fast_push_write(pTHX_ SV *self_ref, SV *data)
+{
+    HV *self;
+    SV *wbuf;
+    STRLEN dlen;
+    const char *d;
+    if (!SvROK(self_ref) || SvTYPE(SvRV(self_ref)) != SVt_PVHV || !SvOK(data) || SvROK(data)
+        || SvUTF8(data))
+        return 0;
+    self = (HV *)SvRV(self_ref);
+    if (!(wbuf = plain_wbuf(aTHX_ self)))
+        return 0;
+    if (!HV_TRUE(self, "_ww") && !HV_TRUE(self, "_skip_drain_rbuf")
+        && (HV_TRUE(self, "on_drain") || !hv_value(aTHX_ self, "_fd", 3)))
+        return 0;
+    d = SvPV(data, dlen);
+    sv_catpvn(wbuf, d, dlen);
+    if (HV_TRUE(self, "_ww") || HV_TRUE(self, "_skip_drain_rbuf"))
+        return 1;
+    return write_now(aTHX_ self_ref, self, wbuf);
+}
+
+/* The end of a read drain: writes what its callbacks pushed. */
+static void flush_wbuf(pTHX_ SV *self_ref)
+{
+    HV *self = (HV *)SvRV(self_ref);
+    SV *wbuf;
+    if (!HV_TRUE(self, "fh") || HV_TRUE(self, "_ww"))
+        return;
+    wbuf = plain_wbuf(aTHX_ self);
+    if (wbuf && !SvCUR(wbuf))
+        return;
+    if (!wbuf || !write_now(aTHX_ self_ref, self, wbuf))
+        call_self_method(aTHX_ "_drain_wbuf", &self_ref, 1);
+}
+
+/* The read watcher's work on a plain handle (TLS handles go to _tls_receive): one read(2) of up
+ * to read_size octets into rbuf (read_size doubles, up to max_read_size, while reads fill it),
+ * then the drain; end of file is noted for the drain; errors other than EAGAIN/EINTR are fatal. */
+static void on_readable(pTHX_ SV *self_ref)
+{
+    HV *self = (HV *)SvRV(self_ref);
+    SV *fd, *size_sv, *max, *rbuf;
+    UV size;
+    size_t got = 0;
+    int st;
+    if (HV_TRUE(self, "_tls")) {
+        call_self_method(aTHX_ "_tls_receive", &self_ref, 1);
+        return;
+    }
+    fd = hv_value(aTHX_ self, "_fd", 3);
+    size_sv = hv_value(aTHX_ self, "read_size", 9);
+    if (!fd || !SvOK(fd) || !size_sv || !(size = SvUV(size_sv)))
+        return;    /* not started, or destroyed */
+    if (!fd_owned(aTHX_ hv_value(aTHX_ self, "fh", 2), SvIV(fd))) {
+        fatal_error(aTHX_ self_ref, EBADF, NULL);
+        return;
+    }
+    rbuf = *hv_fetchs(self, "rbuf", 1);
+    st = aers_stream_read((int)SvIV(fd), spare_of(aTHX_ rbuf, size, "AnyEvent::Handle read"), size, &got);
+    if (st == AERS_PANICKED)
+        croak_status(aTHX_ st, "AnyEvent::Handle read");
+    if (st) {
+        if (st != EAGAIN && st != EINTR && st != EWOULDBLOCK)
+            fatal_error(aTHX_ self_ref, st, NULL);
+        return;
+    }
+    IO_SUCCEEDED();
+    if (got) {
+        NV now = aers_now(THE_LOOP);
+        grew_by(aTHX_ rbuf, got);
+        (void)hv_stores(self, "_activity", newSVnv(now));
+        (void)hv_stores(self, "_ractivity", newSVnv(now));
+        max = hv_value(aTHX_ self, "max_read_size", 13);
+        if (got == size && max && size < SvUV(max))
+            (void)hv_stores(self, "read_size", newSVuv(size * 2));
+    } else {
+        (void)hv_delete(self, "_rw", 3, G_DISCARD);
+        (void)hv_stores(self, "_eof", newSViv(1));
+    }
+    drain_rbuf(aTHX_ self_ref);
+}
+
+
+/* length($self->{rbuf} //= ""): a deleted or undefined rbuf is an empty one (AnyEvent::HTTP
+ * deletes it in on_read). */
+static STRLEN rbuf_length(pTHX_ HV *self)
+{
+    SV *rbuf = *hv_fetchs(self, "rbuf", 1);
+    if (!SvOK(rbuf))
+        sv_setpvs(rbuf, "");
+    return sv_len(rbuf);
+}
+
+/* Serves what rbuf holds: the read queue first, then on_read; then reports end of file (or
+ * EPIPE when a request can never be satisfied), checks rbuf_max and restarts reading when
+ * somebody waits for data. While it runs, _skip_drain_rbuf is set (as with `local`): nested
+ * calls return at once and push_write collects; at the end what the callbacks pushed is written
+ * in one go. */
+static void drain_rbuf(pTHX_ SV *self_ref)
+{
+    HV *self = (HV *)SvRV(self_ref);
+    SV *key;
+    AV *queue;
+    SV *cb, *max;
+    if (HV_TRUE(self, "_skip_drain_rbuf"))
+        return;
+    ENTER;
+    key = newSVpvs_flags("_skip_drain_rbuf", SVs_TEMP);
+    if (hv_exists_ent(self, key, 0)) {
+        SV **slot = hv_fetchs(self, "_skip_drain_rbuf", 1);
+        save_helem_flags(self, key, slot, SAVEf_SETMAGIC);
+    } else
+        SAVEHDELETE(self, key);
+    (void)hv_stores(self, "_skip_drain_rbuf", newSViv(1));
+
+    for (;;) {
+        STRLEN len = rbuf_length(aTHX_ self);
+        queue = queue_of(aTHX_ self);
+        if (queue && AvFILL(queue) >= 0) {
+            int state = drain_queue(aTHX_ self_ref);    /* 0: queue empty, 1: waiting, 2: destroyed */
+            if (state == 2 || !HV_TRUE(self, "fh"))
+                goto done;
+            if (!state)
+                continue;
+            if (HV_TRUE(self, "_eof")) {
+                fatal_error(aTHX_ self_ref, EPIPE, NULL);    /* a request never to be satisfied */
+                goto done;
+            }
+            break;
+        } else if ((cb = hv_value(aTHX_ self, "on_read", 7)) && SvTRUE(cb)) {
+            if (!len)
+                break;
+            call_self_cb(aTHX_ cb, self_ref);
+            if (!HV_TRUE(self, "fh"))
+                goto done;
+            queue = queue_of(aTHX_ self);
+            if (len != rbuf_length(aTHX_ self) || (queue && AvFILL(queue) >= 0))
+                continue;
+            if (HV_TRUE(self, "_eof")) {
+                fatal_error(aTHX_ self_ref, EPIPE, NULL);    /* on_read left data it will never see again */
+                goto done;
+            }
+            break;
+        } else {
+            if (!HV_TRUE(self, "_tls"))    /* nobody wants data: stop reading */
+                (void)hv_delete(self, "_rw", 3, G_DISCARD);
+            break;
+        }
+    }
+
+    if (HV_TRUE(self, "_eof")) {
+        if ((cb = hv_value(aTHX_ self, "on_eof", 6)) && SvTRUE(cb))
+            call_self_cb(aTHX_ cb, self_ref);
+        else
+            fatal_error(aTHX_ self_ref, 0, "Unexpected end-of-file");
+        goto done;
+    }
+    if ((max = hv_value(aTHX_ self, "rbuf_max", 8)) && SvOK(max) && SvNV(max) < (NV)rbuf_length(aTHX_ self)) {
+        fatal_error(aTHX_ self_ref, ENOSPC, NULL);
+        goto done;
+    }
+    queue = queue_of(aTHX_ self);
+    if (HV_TRUE(self, "fh") && !HV_TRUE(self, "_rw")
+        && (((cb = hv_value(aTHX_ self, "on_read", 7)) && SvTRUE(cb)) || (queue && AvFILL(queue) >= 0)))
+        call_self_method(aTHX_ "start_read", &self_ref, 1);
+done:
+    LEAVE;
+    if (SvROK(self_ref) && SvTYPE(SvRV(self_ref)) == SVt_PVHV)
+        flush_wbuf(aTHX_ self_ref);
 }

@@ -2,37 +2,33 @@ MODULE = AnyEvent		PACKAGE = AnyEvent::Handle
 
 PROTOTYPES: DISABLE
 
+# Writes what the kernel takes of wbuf to fd, which must still be fh's (else EBADF); returns the
+# count written, or undef with $! set.
 void
-_read(int fd, SV *rbuf, UV size)
-    PPCODE:
-    {
-        size_t got = 0;
-        char *spare = spare_of(aTHX_ rbuf, size, "AnyEvent::Handle read");
-        int st = aers_stream_read(fd, spare, size, &got);
-        if (st == AERS_PANICKED)
-            croak_status(aTHX_ st, "AnyEvent::Handle read");
-        if (st)
-            RETURN_ERRNO(st);
-        grew_by(aTHX_ rbuf, got);
-        mXPUSHu(got);
-    }
-
-void
-_write(int fd, SV *wbuf)
+_write(SV *fh, IV fd, SV *wbuf)
     PPCODE:
     {
         STRLEN len;
         size_t put = 0;
         char *p = bytes_of(aTHX_ wbuf, &len, "AnyEvent::Handle write");
-        int st = aers_stream_write(fd, p, len, &put);
+        int st = fd_owned(aTHX_ fh, fd) ? aers_stream_write((int)fd, p, len, &put) : EBADF;
         if (st == AERS_PANICKED)
             croak_status(aTHX_ st, "AnyEvent::Handle write");
         if (st)
             RETURN_ERRNO(st);
+        IO_SUCCEEDED();
         chop_front(aTHX_ wbuf, put);
         SvSETMAGIC(wbuf);
         mXPUSHu(put);
     }
+
+# Whether fd is still the descriptor of fh (see fd_owned).
+int
+_fd_owned(SV *fh, SV *fd)
+    CODE:
+        RETVAL = SvOK(fd) && fd_owned(aTHX_ fh, SvIV(fd));
+    OUTPUT:
+        RETVAL
 
 void
 _take_line(SV *rbuf, SV *eol = NULL)
@@ -104,6 +100,30 @@ unshift_read(SV *self, ...)
         XSRETURN_EMPTY;
 
 void
+_on_readable(SV *self)
+    PPCODE:
+        if (!SvROK(self) || SvTYPE(SvRV(self)) != SVt_PVHV)
+            croak("AnyEvent::Handle: not a handle");
+        on_readable(aTHX_ self);
+        XSRETURN_EMPTY;
+
+void
+_drain_rbuf(SV *self)
+    PPCODE:
+        if (!SvROK(self) || SvTYPE(SvRV(self)) != SVt_PVHV)
+            croak("AnyEvent::Handle: not a handle");
+        drain_rbuf(aTHX_ self);
+        XSRETURN_EMPTY;
+
+void
+_flush_wbuf(SV *self)
+    PPCODE:
+        if (!SvROK(self) || SvTYPE(SvRV(self)) != SVt_PVHV)
+            croak("AnyEvent::Handle: not a handle");
+        flush_wbuf(aTHX_ self);
+        XSRETURN_EMPTY;
+
+void
 push_write(SV *self, ...)
     PPCODE:
         if (items != 2 || !fast_push_write(aTHX_ self, ST(1)))
@@ -161,7 +181,7 @@ session(SV *self, int server, SV *name)
     {
         aers_tls_ctx *c = tls_ptr(aTHX_ self, "AnyEvent::TLS::_Ctx");
         STRLEN len = 0;
-        const char *p = SvOK(name) ? SvPVbyte(name, len) : "";
+        const char *p = SvOK(name) ? SvPVutf8(name, len) : ""; /* (wide characters: no host name) */
         aers_tls *s;
         int st = aers_tls_new(c, server, p, len, &s);
         if (st == AERS_PANICKED)
@@ -182,17 +202,20 @@ DESTROY(SV *self)
 MODULE = AnyEvent		PACKAGE = AnyEvent::TLS::_Session
 
 void
-receive(SV *self, int fd)
+receive(SV *self, SV *fh, IV fd)
     PPCODE:
     {
         int what = 0;
-        int st = aers_tls_receive(tls_ptr(aTHX_ self, "AnyEvent::TLS::_Session"), fd, &what);
+        aers_tls *s = tls_ptr(aTHX_ self, "AnyEvent::TLS::_Session");
+        int st = fd_owned(aTHX_ fh, fd) ? aers_tls_receive(s, (int)fd, &what) : EBADF;
         if (st == AERS_PANICKED)
             croak_status(aTHX_ st, "AnyEvent::TLS");
         if (st == EPROTO)
             tls_note_error(aTHX);
         if (st)
             RETURN_ERRNO(st);
+        if (what != 1)    /* records or end of file were read */
+            IO_SUCCEEDED();
         mXPUSHi(what);
     }
 
@@ -239,31 +262,38 @@ read_into(SV *self, SV *rbuf, UV size)
         mPUSHi(end);
     }
 
-UV
+# How much plaintext the session took from wbuf, or undef with $! = EPROTO when it has failed.
+void
 write_from(SV *self, SV *wbuf)
-    CODE:
+    PPCODE:
     {
         STRLEN len;
         size_t put = 0;
         char *p = bytes_of(aTHX_ wbuf, &len, "AnyEvent::Handle TLS write");
-        CHECK_STATUS(aers_tls_write(tls_ptr(aTHX_ self, "AnyEvent::TLS::_Session"), p, len, &put), "AnyEvent::TLS write");
+        int st = aers_tls_write(tls_ptr(aTHX_ self, "AnyEvent::TLS::_Session"), p, len, &put);
+        if (st == AERS_PANICKED)
+            croak_status(aTHX_ st, "AnyEvent::TLS write");
+        if (st) {
+            tls_note_error(aTHX);
+            RETURN_ERRNO(st);
+        }
         chop_front(aTHX_ wbuf, put);
         SvSETMAGIC(wbuf);
-        RETVAL = put;
+        mXPUSHu(put);
     }
-    OUTPUT:
-        RETVAL
 
 void
-flush(SV *self, int fd)
+flush(SV *self, SV *fh, IV fd)
     PPCODE:
     {
         int done = 0;
-        int st = aers_tls_flush(tls_ptr(aTHX_ self, "AnyEvent::TLS::_Session"), fd, &done);
+        aers_tls *s = tls_ptr(aTHX_ self, "AnyEvent::TLS::_Session");
+        int st = fd_owned(aTHX_ fh, fd) ? aers_tls_flush(s, (int)fd, &done) : EBADF;
         if (st == AERS_PANICKED)
             croak_status(aTHX_ st, "AnyEvent::TLS");
         if (st)
             RETURN_ERRNO(st);
+        IO_SUCCEEDED();
         mXPUSHi(done);
     }
 

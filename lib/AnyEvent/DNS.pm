@@ -81,7 +81,8 @@ sub txt($$) {
 
 sub srv($$$$) {
     my ($service, $proto, $domain, $cb) = @_;
-    resolver()->resolve("_$service._$proto.$domain" => 'srv', sub { $cb->(_order_srv(@_)) });
+    my $name = defined $domain ? "_$service._$proto.$domain" : undef;    # (undef: no name, no records)
+    resolver()->resolve($name => 'srv', sub { $cb->(_order_srv(@_)) });
 }
 
 # RFC 2782: lowest priority first; within a priority, a random order weighted by weight.
@@ -166,6 +167,14 @@ sub _class_number {
 }
 
 sub dns_pack($) {
+    my ($pkt, $why) = _encode($_[0]);
+    Carp::croak("AnyEvent::DNS::dns_pack: $why") unless defined $pkt;
+    $pkt;
+}
+
+# The packet of a request, or (undef, why) when one of its names cannot be encoded (croaks for
+# the programmer errors: not a hash, records to encode, unknown opcode, rcode, type or class).
+sub _encode {
     my ($req) = @_;
     Carp::croak('AnyEvent::DNS::dns_pack: the request must be a hash reference') unless ref $req eq 'HASH';
     for my $section (qw(an ns ar)) {
@@ -179,11 +188,14 @@ sub dns_pack($) {
         | ($req->{cd} ? 0x0010 : 0) | $rc;
     my (@names, @types, @classes);
     for my $q (@{ $req->{qd} || [] }) {
-        push @names, $q->[0] // '';
+        my $name = $q->[0] // '';
+        utf8::downgrade($name, 1) or return (undef, "invalid domain name (wide characters)");
+        push @names, $name;
         push @types, _type_number($q->[1], 'AnyEvent::DNS::dns_pack');
         push @classes, _class_number($q->[2], 'AnyEvent::DNS::dns_pack');
     }
-    _pack(($req->{id} // 0) & 0xffff, $flags, $EDNS0 ? MAX_PKT : 0, \@names, \@types, \@classes);
+    my ($pkt, $why) = _pack(($req->{id} // 0) & 0xffff, $flags, $EDNS0 ? MAX_PKT : 0, \@names, \@types, \@classes);
+    ($pkt, $why);
 }
 
 sub dns_unpack($) { _unpack($_[0]) }
@@ -359,7 +371,9 @@ sub stats { _rs_stats($_[0]{_rs}) }
 sub request($$) {
     my ($self, $req, $cb) = @_;
     Carp::croak('AnyEvent::DNS request: the callback must be a code reference') unless ref $cb;
-    my $pkt = dns_pack($req);
+    # A name that cannot be encoded gets no answer: the callback, from the loop, with nothing.
+    my ($pkt) = _encode($req);
+    return AE::postpone(sub { $cb->() }) unless defined $pkt;
     $self->_renew_after_fork if $self->{_pid} != $$;
     my $flags = _rs_request($self->{_rs}, $pkt, sub { $cb->(@_ ? dns_unpack($_[0]) : ()) });
     $self->_submitted($flags) if $flags;
@@ -369,7 +383,6 @@ sub resolve($%) {
     my $cb = pop;
     my ($self, $qname, $qtype, %opt) = @_;
     Carp::croak('AnyEvent::DNS resolve: the last argument must be the callback (a code reference)') unless ref $cb;
-    Carp::croak('AnyEvent::DNS resolve: the name is undefined') unless defined $qname;
     my $type = $type_id{$qtype // ''} // _type_number($qtype, 'AnyEvent::DNS resolve');
     my $class = defined $opt{class} ? _class_number($opt{class}, 'AnyEvent::DNS resolve') : 1;
     my $accept = $opt{accept} && [map _type_number($_, 'AnyEvent::DNS resolve: accept'), @{ $opt{accept} }];
@@ -511,8 +524,13 @@ AnyEvent watchers in the same event loop as everything else and runs your callba
 Callbacks are never called from inside the call that starts a request: even an answer from the
 cache is delivered from the event loop. A request that fails (no answer, NXDOMAIN, no records
 of the type, timeout of every server) calls its callback with an empty list; resolving never
-dies because of what the network does. Bad arguments (an invalid domain name, an unknown
-record type, a missing callback) croak at the call.
+dies because of what the network does. Neither does it for a name that is no valid domain name
+(an empty label, a label over 63 octets, a name over 255 octets on the wire, an undefined name,
+wide characters), whether the caller passed it or it was decoded from an answer (an MX
+exchange or PTR name whose label holds a dot decodes to C<x..y.test>): such a look-up finds
+nothing and calls back with an empty list, from the loop, without a query on the wire, as
+AnyEvent 7.17 ends up doing. Programmer errors (an unknown record type, a missing callback, see
+L</ERRORS THAT CROAK>) croak at the call.
 
 =head2 Security
 
@@ -528,8 +546,8 @@ resolver: it trusts the servers it is configured with.
 =head1 CONVENIENCE FUNCTIONS
 
 These use the shared resolver (C<AnyEvent::DNS::resolver> (below)). Each takes a callback (a code
-reference or a condition variable) and calls it once, with the results or with an empty list.
-They croak for an invalid domain name.
+reference or a condition variable) and calls it once, with the results or with an empty list
+(also for a name that is no valid domain name).
 
 =over 4
 
@@ -610,8 +628,9 @@ numbers; class defaults to C<in>).
 
     my $pkt = AnyEvent::DNS::dns_pack { id => 4711, rd => 1, qd => [["example.org", "mx"]] };
 
-Croaks for an invalid domain name (empty label, label over 63 bytes, name over 255 bytes) and
-for unknown types, classes, opcodes or rcodes. Names may be compressed in the packet.
+Croaks for a name it cannot encode (empty label, label over 63 bytes, name over 255 bytes,
+wide characters; AnyEvent 7.17 returns a malformed packet) and for unknown types, classes,
+opcodes or rcodes. Names may be compressed in the packet.
 
 =item $hashref = AnyEvent::DNS::dns_unpack $packet
 
@@ -629,6 +648,20 @@ C<class> and C<accept> arguments of C<resolve>) consults C<%type_id> and C<%clas
 names added there can be used. Decoding happens in Rust with the same built-in names: names
 added to the C<_str> tables and decoders added to C<%AnyEvent::DNS::dec_rr> are not consulted
 (records of types without a decoder come back with their raw rdata).
+
+=item AnyEvent::DNS::DOMAIN_PORT
+
+The DNS port, 53 (a constant, as the other two).
+
+=item AnyEvent::DNS::MAX_PKT
+
+The UDP payload size C<dns_pack> advertises in its EDNS0 record when C<$AnyEvent::DNS::EDNS0>
+is set: 4096.
+
+=item AnyEvent::DNS::DEFAULT_EDNS_PAYLOAD
+
+The default of the resolver's C<edns0> option (the payload size advertised in its own
+queries): 1232.
 
 =back
 
@@ -767,14 +800,17 @@ hosts file (what C<a> and C<aaaa> use).
 
 =back
 
-Croaks for an undefined or invalid name, an unknown type or class, or a missing callback.
+Croaks for an unknown type or class, or a missing callback. An undefined or invalid name
+calls back with nothing.
 
 =item $resolver->request($req, $cb->($response))
 
 Sends one DNS message (a hash as for C<dns_pack>, normally a question with C<< rd => 1 >>)
 to the servers in turn, with the configured timeouts and the TCP fallback, and calls back with
 the decoded answer (as C<dns_unpack> returns it, whatever its rcode) or with no arguments when
-no server answered. No search list, no CNAME following, no cache. Croaks like C<dns_pack>.
+no server answered - or when a name in it cannot be encoded (then without asking). No search
+list, no CNAME following, no cache. Croaks like C<dns_pack> otherwise, and for a request
+without a question.
 
 =item $resolver->wait_for_slot($cb->($resolver))
 
@@ -802,6 +838,20 @@ C<has_slot> (whether a request would go out at once).
 
 =back
 
+=head1 ERRORS THAT CROAK
+
+Nothing a server sends and no name - passed by the caller or decoded from an answer - makes
+the resolver croak. What croaks, at the call, are programmer errors:
+
+    new, timeout            server, timeout or search not an array reference; a server
+                            that is no IP address; a timeout that is not a positive number
+    resolve                 a missing callback; an unknown type or class (also in accept);
+                            accept or search not an array reference
+    request                 a missing callback; what dns_pack croaks for, except names; a
+                            request without a question
+    dns_pack                not a hash reference; records in an, ns or ar; an unknown
+                            opcode, rcode, type or class; a name it cannot encode
+
 =head1 CACHE
 
 Beyond AnyEvent: answers to C<resolve>'s questions are kept, keyed by name (without case),
@@ -828,7 +878,8 @@ cached. Queries leave from random source ports, and answers must match the quest
 server's port as well as the id. A numeric C<$qtype> matches records of that type (AnyEvent
 compares it with type names and finds nothing). Without a configured server the default is
 127.0.0.1 only: no public fallback servers are added. resolv.conf is read synchronously. Invalid
-names croak instead of failing silently. C<::1> and C<::> reverse-map as IPv6 (AnyEvent takes
+names find nothing at once (AnyEvent 7.17 sends a malformed query and waits for the answer or
+the timeouts); C<dns_pack> croaks for them. C<::1> and C<::> reverse-map as IPv6 (AnyEvent takes
 them for v4-compatible addresses). C<%dec_rr> and the C<_str> tables are not consulted
 by the decoder.
 

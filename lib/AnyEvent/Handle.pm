@@ -9,7 +9,7 @@ use strict;
 use warnings;
 use Carp ();
 use Scalar::Util ();
-use Errno qw(EAGAIN EWOULDBLOCK EINTR EPIPE ETIMEDOUT ENOSPC EBADMSG EPROTO);
+use Errno qw(EAGAIN EWOULDBLOCK EINTR EPIPE ETIMEDOUT ENOSPC EBADMSG EPROTO EBADF);
 use Socket ();
 use AnyEvent ();
 
@@ -105,7 +105,8 @@ sub _start {
     $self->keepalive($self->{keepalive}) if exists $self->{keepalive} && $self->{keepalive};
     $self->oobinline(exists $self->{oobinline} ? $self->{oobinline} : 1);
 
-    $self->starttls(delete $self->{tls}, delete $self->{tls_ctx}) if $self->{tls};
+    # (data pushed while connecting is TLS plaintext: no cleartext prelude)
+    $self->starttls(delete $self->{tls}, delete $self->{tls_ctx}, 1) if $self->{tls};
     return unless $self->{fh};
 
     $self->start_read if $self->{on_read} || @{ $self->{_queue} };
@@ -173,23 +174,30 @@ sub wbuf_max { $_[0]{wbuf_max} = $_[1] }
 
 ############################################################################ timeouts
 
-# timeout/rtimeout/wtimeout, their resets and timers; "" is read-or-write activity.
+# timeout/rtimeout/wtimeout, their resets and timers; "" is read-or-write activity. One timer per
+# direction at most; it is only replaced when a new timeout must fire earlier than it would
+# (a timer that fires early sees the activity since and waits for the rest), so setting the
+# timeout per request, as AnyEvent::HTTP does, costs no new timer.
 for my $dir ("", "r", "w") {
     my $timeout  = "${dir}timeout";
     my $timer    = "_${dir}tw";
+    my $due      = "_${dir}tw_at";
     my $on       = "on_${dir}timeout";
     my $activity = "_${dir}activity";
 
     my $schedule;
     $schedule = sub {
         my ($self) = @_;
+        my $at = $self->{$activity} + $self->{$timeout};
+        return if $self->{$timer} && $self->{$due} <= $at;    # fires in time; checks then
         delete $self->{$timer};
-        return unless $self->{$timeout} && $self->{fh};
-        my $after = $self->{$activity} + $self->{$timeout} - AE::now;
+        my $after = $at - AE::now;
         Scalar::Util::weaken(my $weak = $self);
+        $self->{$due} = $at;
         $self->{$timer} = AE::timer($after > 0 ? $after : 0, 0, sub {
             my $self = $weak or return;
             delete $self->{$timer};
+            return unless $self->{$timeout} && $self->{fh};
             if ($self->{$activity} + $self->{$timeout} - AE::now > 0) {
                 $schedule->($self);    # there was activity since: wait for the rest
                 return;
@@ -200,7 +208,7 @@ for my $dir ("", "r", "w") {
             } else {
                 $self->_error(ETIMEDOUT);
             }
-            $schedule->($self) if $self->{fh} && !$self->{$timer};
+            $schedule->($self) if $self->{fh} && $self->{$timeout} && !$self->{$timer};
         });
     };
 
@@ -209,7 +217,11 @@ for my $dir ("", "r", "w") {
         my ($self, $seconds) = @_;
         $self->{$timeout} = $seconds;
         $self->{$activity} = AE::now;
-        $schedule->($self);
+        if ($seconds && $self->{fh}) {
+            $schedule->($self);
+        } else {
+            delete $self->{$timer};
+        }
     };
     *{"${dir}timeout_reset"} = sub { $_[0]{$activity} = AE::now };
 }
@@ -236,7 +248,9 @@ sub _push_write_pp {
     Carp::croak("AnyEvent::Handle::push_write: data must be defined") unless defined $_[0];
     $self->{wbuf} .= $_[0];
     return unless $self->{fh};
-    $self->_drain_wbuf unless $self->{_ww};
+    # Inside _drain_rbuf's callbacks the write waits for the end of the drain (unless wbuf_max
+    # has to be judged on what is really left).
+    $self->_drain_wbuf unless $self->{_ww} || ($self->{_skip_drain_rbuf} && !defined $self->{wbuf_max});
     $self->_error(ENOSPC, 1)
         if defined $self->{wbuf_max} && $self->{fh} && $self->{wbuf_max} < length $self->{wbuf};
 }
@@ -254,12 +268,13 @@ sub _shutdown_write {
     return unless $self->{fh};
     if (my $session = $self->{_tls}) {
         $session->close_notify unless $self->{_close_notify_sent}++;
-        my $done = $session->flush($self->{_fd});
+        my $done = $session->flush($self->{fh}, $self->{_fd});
         if (defined $done && !$done) {
             $self->_drain_wbuf;
             return;
         }
     }
+    return $self->_error(EBADF, 1) unless _fd_owned($self->{fh}, $self->{_fd});
     shutdown $self->{fh}, 1;
 }
 
@@ -269,8 +284,9 @@ sub _drain_wbuf {
     return if $self->{_ww} || !($self->{_tls} ? $self->_wants_write : length $self->{wbuf});
     my $on_writable = $self->{_on_writable} ||= $self->_writer;
     $on_writable->() unless $self->{autocork};
-    $self->{_ww} = AE::io($self->{fh}, 1, $on_writable)
-        if $self->{fh} && !$self->{_ww} && ($self->{_tls} ? $self->_wants_write : length $self->{wbuf});
+    return unless $self->{fh} && !$self->{_ww} && ($self->{_tls} ? $self->_wants_write : length $self->{wbuf});
+    return $self->_error(EBADF, 1) unless _fd_owned($self->{fh}, $self->{_fd});
+    $self->{_ww} = AE::io($self->{fh}, 1, $on_writable);
 }
 
 # The write watcher's callback (made once per handle; it holds the handle weakly).
@@ -279,16 +295,30 @@ sub _writer {
     Scalar::Util::weaken(my $weak = $self);
     sub {
         my $self = $weak or return;
-        my $len = $self->{_tls} ? $self->_tls_send : _write($self->{_fd}, $self->{wbuf});
-        if (defined $len) {
+        while () {
+            my $len = $self->{_tls} ? $self->_tls_send : _write($self->{fh}, $self->{_fd}, $self->{wbuf});
+            unless (defined $len) {
+                $self->_error($!, 1) if $! != EAGAIN && $! != EINTR && $! != EWOULDBLOCK;
+                return;
+            }
             $self->{_activity} = $self->{_wactivity} = AE::now if $len;
+            if ($self->{_tls_unannounced} && !($self->{_tls}->state & $WANTS_WRITE)) {
+                $self->_tls_announce or return;    # our last handshake flight is out
+            }
             if ($self->{on_drain} && ($self->{low_water_mark} || 0) >= length $self->{wbuf}) {
-                $self->{on_drain}($self);
+                my $before = length $self->{wbuf};
+                {
+                    # What on_drain pushes is written by this loop rather than by a nested
+                    # writer: a body streamed chunk by chunk from on_drain (Twiggy) is written
+                    # as promptly as with AnyEvent 7.17, without a recursion per chunk.
+                    local $self->{_ww} = $self->{_ww} || 1;
+                    $self->{on_drain}($self);
+                }
                 return unless $self->{fh};
+                next if $len && length $self->{wbuf} > $before;
             }
             delete $self->{_ww} unless $self->{_tls} ? $self->_wants_write : length $self->{wbuf};
-        } elsif ($! != EAGAIN && $! != EINTR && $! != EWOULDBLOCK) {
-            $self->_error($!, 1);
+            return;
         }
     };
 }
@@ -296,6 +326,7 @@ sub _writer {
 sub _wants_write {
     my ($self) = @_;
     return length $self->{wbuf} unless $self->{_tls};
+    return 1 if length($self->{_tls_prelude} // "");
     return 1 if $self->{_tls}->state & $WANTS_WRITE;
     return $self->{_tls_ready} && length $self->{wbuf};
 }
@@ -387,59 +418,17 @@ sub _request {
             utf8::downgrade($eol, 1) or Carp::croak("AnyEvent::Handle line: wide character in the end-of-line marker");
             return bless [2, $cb, $eol], 'AnyEvent::Handle::_req';
         }
+        return bless [4, $cb, $args[0]], 'AnyEvent::Handle::_req' if re::is_regexp($args[0]);
     } elsif ($make == $CHUNK_TYPE && ref $cb && defined $args[0] && $args[0] =~ /^\d+\z/) {
         return bless [3, $cb, $args[0]], 'AnyEvent::Handle::_req';
     }
     $make->($self, $cb, @args);
 }
 
-# Feeds the read buffer to the queue, then on_read, then reports EOF; restarts reading when
-# something still waits for data.
-sub _drain_rbuf {
-    my ($self) = @_;
-    return if $self->{_skip_drain_rbuf};
-    local $self->{_skip_drain_rbuf} = 1;
-
-    while () {
-        my $len = length $self->{rbuf};
-        if (@{ $self->{_queue} }) {
-            my $state = _drain_queue($self);    # 0: queue empty, 1: waiting, 2: destroyed
-            return if $state == 2 || !$self->{fh};
-            next unless $state;
-            if ($self->{_eof}) {
-                $self->_error(EPIPE, 1);    # a read request that can never be satisfied
-                return;
-            }
-            last;
-        } elsif ($self->{on_read}) {
-            last unless $len;
-            $self->{on_read}($self);
-            return unless $self->{fh};
-            next if $len != length $self->{rbuf} || @{ $self->{_queue} };
-            if ($self->{_eof}) {
-                $self->_error(EPIPE, 1);    # on_read leaves data it will never see again
-                return;
-            }
-            last;
-        } else {
-            delete $self->{_rw} unless $self->{_tls};    # nobody wants data: stop reading
-            last;
-        }
-    }
-
-    if ($self->{_eof}) {
-        $self->{on_eof} ? $self->{on_eof}($self) : $self->_error(0, 1, "Unexpected end-of-file");
-        return;
-    }
-
-    if (defined $self->{rbuf_max} && $self->{rbuf_max} < length $self->{rbuf}) {
-        $self->_error(ENOSPC, 1);
-        return;
-    }
-
-    $self->start_read
-        if $self->{fh} && !$self->{_rw} && ($self->{on_read} || @{ $self->{_queue} });
-}
+# _drain_rbuf is an XSUB (xs/handle.h drain_rbuf): it feeds the read buffer to the queue, then
+# on_read, then reports EOF; restarts reading when something still waits for data. What the
+# callbacks push_write meanwhile is collected and written in one go at the end (one write(2)
+# for many answers to one read).
 
 # Stops reading even under TLS, as AnyEvent 7.17 does (so a peer cannot force us to buffer);
 # only the automatic idling in _drain_rbuf keeps TLS handles reading for the protocol's sake.
@@ -451,28 +440,13 @@ sub stop_read {
 sub start_read {
     my ($self) = @_;
     return if $self->{_rw} || $self->{_eof} || !$self->{fh};
+    return $self->_error(EBADF, 1) unless _fd_owned($self->{fh}, $self->{_fd});
     Scalar::Util::weaken(my $weak = $self);
-    $self->{_rw} = AE::io($self->{fh}, 0, sub { $weak->_on_readable if $weak });
+    $self->{_rw} = AE::io($self->{fh}, 0, sub { _on_readable($weak) if $weak });
 }
 
-sub _on_readable {
-    my ($self) = @_;
-    return $self->_tls_receive if $self->{_tls};
-
-    my $size = $self->{read_size};
-    my $len = _read($self->{_fd}, $self->{rbuf}, $size);
-    if ($len) {
-        $self->{_activity} = $self->{_ractivity} = AE::now;
-        $self->{read_size} = $size * 2 if $len == $size && $size < $self->{max_read_size};
-        $self->_drain_rbuf;
-    } elsif (defined $len) {
-        delete $self->{_rw};
-        $self->{_eof} = 1;
-        $self->_drain_rbuf;
-    } elsif ($! != EAGAIN && $! != EINTR && $! != EWOULDBLOCK) {
-        $self->_error($!, 1);
-    }
-}
+# _on_readable (the read watcher's callback) is an XSUB (xs/handle.h on_readable): one read(2)
+# into rbuf, then _drain_rbuf; TLS handles go to _tls_receive.
 
 ############################################################################ read types
 
@@ -677,8 +651,18 @@ sub TLS_CTX() {
     $TLS_CTX ||= do { require AnyEvent::TLS; AnyEvent::TLS->new };
 }
 
+# Contexts made from option hashes with a true `cache` key, one per hash (as AnyEvent 7.17), so
+# the handles of e.g. AnyEvent::HTTP share one context and its session cache.
+our %TLS_CACHE;
+
+sub _tls_ctx_from_hash {
+    my ($options) = @_;
+    return AnyEvent::TLS->new(%$options) unless $options->{cache};
+    $TLS_CACHE{ Scalar::Util::refaddr($options) } ||= AnyEvent::TLS->new(%$options);
+}
+
 sub starttls {
-    my ($self, $tls, $ctx) = @_;
+    my ($self, $tls, $ctx, $at_start) = @_;
     Carp::croak("AnyEvent::Handle::starttls: TLS is already active on this handle") if $self->{_tls};
     Carp::croak("AnyEvent::Handle::starttls: tls must be \"accept\" or \"connect\"")
         unless defined $tls && ($tls eq "accept" || $tls eq "connect");
@@ -689,9 +673,17 @@ sub starttls {
 
     require AnyEvent::TLS;
     $ctx = $self->{tls_ctx};
-    $ctx = AnyEvent::TLS->new(%$ctx) if ref $ctx eq 'HASH';
+    $ctx = _tls_ctx_from_hash($ctx) if ref $ctx eq 'HASH';
     $ctx ||= TLS_CTX();
     $self->{tls_ctx} = $ctx;
+
+    # Data pushed on the plain connection before starttls is sent in the clear, ahead of the
+    # handshake (as 7.17 does): an SMTP server's "220 go ahead" before STARTTLS, say.
+    if (!$at_start && length $self->{wbuf}) {
+        _write($self->{fh}, $self->{_fd}, $self->{wbuf});
+        $self->{_tls_prelude} = $self->{wbuf};
+        $self->{wbuf} = "";
+    }
 
     my $session = $ctx->_session($self, $tls);
     unless ($session) {
@@ -702,7 +694,7 @@ sub starttls {
     delete $self->{_tls_ready};
 
     # Bytes read before TLS started (a ClientHello seen by tls_autostart) belong to TLS.
-    if (length $self->{rbuf}) {
+    if (length($self->{rbuf} // "")) {
         my $early = $self->{rbuf};
         $self->{rbuf} = "";
         unless ($session->feed($early)) {
@@ -711,22 +703,24 @@ sub starttls {
         }
     }
 
+    return $self->_error(EBADF, 1) unless _fd_owned($self->{fh}, $self->{_fd});
     Scalar::Util::weaken(my $weak = $self);
-    $self->{_rw} = AE::io($self->{fh}, 0, sub { $weak->_on_readable if $weak });
+    $self->{_rw} = AE::io($self->{fh}, 0, sub { _on_readable($weak) if $weak });
     $self->_tls_progress;
 }
 
 sub stoptls {
     my ($self) = @_;
     my $session = $self->{_tls} or return;
+    $self->_tls_send if $self->{fh} && $self->{_tls_ready};    # queued plaintext goes first
     $session->close_notify;
-    $session->flush($self->{_fd}) if $self->{fh};
+    $session->flush($self->{fh}, $self->{_fd}) if $self->{fh};
     $self->_freetls;
 }
 
 sub _freetls {
     my ($self) = @_;
-    delete @$self{qw(_tls _tls_ready tls _close_notify_sent)};
+    delete @$self{qw(_tls _tls_ready tls _close_notify_sent _tls_unannounced _tls_end_pending)};
     delete $self->{_ww} unless length $self->{wbuf};
     delete $self->{_rw} unless $self->{on_read} || @{ $self->{_queue} || [] };
 }
@@ -752,7 +746,8 @@ sub _tls_failed {
 sub _tls_receive {
     my ($self) = @_;
     my $session = $self->{_tls};
-    my $what = $session->receive($self->{_fd});
+    return if $self->{_tls_end_pending};    # the end was seen; it is reported next turn
+    my $what = $session->receive($self->{fh}, $self->{_fd});
     unless (defined $what) {
         return if $! == EAGAIN || $! == EINTR || $! == EWOULDBLOCK;
         return $! == EPROTO ? $self->_tls_send_alert_and_fail : $self->_error($!, 1);
@@ -764,7 +759,7 @@ sub _tls_receive {
 sub _tls_send_alert_and_fail {
     my ($self) = @_;
     my $message = $AnyEvent::TLS::ERROR;
-    $self->{_tls}->flush($self->{_fd}) if $self->{_tls};    # the alert telling the peer why
+    $self->{_tls}->flush($self->{fh}, $self->{_fd}) if $self->{_tls};    # the alert telling the peer why
     $self->_tls_failed($message);
 }
 
@@ -777,38 +772,59 @@ sub _tls_progress {
         $session = $self->{_tls} or return;
     }
 
-    my ($got, $end) = $session->read_into($self->{rbuf}, $self->{read_size});
+    my ($got, $end) = $session->read_into($self->{rbuf} //= "", $self->{read_size});
     return $self->_error($!, 1) unless defined $got;
     $self->{_activity} = $self->{_ractivity} = AE::now if $got;
 
-    $self->_drain_wbuf;
+    # What rustls queued (a handshake step, tickets) goes out now, or with the answers of the
+    # callbacks when data came: _drain_rbuf ends with a write.
+    $self->_drain_wbuf unless $got;
     return unless $self->{fh};
 
-    if ($end == 1) {                              # close_notify from the peer
-        if ($self->{on_stoptls}) {
-            my $cb = $self->{on_stoptls};
-            local $self->{tls} = $session;
-            $self->_freetls;
-            $self->_drain_rbuf if $got;
-            $cb->($self) if $self->{fh};
-            return;
-        }
-        $self->_freetls;
-        delete $self->{_rw};
-        $self->{_eof} = 1;
-    } elsif ($end == 2 || $socket_eof) {
-        delete $self->{_rw};
-        $self->{_eof} = 1;
-        if (!$self->{_tls_ready}) {
-            $self->_tls_failed("TLS error: the connection closed during the handshake");
-            return;
-        }
+    $end ||= 2 if $socket_eof;    # 1: close_notify, 2: the stream ended
+    if ($end && $got && $self->{_tls_ready}) {
+        # The end came with data. As on a plain socket, where end of file is a read of its own,
+        # the data is delivered now and the end on the next loop turn: code that sets on_eof
+        # once a condvar sent from the data's callback returns still sees it.
+        $self->{_tls_end_pending} = $end;
+        Scalar::Util::weaken(my $weak = $self);
+        AE::postpone(sub {
+            my $self = $weak or return;
+            my $end = delete $self->{_tls_end_pending} or return;
+            $self->_tls_end($end, 0) if $self->{fh} && $self->{_tls};
+        });
+        $self->_drain_rbuf;
+        return;
     }
-    $self->_drain_rbuf if $got || $self->{_eof};
+    return $self->_tls_end($end, $got) if $end;
+    $self->_drain_rbuf if $got;
 }
 
-# The handshake finished: give Perl its say on the peer's certificate, then release the
-# queued plaintext and tell on_starttls.
+# The peer ended TLS (close_notify, $end 1) or the connection ($end 2); $got: data was just
+# read along with it.
+sub _tls_end {
+    my ($self, $end, $got) = @_;
+    if ($end == 1 && $self->{on_stoptls}) {
+        my $cb = $self->{on_stoptls};
+        local $self->{tls} = $self->{_tls};
+        $self->_freetls;
+        $self->_drain_rbuf if $got;
+        $cb->($self) if $self->{fh};
+        return;
+    }
+    $self->_freetls if $end == 1;
+    delete $self->{_rw};
+    $self->{_eof} = 1;
+    if ($end == 2 && !$self->{_tls_ready}) {
+        $self->_tls_failed("TLS error: the connection closed during the handshake");
+        return;
+    }
+    $self->_drain_rbuf;
+}
+
+# The handshake finished: give Perl its say on the peer's certificate, then send our last
+# flight together with the plaintext queued meanwhile (one write), and tell on_starttls once
+# that flight is out: a peer never waits for a Finished that we already called done.
 sub _tls_handshake_done {
     my ($self) = @_;
     my $session = $self->{_tls};
@@ -820,26 +836,49 @@ sub _tls_handshake_done {
         return 0;
     }
     $self->{_tls_ready} = 1;
-    if ($self->{on_starttls}) {
-        $self->{on_starttls}($self, 1, "TLS/SSL connection established");
-        return 0 unless $self->{fh} && $self->{_tls};
+    # A TLS 1.3 server sent its Finished in its first flight; what it has queued now are session
+    # tickets, which may as well go out with the answer to the first request.
+    return $self->_tls_announce if $self->{tls} eq "accept" && ($session->version // "") eq "TLSv1_3";
+    if (!defined $self->_tls_send && $! != EAGAIN && $! != EINTR && $! != EWOULDBLOCK) {
+        $self->_error($!, 1);
+        return 0;
     }
-    1;
+    if ($session->state & $WANTS_WRITE) {    # the rest goes out from the write watcher
+        $self->{_tls_unannounced} = 1;
+        $self->_drain_wbuf;
+        return $self->{fh} && $self->{_tls} ? 1 : 0;
+    }
+    $self->_tls_announce;
+}
+
+# Tells on_starttls that TLS is up. Returns false when the callback closed the handle or TLS.
+sub _tls_announce {
+    my ($self) = @_;
+    delete $self->{_tls_unannounced};
+    return 1 unless $self->{on_starttls};
+    $self->{on_starttls}($self, 1, "TLS/SSL connection established");
+    $self->{fh} && $self->{_tls} ? 1 : 0;
 }
 
 # Encrypts queued plaintext (once the handshake is done) and sends records.
 sub _tls_send {
     my ($self) = @_;
     my $session = $self->{_tls};
+    if (length($self->{_tls_prelude} // "")) {    # cleartext that preceded starttls goes first
+        _write($self->{fh}, $self->{_fd}, $self->{_tls_prelude}) // return undef;
+        return 1 if length $self->{_tls_prelude};
+        delete $self->{_tls_prelude};
+    }
     if ($self->{_tls_ready}) {
         while (length $self->{wbuf}) {
-            last unless $session->write_from($self->{wbuf});
-            my $done = $session->flush($self->{_fd});
+            my $took = $session->write_from($self->{wbuf}) // return undef;
+            last unless $took;
+            my $done = $session->flush($self->{fh}, $self->{_fd});
             return undef unless defined $done;
             last unless $done;
         }
     }
-    my $done = $session->flush($self->{_fd});
+    my $done = $session->flush($self->{fh}, $self->{_fd});
     return undef unless defined $done;
     1;
 }
@@ -873,17 +912,17 @@ sub destroyed { 0 }
 # Linger for a TLS handle: keeps its session (and file handle) alive until the outstanding
 # plaintext is encrypted and every record is written, or $linger seconds pass.
 sub _linger_tls {
-    my ($fh, $session, $wbuf, $linger) = @_;
+    my ($fh, $fd, $session, $wbuf, $linger) = @_;
     my @linger;
-    push @linger, AE::io($fh, 1, sub {
-        my $fd = fileno $fh;    # the closure holds $fh: it stays open while we linger
+    push @linger, AE::io($fh, 1, sub {    # the closure holds $fh: it stays open while we linger
         while (length $wbuf) {
-            last unless $session->write_from($wbuf);
-            my $done = $session->flush($fd);
+            my $took = $session->write_from($wbuf) // return @linger = ();    # (the session failed)
+            last unless $took;
+            my $done = $session->flush($fh, $fd);
             return @linger = () unless defined $done || $! == EAGAIN || $! == EINTR;
             last unless $done;
         }
-        my $done = $session->flush($fd);
+        my $done = $session->flush($fh, $fd);
         @linger = () if defined $done
             ? !length $wbuf && !($session->state & $WANTS_WRITE)
             : $! != EAGAIN && $! != EINTR;
@@ -894,16 +933,18 @@ sub _linger_tls {
 sub DESTROY {
     my ($self) = @_;
     my $linger = exists $self->{linger} ? $self->{linger} : 3600;
-    my $fh = $self->{fh};
-    if ($fh && $linger && $self->{_tls}) {
-        _linger_tls($fh, $self->{_tls}, $self->{wbuf}, $linger)
+    my ($fh, $fd) = @$self{qw(fh _fd)};
+    # (a descriptor the fh no longer owns is not written to: nothing lingers then)
+    if (!$fh || !$linger || !_fd_owned($fh, $fd)) {
+    } elsif ($self->{_tls}) {
+        _linger_tls($fh, $fd, $self->{_tls}, $self->{wbuf}, $linger)
             if $self->{_tls_ready} && $self->_wants_write;
-    } elsif ($fh && $linger && length($self->{wbuf} // "")) {
+    } elsif (length($self->{wbuf} // "")) {
         # Outstanding data keeps the file handle alive until written (or linger expires).
         my $wbuf = $self->{wbuf};
         my @linger;
         push @linger, AE::io($fh, 1, sub {
-            my $len = _write(fileno $fh, $wbuf);    # $fh stays open as long as we write
+            my $len = _write($fh, $fd, $wbuf);    # $fh stays open as long as we write
             if (!defined $len ? ($! != EAGAIN && $! != EINTR) : !length $wbuf) {
                 @linger = ();
             }
@@ -1015,7 +1056,8 @@ connection and tries the next address of the host (possibly after the callback r
 
 =item on_connect_error => $cb->($handle, $message)
 
-Called when no connection could be made; C<$!> holds the error. The handle is destroyed
+Called when no connection could be made; C<$!> holds the error (C<ENXIO> when the host has
+no address, also when it is not a valid domain name at all). The handle is destroyed
 afterwards. Without it, C<on_error> is called with a fatal error.
 
 =back
@@ -1033,7 +1075,16 @@ the callback returns. The codes AnyEvent::Handle reports:
     EBADMSG    malformed netstring, JSON, CBOR, storable data, or a reject regex matched
                (not fatal; the request stays queued)
     EPROTO     TLS failures: handshake, certificate verification, bad records (fatal)
+    EBADF      the file handle was closed (or reopened onto another descriptor) behind
+               the handle's back (fatal; see below)
     others     as read(2)/write(2) report them (fatal)
+
+A handle never reads, writes or shuts down a descriptor its file handle no longer owns: each
+time, it checks that C<fileno> of its C<fh> is still the descriptor it started with. Once user
+code closed C<fh>, the number may belong to a new socket; the handle then fails with C<EBADF>
+instead of reading the new socket's data or writing its own queue into it, and lingers on
+nothing when destroyed. (A file handle reopened onto the very same descriptor number is the
+file handle's own: the handle goes on using it, as AnyEvent 7.17 reads through its C<fh>.)
 
 Without C<on_error>, an error destroys the handle and croaks with
 C<AnyEvent::Handle uncaught error: $message> (from inside the event loop).
@@ -1109,12 +1160,18 @@ C<EPROTO> errors. Unlike AnyEvent on Net::SSLeay, a Net::SSLeay session object i
 =item tls_ctx => $anyevent_tls | { key => value, ... }
 
 The L<AnyEvent::TLS> context to use, or a hash of options to make one. Default:
-C<AnyEvent::Handle::TLS_CTX>.
+C<AnyEvent::Handle::TLS_CTX>. When the hash has a true C<cache> key (as AnyEvent::HTTP's
+built-in contexts do), the context made from it is kept in C<%AnyEvent::Handle::TLS_CACHE>
+(keyed by the hash's address) and shared by every handle given that same hash, so building it
+is paid once and TLS client sessions are resumed across connections.
 
 =item on_starttls => $cb->($handle, $success[, $message])
 
 Called when the TLS handshake finished (C<$success> true), or failed (false, with the message;
-C<on_error> is then not called, TLS is switched off and reading stops).
+C<on_error> is then not called, TLS is switched off and reading stops). Success is reported
+only once this side's last handshake flight (a client's Finished) has been written, together
+with the data queued with C<push_write> during the handshake, so a handle closed in this
+callback never leaves the peer with half a handshake.
 
 =item on_stoptls => $cb->($handle)
 
@@ -1170,6 +1227,12 @@ mark) empty.
 
 Appends octets to the write buffer and writes what it can (unless corked). Croaks on undef
 data or characters above 255. A fatal C<ENOSPC> error when C<wbuf_max> is exceeded.
+
+Inside the callbacks that serve one read (C<push_read> callbacks, C<on_read>, C<on_eof>), the
+data is collected and written once they are done, before the loop polls again: twenty answers
+to twenty pipelined requests leave in one C<write>, not twenty. (Without C<wbuf_max>, which is
+judged on every push.) On a TLS handle the records of one write, and all the records of a
+handshake step, leave in one C<writev>.
 
 =head2 $handle->push_write(type => @args)
 
@@ -1285,7 +1348,7 @@ and handshake failures go to C<on_starttls> or C<on_error> (C<EPROTO>).
 
 =head2 $handle->stoptls
 
-Sends close_notify and goes back to plaintext. Data the peer sends after its own close_notify
+Encrypts and sends what is queued, then a close_notify, and goes back to plaintext. Data the peer sends after its own close_notify
 in the same packet may be lost (as with any TLS implementation reading ahead).
 
 =head2 $protocol = $handle->tls_alpn
@@ -1317,7 +1380,64 @@ whose methods do nothing. Safe inside callbacks; no callback of the handle runs 
 
 True once the handle was destroyed (by C<destroy> or a fatal error).
 
+=head1 EVENT ORDER
+
+What arrives is delivered as AnyEvent 7.17 delivers it, turn by turn of the event loop:
+
+=over 4
+
+=item *
+
+One read event reads what the socket has (one C<read> for plain handles; for TLS until a short
+read) and serves the read queue and C<on_read> with it in that same callback.
+
+=item *
+
+The end of the stream is reported on a later loop turn than data that came with it: on a
+plain socket end of file is a read of its own; a TLS close_notify or end of file that arrived
+together with data is reported on the next turn. So code that sets C<on_read>/C<on_eof> after a
+condvar sent from a read callback returns still sees the rest of the data and the end (as
+AnyEvent::WebSocket::Client does).
+
+=item *
+
+TLS: C<on_starttls> success comes once this side's last handshake flight is written (see
+C<on_starttls>), before the data that arrived with the peer's last flight is served.
+
+=item *
+
+Errors: a failed read or write calls C<on_error> from the callback that hit it, with C<$!> set.
+Callbacks called after the handle's own successful read or write see C<$!> == 0, as after
+Perl's C<sysread>/C<syswrite> (which AnyEvent 7.17 uses); otherwise C<$!> is as the program
+left it: nothing the loop or this module did internally (EAGAIN on a drained socket, say)
+shows through.
+
+=back
+
+=head1 ERRORS THAT CROAK
+
+Nothing a peer sends (data, malformed JSON/CBOR/netstrings, TLS records, the end of the
+stream) and no host name given to C<connect> makes a handle croak: those end in C<on_error>
+or C<on_connect_error> (a name that is no domain name: C<ENXIO>, as from C<tcp_connect>).
+What croaks, at the call, are programmer errors:
+
+    new            an odd number of arguments; neither fh nor connect; connect not
+                   [$host, $service]; fh not an open file handle
+    push_write     undefined data; characters above 255 (also in a netstring); an
+                   unknown write type; cbor without CBOR::XS
+    push_read,     no callback; an unknown read type; a line end marker that is empty or
+    unshift_read   has characters above 255; a packstring format that is not one integer
+    starttls       TLS already active; a mode other than "accept" or "connect"
+
+and, as in AnyEvent 7.17, an error on a handle without C<on_error> (C<AnyEvent::Handle
+uncaught error: ...>, from the callback that hit it). L<AnyEvent::TLS>'s constructor croaks for
+unusable TLS options.
+
 =head1 DIFFERENCES FROM ANYEVENT 7.17
+
+C<push_shutdown> on a TLS handle sends a close_notify before shutting down the write side
+(AnyEvent 7.17 only shuts down the socket, which peers such as C<openssl s_client> report as a
+truncated stream).
 
 C<tls> does not accept Net::SSLeay objects, C<resettls> and C<< $handle->{tls} >> as a
 Net::SSLeay session do not exist (C<< $handle->{tls} >> is the mode while TLS is active).

@@ -242,6 +242,7 @@ sub _load_hosts {
         $line =~ tr/A-Z/a-z/;
         my ($address, @names) = split /[ \t\r\n]+/, $line;
         next unless @names;
+        s/\.\z// for @names;    # "name." is the same name; look-ups drop a final dot too
         if (my $ipv4 = parse_ipv4($address)) {
             push @{ $HOSTS{$_}[0] }, $ipv4 for @names;
         } elsif (my $ipv6 = parse_ipv6($address)) {
@@ -271,7 +272,7 @@ sub inet_aton {
     if (my $ipn = parse_ipv4($name) || parse_ipv6($name)) {
         return $cb->($ipn);
     }
-    return $cb->(parse_ipv4('127.0.0.1'), parse_ipv6('::1')) if $name eq 'localhost';
+    return $cb->(parse_ipv4('127.0.0.1'), parse_ipv6('::1')) if ($name // '') eq 'localhost';
     my @by_rank;
     my $cv = AE::cv(sub { $cb->(map { @{ $_ || [] } } reverse @by_rank) });
     $cv->begin;
@@ -301,6 +302,7 @@ sub resolve_sockaddr($$$$$$) {
     my ($node, $service, $proto, $family, $type, $cb) = @_;
     $family ||= 0;
 
+    return $cb->() unless defined $node; # no host: no address (7.17 looks up "" after a warning)
     if ($node eq 'unix/') {
         return $cb->() if $family || !defined $service || $service !~ m{^/};
         return $cb->([AF_UNIX, $type // SOCK_STREAM, 0, Socket::pack_sockaddr_un($service)]);
@@ -514,17 +516,50 @@ sub tcp_bind($$$;$) {
 
 sub tcp_server($$$;$) {
     my ($host, $service, $accept_cb, $prepare_cb) = @_;
-    return _tcp_bind($host, $service, sub {
-        my ($state) = @_;
-        my $listener = $state->{fh};
-        # the watcher's closure keeps %$state (and so the listener) alive until the guard clears it
-        $state->{io} = AE::io($listener, 0, sub {
-            while ($state->{fh} and my ($fh, $peer) = _rs_accept($listener)) {
-                my ($port, $peer_host) = unpack_sockaddr($peer);
-                $accept_cb->($fh, format_address($peer_host), $port);
-            }
-        });
-    }, $prepare_cb, 'tcp_server');
+    return _tcp_bind($host, $service, sub { _accept_loop($_[0], $accept_cb) }, $prepare_cb, 'tcp_server');
+}
+
+# Logs at level 4. AnyEvent::log loads AnyEvent::Log for the first message it logs, which fails
+# while the process is out of descriptors: the message then goes to STDERR as it is.
+sub _log_shortage {
+    my ($message) = @_;
+    local $@;
+    eval { AnyEvent::log(4, $message); 1 } or print STDERR "AnyEvent::Socket: $message\n";
+}
+
+# How long a server stops accepting when the process or the system is out of descriptors.
+sub ACCEPT_PAUSE() { 0.1 }
+
+# Accepts the connections waiting on $state->{fh}. When accept fails for want of descriptors or
+# memory (EMFILE, ENFILE, ENOBUFS, ENOMEM), the listener stays readable and watching it would
+# spin: accepting pauses for ACCEPT_PAUSE instead and then resumes by itself, the clients
+# waiting in the backlog meanwhile. The pause is logged (level 4) once per such episode, which
+# ends when the backlog is drained again.
+sub _accept_loop {
+    my ($state, $accept_cb) = @_;
+    my $listener = $state->{fh};
+    # the watcher's closure keeps %$state (and so the listener) alive until the guard clears it
+    $state->{io} = AE::io($listener, 0, sub {
+        while ($state->{fh}) {
+            my ($fh, $peer) = _rs_accept($listener) or last;
+            my ($port, $peer_host) = unpack_sockaddr($peer);
+            $accept_cb->($fh, format_address($peer_host), $port);
+        }
+        return unless $state->{fh};
+        my $errno = $! + 0;
+        if ($errno == Errno::EMFILE() || $errno == Errno::ENFILE() || $errno == Errno::ENOBUFS()
+            || $errno == Errno::ENOMEM()) {
+            _log_shortage("tcp_server: accept: $!; not accepting for " . ACCEPT_PAUSE . " s at a time until it works again")
+                unless $state->{starved}++;
+            delete $state->{io};
+            $state->{pause} = AE::timer(ACCEPT_PAUSE, 0, sub {
+                delete $state->{pause};
+                _accept_loop($state, $accept_cb) if $state->{fh};
+            });
+        } elsif ($errno == Errno::EAGAIN() || $errno == Errno::EWOULDBLOCK()) {
+            delete $state->{starved}; # drained: the next shortage is a new episode
+        }
+    });
 }
 
 # ---- socket options ------------------------------------------------------------------------
@@ -600,13 +635,13 @@ Returns the unix domain socket token for the text C<unix/>, C<undef> for anythin
 
 =head2 $ipn = parse_address $text
 
-=head2 $ipn = parse_ip $text
-
-=head2 $ipn = AnyEvent::Socket::aton $text
-
 C<parse_ipv6>, C<parse_ipv4> and C<parse_unix> in one: returns 4 octets for IPv4 addresses
 (also when written IPv4-mapped, C<::ffff:1.2.3.4>), 16 octets for other IPv6 addresses, the unix
 token for C<unix/>, or C<undef>. Never resolves names.
+
+=head2 $ipn = parse_ip $text, $ipn = AnyEvent::Socket::aton $text
+
+Other names for C<parse_address>.
 
 =head2 $af = address_family $ipn
 
@@ -625,13 +660,13 @@ C<::ffff:a.b.c.d> (mapped) and C<::ffff:0:a.b.c.d> (translated).
 
 =head2 $text = format_address $ipn
 
-=head2 $text = format_ip $ipn
-
-=head2 $text = AnyEvent::Socket::ntoa $ipn
-
 Formats an address in network form: IPv4 as a dotted quad, IPv4-mapped IPv6 as the plain IPv4
 address, other IPv6 as C<format_ipv6> does, the unix token as C<unix/>. Returns C<undef> for
 anything else.
+
+=head2 $text = format_ip $ipn, $text = AnyEvent::Socket::ntoa $ipn
+
+Other names for C<format_address>.
 
 =head2 ($host, $service) = parse_hostport $text[, $default_service]
 
@@ -677,8 +712,10 @@ installed, names resolve through the hosts file alone. Candidates come ordered b
 preference of C<PERL_ANYEVENT_PROTOCOLS> (default C<ipv4,ipv6>), then in record order.
 
 Calls C<$cb> with one array reference per candidate (C<[$family, $type, $protocol_number,
-$sockaddr]>), or with nothing when the name has no usable address. Returns nothing. Croaks for
-an unknown service (C<"http-x/tcp: service unknown">) or protocol.
+$sockaddr]>), or with nothing when the name has no usable address - also when C<$node> is
+undefined or not a valid domain name (an empty label, a label over 63 octets, a name over 255),
+whether the caller passed it or it came from a DNS answer (an SRV target). Returns nothing.
+Croaks for an unknown service (C<"http-x/tcp: service unknown">) or protocol.
 
 =head2 $sa = AnyEvent::Socket::pack_sockaddr $port, $ipn
 
@@ -712,8 +749,10 @@ On success C<< $connect_cb->($fh, $host, $port, $retry) >> is called with the co
 C<unix/> and the path). Calling C<< $retry->() >> drops this connection and goes on with the
 next address. When no address is left, C<$connect_cb> is called without arguments and C<$!>
 says why: the error of the last attempt (C<ECONNREFUSED>, C<ETIMEDOUT> when the prepare
-callback's timeout expired, ...), or C<ENXIO> when the name had no addresses at all. The
-callback is never called before C<tcp_connect> has returned.
+callback's timeout expired, C<EMFILE> when no socket could be made, ...), or C<ENXIO> when the
+name had no addresses at all - as for a host that is undefined or no valid domain name (a name
+from a DNS answer, say, such as an MX exchange whose label holds a dot), as AnyEvent 7.17
+reports it. The callback is never called before C<tcp_connect> has returned.
 
 Returns, unless called in void context, a guard: destroying it before the callback was called
 cancels the connect, and the callback is then never called. Croaks when the service is unknown.
@@ -735,12 +774,25 @@ C<< $prepare_cb->($fh, $host, $port) >>, if given, is called after binding and b
 with the bound address (so a free port picked for port 0 can be read here); its return value is
 the listen backlog (0 or C<undef>: 128).
 
+When accepting fails because the process or the system is out of descriptors (C<EMFILE>,
+C<ENFILE>) or memory (C<ENOBUFS>, C<ENOMEM>), the server stops accepting for 0.1 s at a time
+instead of retrying at once (the listening socket stays readable: AnyEvent 7.17 spins at full
+CPU there), keeps serving the connections it has, and accepts the clients waiting in the
+backlog by itself once descriptors are free again. The shortage is logged once per episode
+(C<AnyEvent::log> level 4, shown at C<PERL_ANYEVENT_VERBOSE> 4 or more); an episode ends when
+the backlog was drained.
+
 Returns, unless called in void context, a guard that stops listening (and unlinks a unix
 socket) when destroyed; connections already accepted are not affected. In void context the
 server runs for the life of the program. When C<tcp_server> returns, the socket listens.
 Croaks, naming the problem, when the host is not an address (C<tcp_server: cannot parse 'x' as
 host address>), the service is unknown, or socket, bind or listen fail (C<tcp_server: bind:
 Address already in use>).
+
+=head2 AnyEvent::Socket::ACCEPT_PAUSE
+
+The length, in seconds, of C<tcp_server>'s pauses in accepting when descriptors or memory run
+out (a constant: 0.1).
 
 =head2 $guard = AnyEvent::Socket::tcp_bind $host, $service, $done_cb[, $prepare_cb]
 
@@ -769,6 +821,21 @@ C<TCP_SACK_ENABLE>, C<TCP_SYNCNT>, C<TCP_WINDOW_CLAMP>, and C<MSG_DONTWAIT>,
 C<MSG_FASTOPEN>, C<MSG_MORE>, C<MSG_NOSIGNAL>: constant functions (not exported) giving the
 platform's value for C<setsockopt> or C<send>, or C<undef> where the platform has no such
 option, as AnyEvent provides them.
+
+=head1 ERRORS THAT CROAK
+
+Host names - from the caller or from DNS answers - never make these functions croak: a name
+that has no address, or that is no valid domain name, ends in the callback with nothing
+(C<tcp_connect>: C<$!> = C<ENXIO>), and connection failures end there with their C<$!>. What
+croaks, at the call and as in AnyEvent 7.17, are programmer errors and a server that cannot be
+set up:
+
+    resolve_sockaddr, tcp_connect   an unknown service or protocol; no service
+    tcp_server, tcp_bind            a host that is no address (or unix/ without a path); an
+                                    unknown service; socket, bind or listen failing
+                                    ("tcp_server: bind: Address already in use")
+    pack_sockaddr                   a host that is no address in network form
+    unpack_sockaddr                 an address family other than IPv4, IPv6 or unix
 
 =head1 ENVIRONMENT
 

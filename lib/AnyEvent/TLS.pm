@@ -13,16 +13,16 @@ our $ERROR;    # the message of the last TLS failure
 
 # Flags of AnyEvent::TLS::_ctx_new (rust/ffi/tls.rs).
 my %FLAG = (tls12 => 1, tls13 => 2, verify => 4, require_client_cert => 8,
-            check_peername => 16, defer => 32, session_tickets => 64);
+            check_peername => 16, defer => 32, client_tickets => 64, server_tickets => 128);
 
 my %METHOD = (any => [1, 1], sslv23 => [1, 1], tls => [1, 1], tlsv1_2 => [1, 0], tlsv1_3 => [0, 1]);
 
-# Options of AnyEvent::TLS that rustls has no use for; harmless to ignore (see the POD).
-my %IGNORED = map { $_ => 1 } qw(dh_file dh dh_single_use cipher_list verify_client_once cache_size);
-
-my %KNOWN = map { $_ => 1 } keys %IGNORED, qw(method sslv2 sslv3 tlsv1 tlsv1_1 tlsv1_2 tlsv1_3
-    verify verify_require_client_cert verify_peername verify_cb ca_file ca_path ca_cert check_crl
-    key_file key cert_file cert cert_password session_ticket prepare alpn);
+# Options AnyEvent 7.17 knows. Those rustls has no use for (dh*, cipher_list ...) are accepted
+# and ignored (see the POD); `cache` is AnyEvent::Handle's (it shares one context per hash).
+my %KNOWN = map { $_ => 1 } qw(method sslv2 sslv3 tlsv1 tlsv1_1 tlsv1_2 tlsv1_3
+    verify verify_require_client_cert verify_peername verify_cb verify_client_once
+    ca_file ca_path ca_cert check_crl key_file key cert_file cert cert_password
+    dh_file dh dh_single_use cipher_list session_ticket prepare alpn cache debug);
 
 # Where the system keeps its trusted certificates.
 our @SYSTEM_CA_FILES = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt");
@@ -31,13 +31,16 @@ our $SYSTEM_CA_PATH  = "/etc/ssl/certs";
 sub new {
     my ($class, %arg) = @_;
     my $self = bless {%arg}, $class;
-    for (sort keys %arg) {
-        Carp::croak("AnyEvent::TLS->new: unknown option '$_'") unless $KNOWN{$_};
+    # As AnyEvent 7.17: keys it does not know are ignored (one line at verbose level 7, info; never fatal).
+    for (sort grep !$KNOWN{$_}, keys %arg) {
+        AE::log(info => "AnyEvent::TLS->new: ignoring unknown option '$_'");
     }
     Carp::croak("AnyEvent::TLS->new: check_crl is not supported (rustls has no CRL lookup); refusing rather than silently not checking revocation")
         if $arg{check_crl};
-    for (qw(sslv2 sslv3 tlsv1 tlsv1_1)) {
-        Carp::croak("AnyEvent::TLS->new: $_ cannot be enabled: only TLS 1.2 and 1.3 are supported") if $arg{$_};
+    # sslv2 ... tlsv1_1 only ever allow a protocol in addition: rustls has none of them, so
+    # enabling one changes nothing (TLS 1.2 and 1.3 stay what is offered).
+    for (grep $arg{$_}, qw(sslv2 sslv3 tlsv1 tlsv1_1)) {
+        AE::log(info => "AnyEvent::TLS->new: $_ is not available (rustls speaks TLS 1.2 and 1.3 only)");
     }
 
     my ($tls12, $tls13) = @{ $METHOD{ lc($arg{method} // "any") }
@@ -61,7 +64,9 @@ sub new {
         | ($arg{verify_require_client_cert} ? $FLAG{require_client_cert} : 0)
         | ($arg{verify} && defined $peername && ref $peername ne 'CODE' ? $FLAG{check_peername} : 0)
         | ($defer ? $FLAG{defer} : 0)
-        | (($arg{session_ticket} // 1) ? $FLAG{session_tickets} : 0);
+        # RFC 5077 tickets: off for clients and on for servers unless session_ticket says.
+        | (($arg{session_ticket} // 0) ? $FLAG{client_tickets} : 0)
+        | (($arg{session_ticket} // 1) ? $FLAG{server_tickets} : 0);
 
     my $alpn = "";
     if (defined $arg{alpn}) {
@@ -145,8 +150,9 @@ sub _load_identity {
     my $key  = defined $self->{key_file}  ? _slurp($self->{key_file}, "key_file")   : $self->{key};
     $key = $cert if !defined $key && defined $cert && $cert =~ /-----BEGIN (?:[A-Z]+ )*PRIVATE KEY-----/;
     if (defined $key) {
-        my $source = defined $self->{key_file} ? "key_file '$self->{key_file}'"
-                   : defined $self->{key} ? "key" : "cert_file '$self->{cert_file}'";
+        my $source = defined $self->{key_file}  ? "key_file '$self->{key_file}'"
+                   : defined $self->{key}       ? "key"
+                   : defined $self->{cert_file} ? "cert_file '$self->{cert_file}'" : "cert";
         $self->_load(2, $key, $source);
     }
     if (defined $cert) {
@@ -160,6 +166,11 @@ sub _load_identity {
 sub _session {
     my ($self, $handle, $mode) = @_;
     my $peername = $mode eq "connect" ? $handle->{peername} : undef;
+    # An internationalised name is known to certificates and SNI by its ASCII form.
+    if (defined $peername && $peername =~ /[^\x00-\x7f]/) {
+        require AnyEvent::Util;
+        $peername = AnyEvent::Util::idn_to_ascii($peername);
+    }
     $self->{_ctx}->session($mode eq "accept" ? 1 : 0, $peername);
 }
 
@@ -224,9 +235,11 @@ and C<verify_peername> for real authentication.
 
 =head2 $tls = AnyEvent::TLS->new(key => value, ...)
 
-Returns a context. Croaks (naming the option) on unknown options, files that cannot be read,
-PEM data without usable certificates or key, encrypted keys, and options that cannot be
-honoured without weakening security. Options:
+Returns a context. Croaks (naming the option) on files that cannot be read, PEM data without
+usable certificates or key, encrypted keys, and options that cannot be honoured without
+weakening security. As in AnyEvent 7.17, options it does not know are ignored (one C<info>
+line through C<AE::log>, shown at C<PERL_ANYEVENT_VERBOSE> 7 or more); C<cache> belongs to
+L<AnyEvent::Handle> (see its C<tls_ctx>). Options:
 
 =over 4
 
@@ -237,8 +250,13 @@ The protocol versions: "any" (default; also "SSLv23") allows TLS 1.2 and 1.3. "S
 
 =item tlsv1_2 => $enabled, tlsv1_3 => $enabled
 
-Disable one of the two versions (both default to enabled). C<sslv2>, C<sslv3>, C<tlsv1> and
-C<tlsv1_1> may be given as false; true croaks.
+Disable one of the two versions (both default to enabled).
+
+=item sslv2 => $enabled, sslv3 => $enabled, tlsv1 => $enabled, tlsv1_1 => $enabled
+
+As in AnyEvent 7.17 these only ever I<allow> a protocol in addition to the others, never
+require it. rustls implements none of them, so a true value changes nothing (an C<info> line
+says so) and false is what is always in effect.
 
 =item verify => $enabled
 
@@ -292,10 +310,11 @@ rustls cannot decrypt encrypted keys: an encrypted key croaks with a message say
 
 =item session_ticket => $enabled
 
-RFC 5077 session tickets, default on: a server issues tickets (stateless resumption), a client
-keeps its sessions for resumption. With 0 a server issues no tickets and a client resumes
-nothing. Resumption by server-side session id (TLS 1.2) and TLS 1.3's own resumption still work
-on a server, as with OpenSSL.
+RFC 5077 session tickets (TLS 1.2). As AnyEvent 7.17 documents, the default is off for clients
+and on for servers: a server issues tickets unless this is 0; a client asks for them only when
+this is 1. Independently of it, a client context remembers its sessions (up to 256) and resumes
+them by session id (TLS 1.2) or with TLS 1.3's own resumption, and a server resumes by session
+id, as with OpenSSL.
 
 =item prepare => $coderef->($tls)
 
@@ -317,6 +336,23 @@ Accepted and ignored: rustls chooses its own modern cipher suites and key exchan
 no finite-field DH), and verification happens once per handshake.
 
 =back
+
+=head2 Peer names
+
+A handle's C<peername> (by default the host given to its C<connect>) is sent as SNI and, with
+C<verify_peername>, checked against the certificate. An internationalised name is used in its
+ASCII form (C<AnyEvent::Util::idn_to_ascii>). A name that is no host name (an empty label, a
+label over 63 octets, spaces, wide characters that do not convert ...) is left out of SNI when
+nothing has to be checked against it; with C<verify_peername> (a scheme or array) the session
+fails with C<EPROTO> through the handle's C<on_error> ("invalid peer name"). Neither croaks.
+
+=head1 ERRORS THAT CROAK
+
+Only the constructor croaks, for options it cannot honour (see C<new>): unreadable files, PEM
+data without a usable certificate or key, encrypted keys, unsupported methods or C<check_crl>,
+malformed C<alpn>, C<verify_peername> or callbacks. Everything a session meets - records from
+the peer, certificates, peer names, a session that failed - ends in the handle's C<on_error>
+or C<on_starttls> with C<EPROTO>.
 
 =head1 FUNCTIONS AND VARIABLES
 

@@ -45,7 +45,10 @@ impl Cache {
             return None;
         }
         let age = now.duration_since(entry.stored).as_secs() as u32;
-        Some(Hit { answers: entry.answers.clone(), age })
+        Some(Hit {
+            answers: entry.answers.clone(),
+            age,
+        })
     }
 
     pub fn put(&mut self, key: Key, msg: &Message, now: Instant) {
@@ -57,7 +60,14 @@ impl Cache {
             }
         }
         let expires = now + Duration::from_secs(ttl.min(MAX_TTL) as u64);
-        self.entries.insert(key, Entry { answers: msg.answers.clone(), stored: now, expires });
+        self.entries.insert(
+            key,
+            Entry {
+                answers: msg.answers.clone(),
+                stored: now,
+                expires,
+            },
+        );
     }
 
     pub fn clear(&mut self) {
@@ -109,7 +119,11 @@ mod tests {
     fn positive_answers_live_for_their_smallest_ttl() {
         let name = Name::from_ascii("a.test.").unwrap();
         let mut m = answer(ResponseCode::NoError);
-        m.add_answer(Record::from_rdata(name.clone(), 30, RData::A(A::new(10, 0, 0, 1))));
+        m.add_answer(Record::from_rdata(
+            name.clone(),
+            30,
+            RData::A(A::new(10, 0, 0, 1)),
+        ));
         m.add_answer(Record::from_rdata(name, 20, RData::A(A::new(10, 0, 0, 2))));
         assert_eq!(cache_ttl(&m), Some(20));
         m.metadata.truncation = true;
@@ -131,12 +145,20 @@ mod tests {
     fn entries_expire() {
         let mut c = Cache::default();
         let mut m = answer(ResponseCode::NoError);
-        m.add_answer(Record::from_rdata(Name::from_ascii("a.test.").unwrap(), 5, RData::A(A::new(10, 0, 0, 1))));
+        m.add_answer(Record::from_rdata(
+            Name::from_ascii("a.test.").unwrap(),
+            5,
+            RData::A(A::new(10, 0, 0, 1)),
+        ));
         let now = Instant::now();
         c.put(key(b"A.test", 1, 1), &m, now);
-        let hit = c.get(&key(b"a.TEST", 1, 1), now + Duration::from_secs(2)).expect("cached");
+        let hit = c
+            .get(&key(b"a.TEST", 1, 1), now + Duration::from_secs(2))
+            .expect("cached");
         assert_eq!(hit.age, 2);
-        assert!(c.get(&key(b"a.test", 1, 1), now + Duration::from_secs(5)).is_none());
+        assert!(c
+            .get(&key(b"a.test", 1, 1), now + Duration::from_secs(5))
+            .is_none());
         assert!(c.is_empty());
     }
 }

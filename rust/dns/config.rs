@@ -23,7 +23,9 @@ pub fn parse_resolv_conf(text: &str) -> ResolvConf {
     for line in text.lines() {
         let line = line.split(['#', ';']).next().unwrap_or("");
         let mut words = line.split_whitespace();
-        let Some(keyword) = words.next() else { continue };
+        let Some(keyword) = words.next() else {
+            continue;
+        };
         let rest: Vec<&str> = words.collect();
         match keyword.to_ascii_lowercase().as_str() {
             "nameserver" if rest.len() == 1 => match rest[0].parse::<IpAddr>() {
@@ -33,11 +35,14 @@ pub fn parse_resolv_conf(text: &str) -> ResolvConf {
                     Err(_) => conf.invalid_servers.push(rest[0].to_string()),
                 },
             },
-            "domain" if rest.len() <= 1 => conf.search = rest.iter().map(|s| s.to_string()).collect(),
+            "domain" if rest.len() <= 1 => {
+                conf.search = rest.iter().map(|s| s.to_string()).collect()
+            }
             "search" => conf.search = rest.iter().map(|s| s.to_string()).collect(),
             "options" => {
                 for opt in rest {
-                    let number = |prefix: &str| opt.strip_prefix(prefix).and_then(|n| n.parse::<u32>().ok());
+                    let number =
+                        |prefix: &str| opt.strip_prefix(prefix).and_then(|n| n.parse::<u32>().ok());
                     if let Some(n) = number("timeout:") {
                         timeout = Some(n);
                     } else if let Some(n) = number("attempts:") {
@@ -70,7 +75,10 @@ mod tests {
             "# comment\nnameserver 127.0.0.1 ; trailing\nnameserver ::1\nnameserver bogus\nnameserver 127.0.0.2:5353\n\
              search a.test b.test\noptions ndots:3 timeout:4 attempts:2 rotate\nsortlist 1.2.3.4\n",
         );
-        let want: Vec<SocketAddr> = ["127.0.0.1:53", "[::1]:53", "127.0.0.2:5353"].iter().map(|s| s.parse().unwrap()).collect();
+        let want: Vec<SocketAddr> = ["127.0.0.1:53", "[::1]:53", "127.0.0.2:5353"]
+            .iter()
+            .map(|s| s.parse().unwrap())
+            .collect();
         assert_eq!(c.servers, want);
         assert_eq!(c.invalid_servers, vec!["bogus"]);
         assert_eq!(c.search, vec!["a.test", "b.test"]);

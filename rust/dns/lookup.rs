@@ -31,7 +31,9 @@ impl Accept {
 
 /// A look-up as `resolve` asks for it.
 pub struct LookupRequest {
-    pub name: Vec<u8>,
+    /// The name asked for; none when the caller passed something that is no name at all
+    /// (undef, wide characters): such a look-up finds nothing, like an invalid name.
+    pub name: Option<Vec<u8>>,
     pub qtype: u16,
     pub qclass: u16,
     /// The search list to use instead of the configured one (with `ndots`).
@@ -55,11 +57,37 @@ pub(super) struct Lookup {
 }
 
 impl Resolver {
-    /// Starts a look-up; its callback gets the matching records (none on failure).
-    pub fn resolve(&mut self, cb: Callback, req: LookupRequest) -> Result<Flags, String> {
-        let dotted = req.name.ends_with(b".");
-        let base = req.name.strip_suffix(b".").unwrap_or(&req.name).to_ascii_lowercase();
-        let first = wire::parse_name(&base).map_err(|e| format!("invalid domain name '{}': {e}", String::from_utf8_lossy(&req.name)))?;
+    /// Starts a look-up; its callback gets the matching records (none on failure). A name that
+    /// is not a valid domain name (empty label, label over 63 octets, name over 255) cannot be
+    /// asked: the look-up finds nothing (the hosts file may still have it), as AnyEvent 7.17
+    /// ends up calling back with nothing. The callback is delivered from the loop all the same.
+    pub fn resolve(&mut self, cb: Callback, req: LookupRequest) -> Flags {
+        let is_name = req.name.is_some();
+        let name = req.name.unwrap_or_default();
+        let dotted = name.ends_with(b".");
+        let base = name
+            .strip_suffix(b".")
+            .unwrap_or(&name)
+            .to_ascii_lowercase();
+        let first = match (is_name, wire::parse_name(&base)) {
+            (true, Ok(first)) => first,
+            _ => {
+                let lookup = Lookup {
+                    cb,
+                    base,
+                    suffixes: VecDeque::new(),
+                    current: Name::root(),
+                    qtype: req.qtype,
+                    qclass: req.qclass,
+                    accept: Accept::Any,
+                    depth: 0,
+                    hosts_file: req.hosts_file,
+                };
+                let key = self.lookups.insert(lookup);
+                self.finish_lookup(key, Vec::new());
+                return self.flags();
+            }
+        };
         let suffixes: VecDeque<Vec<u8>> = if dotted {
             VecDeque::from([Vec::new()])
         } else if let Some(search) = req.search {
@@ -92,7 +120,7 @@ impl Resolver {
         };
         let key = self.lookups.insert(lookup);
         self.next_suffix(key);
-        Ok(self.flags())
+        self.flags()
     }
 
     /// Moves a look-up to its next search suffix, or ends it when none is left.
@@ -125,7 +153,13 @@ impl Resolver {
                 return self.on_answer(key, &hit.answers, hit.age);
             }
         }
-        let packet = match wire::query_packet(0, &l.current, l.qtype, l.qclass, self.settings.edns_payload) {
+        let packet = match wire::query_packet(
+            0,
+            &l.current,
+            l.qtype,
+            l.qclass,
+            self.settings.edns_payload,
+        ) {
             Ok(p) => p,
             Err(_) => return self.next_suffix(key),
         };
@@ -146,14 +180,18 @@ impl Resolver {
             let l = &mut self.lookups[key];
             let found: Vec<Value> = answers
                 .iter()
-                .filter(|r| wire::same_name(&r.name, &l.current) && l.accept.takes(r.record_type().into()))
+                .filter(|r| {
+                    wire::same_name(&r.name, &l.current) && l.accept.takes(r.record_type().into())
+                })
                 .map(|r| wire::record_value_ttl(r, r.ttl.saturating_sub(age)))
                 .collect();
             if !found.is_empty() {
                 return self.finish_lookup(key, found);
             }
             let cname = answers.iter().find_map(|r| match &r.data {
-                hickory_proto::rr::RData::CNAME(target) if wire::same_name(&r.name, &l.current) => Some(target.0.clone()),
+                hickory_proto::rr::RData::CNAME(target) if wire::same_name(&r.name, &l.current) => {
+                    Some(target.0.clone())
+                }
                 _ => None,
             });
             match cname {
@@ -172,18 +210,27 @@ impl Resolver {
     }
 
     pub(super) fn finish_lookup(&mut self, key: LookupKey, mut found: Vec<Value>) {
-        let Some(l) = self.lookups.remove(key) else { return };
+        let Some(l) = self.lookups.remove(key) else {
+            return;
+        };
         if found.is_empty() && l.qclass == CLASS_IN && (l.qtype == TYPE_A || l.qtype == TYPE_AAAA) {
             if let Some(path) = &l.hosts_file {
                 let v6 = l.qtype == TYPE_AAAA;
                 for addr in self.hosts.lookup(path, &l.base, v6) {
                     let rtype = if v6 { "aaaa" } else { "a" };
                     found.push(Value::List(vec![
-                        Value::str(&l.base), Value::str(rtype), Value::str("in"), Value::Int(0), Value::str(addr),
+                        Value::str(&l.base),
+                        Value::str(rtype),
+                        Value::str("in"),
+                        Value::Int(0),
+                        Value::str(addr),
                     ]));
                 }
             }
         }
-        self.done.push_back(Completion { cb: l.cb, args: found });
+        self.done.push_back(Completion {
+            cb: l.cb,
+            args: found,
+        });
     }
 }

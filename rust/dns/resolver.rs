@@ -221,7 +221,14 @@ impl Resolver {
     pub fn request(&mut self, cb: Callback, packet: Vec<u8>) -> Result<Flags, String> {
         let msg = Message::from_vec(&packet).map_err(|e| format!("not a DNS packet: {e}"))?;
         let q = msg.queries.first().ok_or("the request has no question")?;
-        let key = self.new_wire(Owner::Raw(cb), packet, q.name().clone(), q.query_type().into(), q.query_class().into(), false);
+        let key = self.new_wire(
+            Owner::Raw(cb),
+            packet,
+            q.name().clone(),
+            q.query_type().into(),
+            q.query_class().into(),
+            false,
+        );
         self.waiting.push_back(key);
         self.schedule();
         Ok(self.flags())
@@ -230,7 +237,15 @@ impl Resolver {
     // ---- wire queries --------------------------------------------------------------------
 
     /// A query waiting to be sent; `edns` tells whether its packet carries an OPT record.
-    pub(super) fn new_wire(&mut self, owner: Owner, packet: Vec<u8>, name: Name, qtype: u16, qclass: u16, edns: bool) -> WireKey {
+    pub(super) fn new_wire(
+        &mut self,
+        owner: Owner,
+        packet: Vec<u8>,
+        name: Name,
+        qtype: u16,
+        qclass: u16,
+        edns: bool,
+    ) -> WireKey {
         self.wires.insert(Wire {
             owner,
             packet,
@@ -251,7 +266,9 @@ impl Resolver {
     /// Sends waiting queries while fewer than `max_outstanding` are in flight.
     pub(super) fn schedule(&mut self) {
         while self.outstanding < self.settings.max_outstanding {
-            let Some(&key) = self.waiting.front() else { break };
+            let Some(&key) = self.waiting.front() else {
+                break;
+            };
             let Some(id) = self.alloc_id() else { break };
             self.waiting.pop_front();
             let w = &mut self.wires[key];
@@ -274,10 +291,13 @@ impl Resolver {
             self.blocked_ids.remove(&id);
         }
         let free = |id: &u16| !self.by_id.contains_key(id) && !self.blocked_ids.contains(id);
-        (0..64).map(|_| rand::random::<u16>()).find(free).or_else(|| {
-            let start = rand::random::<u16>();
-            (0..=u16::MAX).map(|i| start.wrapping_add(i)).find(free)
-        })
+        (0..64)
+            .map(|_| rand::random::<u16>())
+            .find(free)
+            .or_else(|| {
+                let start = rand::random::<u16>();
+                (0..=u16::MAX).map(|i| start.wrapping_add(i)).find(free)
+            })
     }
 
     /// Sends the query for its current try and sets the try's deadline.
@@ -306,7 +326,12 @@ impl Resolver {
             self.release_socket(sk);
             self.wires[key].sock = None;
         }
-        let live: Vec<SockKey> = self.socks.iter().filter(|(_, s)| s.v6 == v6 && !s.retired).map(|(k, _)| k).collect();
+        let live: Vec<SockKey> = self
+            .socks
+            .iter()
+            .filter(|(_, s)| s.v6 == v6 && !s.retired)
+            .map(|(k, _)| k)
+            .collect();
         let sk = if live.len() < POOL_SIZE {
             let mut sock = UdpSock::bind_random(v6)?;
             sock.serial = self.next_serial();
@@ -366,7 +391,8 @@ impl Resolver {
             // An id that timed out may still see a late answer: keep it out of use a while.
             if w.timed_out {
                 self.blocked_ids.insert(id);
-                self.reuse_queue.push_back((Instant::now() + self.settings.reuse, id));
+                self.reuse_queue
+                    .push_back((Instant::now() + self.settings.reuse, id));
             }
         }
         if let Some(sk) = w.sock {
@@ -374,7 +400,9 @@ impl Resolver {
         }
         match w.owner {
             Owner::Raw(cb) => {
-                let args = answer.map(|(_, raw)| vec![Value::Bytes(raw)]).unwrap_or_default();
+                let args = answer
+                    .map(|(_, raw)| vec![Value::Bytes(raw)])
+                    .unwrap_or_default();
                 self.done.push_back(Completion { cb, args });
             }
             Owner::Lookup(lk) => match answer {
@@ -412,7 +440,10 @@ impl Resolver {
 
     pub fn on_writable(&mut self, fd: RawFd) -> Flags {
         if let Some(&FdOwner::Tcp(key)) = self.fds.get(&fd) {
-            let tcp = self.wires[key].tcp.as_mut().expect("tcp fd has an exchange");
+            let tcp = self.wires[key]
+                .tcp
+                .as_mut()
+                .expect("tcp fd has an exchange");
             match tcp.on_writable() {
                 Ok(()) if !tcp.wants_write() => self.fds_changed = true,
                 Ok(()) => {}
@@ -425,7 +456,9 @@ impl Resolver {
     fn read_udp(&mut self, sk: SockKey) {
         let mut buf = std::mem::take(&mut self.buf);
         for _ in 0..MAX_DATAGRAMS_PER_WAKEUP {
-            let Some(sock) = self.socks.get(sk) else { break };
+            let Some(sock) = self.socks.get(sk) else {
+                break;
+            };
             match sock.socket.recv_from(&mut buf) {
                 Ok((n, from)) => self.on_datagram(sk, from, &buf[..n]),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -439,7 +472,10 @@ impl Resolver {
     /// Accepts a datagram only as the answer to a query in flight with the same id, sent on
     /// this socket to the server it came from, for the same question.
     fn on_datagram(&mut self, sk: SockKey, from: SocketAddr, data: &[u8]) {
-        let key = match data.get(..2).and_then(|id| self.by_id.get(&u16::from_be_bytes([id[0], id[1]]))) {
+        let key = match data
+            .get(..2)
+            .and_then(|id| self.by_id.get(&u16::from_be_bytes([id[0], id[1]])))
+        {
             Some(&key) => key,
             None => return self.dropped += 1,
         };
@@ -453,7 +489,10 @@ impl Resolver {
         };
         if msg.metadata.truncation {
             self.start_tcp(key, from);
-        } else if w.edns && msg.metadata.response_code == ResponseCode::FormErr && msg.edns.is_none() {
+        } else if w.edns
+            && msg.metadata.response_code == ResponseCode::FormErr
+            && msg.edns.is_none()
+        {
             self.retry_without_edns(key);
         } else {
             self.finish_wire(key, Some((msg, data.to_vec())));
@@ -530,7 +569,9 @@ impl Resolver {
     }
 
     fn is_current_deadline(&self, deadline: Instant, key: WireKey) -> bool {
-        self.wires.get(key).is_some_and(|w| w.id.is_some() && w.deadline == deadline)
+        self.wires
+            .get(key)
+            .is_some_and(|w| w.id.is_some() && w.deadline == deadline)
     }
 
     /// Seconds until the next deadline (the glue arms its timer for this), or none.
@@ -538,7 +579,11 @@ impl Resolver {
         self.drop_stale_deadlines();
         let &Reverse((deadline, _)) = self.deadlines.peek()?;
         self.armed = Some(deadline);
-        Some(deadline.saturating_duration_since(Instant::now()).as_secs_f64())
+        Some(
+            deadline
+                .saturating_duration_since(Instant::now())
+                .as_secs_f64(),
+        )
     }
 
     fn drop_stale_deadlines(&mut self) {
@@ -579,7 +624,12 @@ impl Resolver {
             .values()
             .filter_map(|owner| match *owner {
                 FdOwner::Udp(sk) => self.socks.get(sk).map(|s| (s.fd(), false, s.serial)),
-                FdOwner::Tcp(key) => self.wires.get(key)?.tcp.as_ref().map(|t| (t.fd(), t.wants_write(), t.serial)),
+                FdOwner::Tcp(key) => self
+                    .wires
+                    .get(key)?
+                    .tcp
+                    .as_ref()
+                    .map(|t| (t.fd(), t.wants_write(), t.serial)),
             })
             .collect()
     }

@@ -29,7 +29,11 @@ impl UdpSock {
     /// A socket on a random unprivileged port (the kernel's choice if none of a few random
     /// picks is free).
     pub fn bind_random(v6: bool) -> io::Result<UdpSock> {
-        let ip = if v6 { Ipv6Addr::UNSPECIFIED.into() } else { Ipv4Addr::UNSPECIFIED.into() };
+        let ip = if v6 {
+            Ipv6Addr::UNSPECIFIED.into()
+        } else {
+            Ipv4Addr::UNSPECIFIED.into()
+        };
         let mut last_err = None;
         for _ in 0..8 {
             let port: u16 = rand::random_range(1025..=65535);
@@ -46,7 +50,14 @@ impl UdpSock {
 
     fn wrap(s: std::net::UdpSocket, v6: bool) -> io::Result<UdpSock> {
         s.set_nonblocking(true)?;
-        Ok(UdpSock { socket: UdpSocket::from_std(s), v6, sent: 0, pending: 0, retired: false, serial: 0 })
+        Ok(UdpSock {
+            socket: UdpSocket::from_std(s),
+            v6,
+            sent: 0,
+            pending: 0,
+            retired: false,
+            serial: 0,
+        })
     }
 
     pub fn fd(&self) -> RawFd {
@@ -71,7 +82,13 @@ impl TcpExchange {
         let mut out = Vec::with_capacity(query.len() + 2);
         out.extend_from_slice(&(query.len() as u16).to_be_bytes());
         out.extend_from_slice(query);
-        Ok(TcpExchange { stream, out, written: 0, input: Vec::new(), serial: 0 })
+        Ok(TcpExchange {
+            stream,
+            out,
+            written: 0,
+            input: Vec::new(),
+            serial: 0,
+        })
     }
 
     pub fn fd(&self) -> RawFd {

@@ -37,7 +37,13 @@ pub const KIND_MAP: u32 = 4;
 pub const KIND_BOOL: u32 = 5;
 
 fn node(kind: u32, n: usize, num: i64, bytes: &[u8]) -> FlatNode {
-    FlatNode { kind, n: n as u32, num, ptr: bytes.as_ptr(), len: bytes.len() }
+    FlatNode {
+        kind,
+        n: n as u32,
+        num,
+        ptr: bytes.as_ptr(),
+        len: bytes.len(),
+    }
 }
 
 /// Flattens `v`; the nodes borrow the bytes of `v`, which must outlive their use.

@@ -20,28 +20,77 @@ pub const CLASS_IN: u16 = 1;
 /// AnyEvent's names for record types (its `%type_str`).
 pub fn type_name(code: u16) -> Option<&'static str> {
     Some(match code {
-        1 => "a", 2 => "ns", 3 => "md", 4 => "mf", 5 => "cname", 6 => "soa", 7 => "mb", 8 => "mg",
-        9 => "mr", 10 => "null", 11 => "wks", 12 => "ptr", 13 => "hinfo", 14 => "minfo", 15 => "mx",
-        16 => "txt", 24 => "sig", 25 => "key", 27 => "gpos", 28 => "aaaa", 29 => "loc", 33 => "srv",
-        35 => "naptr", 39 => "dname", 41 => "opt", 43 => "ds", 44 => "sshfp", 46 => "rrsig",
-        47 => "nsec", 48 => "dnskey", 53 => "smimea", 59 => "cds", 60 => "cdnskey",
-        61 => "openpgpkey", 62 => "csync", 99 => "spf", 249 => "tkey", 250 => "tsig", 251 => "ixfr",
-        252 => "axfr", 253 => "mailb", 255 => "*", 256 => "uri", 257 => "caa",
+        1 => "a",
+        2 => "ns",
+        3 => "md",
+        4 => "mf",
+        5 => "cname",
+        6 => "soa",
+        7 => "mb",
+        8 => "mg",
+        9 => "mr",
+        10 => "null",
+        11 => "wks",
+        12 => "ptr",
+        13 => "hinfo",
+        14 => "minfo",
+        15 => "mx",
+        16 => "txt",
+        24 => "sig",
+        25 => "key",
+        27 => "gpos",
+        28 => "aaaa",
+        29 => "loc",
+        33 => "srv",
+        35 => "naptr",
+        39 => "dname",
+        41 => "opt",
+        43 => "ds",
+        44 => "sshfp",
+        46 => "rrsig",
+        47 => "nsec",
+        48 => "dnskey",
+        53 => "smimea",
+        59 => "cds",
+        60 => "cdnskey",
+        61 => "openpgpkey",
+        62 => "csync",
+        99 => "spf",
+        249 => "tkey",
+        250 => "tsig",
+        251 => "ixfr",
+        252 => "axfr",
+        253 => "mailb",
+        255 => "*",
+        256 => "uri",
+        257 => "caa",
         _ => return None,
     })
 }
 
 pub fn class_name(code: u16) -> Option<&'static str> {
     Some(match code {
-        1 => "in", 3 => "ch", 4 => "hs", 254 => "none", 255 => "*",
+        1 => "in",
+        3 => "ch",
+        4 => "hs",
+        254 => "none",
+        255 => "*",
         _ => return None,
     })
 }
 
 fn rcode_name(code: u16) -> Option<&'static str> {
     Some(match code {
-        0 => "noerror", 1 => "formerr", 2 => "servfail", 3 => "nxdomain", 4 => "notimp",
-        5 => "refused", 6 => "yxdomain", 7 => "yxrrset", 8 => "nxrrset", 9 => "notauth",
+        0 => "noerror",
+        1 => "formerr",
+        2 => "servfail",
+        3 => "nxdomain",
+        4 => "notimp",
+        5 => "refused",
+        6 => "yxdomain",
+        7 => "yxrrset",
+        8 => "nxrrset",
+        9 => "notauth",
         10 => "notzone",
         _ => return None,
     })
@@ -49,7 +98,11 @@ fn rcode_name(code: u16) -> Option<&'static str> {
 
 fn opcode_name(code: u8) -> Option<&'static str> {
     Some(match code {
-        0 => "query", 1 => "iquery", 2 => "status", 4 => "notify", 5 => "update",
+        0 => "query",
+        1 => "iquery",
+        2 => "status",
+        4 => "notify",
+        5 => "update",
         _ => return None,
     })
 }
@@ -76,7 +129,9 @@ pub fn parse_name(text: &[u8]) -> Result<Name, String> {
     }
     let wire_len: usize = labels.iter().map(|l| l.len() + 1).sum::<usize>() + 1;
     if wire_len > 255 {
-        return Err(format!("name of {wire_len} bytes on the wire (at most 255 allowed)"));
+        return Err(format!(
+            "name of {wire_len} bytes on the wire (at most 255 allowed)"
+        ));
     }
     let mut name = Name::from_labels(labels).map_err(|e| e.to_string())?;
     name.set_fqdn(true);
@@ -97,7 +152,10 @@ pub fn name_bytes(name: &Name) -> Vec<u8> {
 
 /// Whether two names are the same, ignoring ASCII case.
 pub fn same_name(a: &Name, b: &Name) -> bool {
-    a.num_labels() == b.num_labels() && a.iter().zip(b.iter()).all(|(x, y)| x.eq_ignore_ascii_case(y))
+    a.num_labels() == b.num_labels()
+        && a.iter()
+            .zip(b.iter())
+            .all(|(x, y)| x.eq_ignore_ascii_case(y))
 }
 
 /// The header fields of a packet `dns_pack` builds, in the 16-bit flags layout of RFC 1035.
@@ -111,7 +169,11 @@ pub struct PackRequest {
 /// Encodes a message with questions only (what `dns_pack` and the resolver send).
 pub fn pack(req: &PackRequest) -> Result<Vec<u8>, String> {
     let f = req.flags;
-    let kind = if f & 0x8000 != 0 { MessageType::Response } else { MessageType::Query };
+    let kind = if f & 0x8000 != 0 {
+        MessageType::Response
+    } else {
+        MessageType::Query
+    };
     let mut msg = Message::new(req.id, kind, OpCode::from_u8(((f >> 11) & 0xf) as u8));
     msg.metadata.authoritative = f & 0x0400 != 0;
     msg.metadata.truncation = f & 0x0200 != 0;
@@ -134,8 +196,19 @@ pub fn pack(req: &PackRequest) -> Result<Vec<u8>, String> {
 }
 
 /// A recursive query for one question, as the resolver sends it.
-pub fn query_packet(id: u16, name: &Name, qtype: u16, qclass: u16, edns: Option<u16>) -> Result<Vec<u8>, String> {
-    pack(&PackRequest { id, flags: 0x0100, edns_payload: edns, questions: vec![(name.clone(), qtype, qclass)] })
+pub fn query_packet(
+    id: u16,
+    name: &Name,
+    qtype: u16,
+    qclass: u16,
+    edns: Option<u16>,
+) -> Result<Vec<u8>, String> {
+    pack(&PackRequest {
+        id,
+        flags: 0x0100,
+        edns_payload: edns,
+        questions: vec![(name.clone(), qtype, qclass)],
+    })
 }
 
 /// IPv6 text as AnyEvent::Socket::format_ipv6 writes it (v4-mapped and v4-compatible
@@ -190,25 +263,41 @@ fn rdata_fields(code: u16, data: &RData) -> Vec<Value> {
         RData::CNAME(n) => vec![name(&n.0)],
         RData::PTR(n) => vec![name(&n.0)],
         RData::SOA(s) => vec![
-            name(&s.mname), name(&s.rname), Value::Int(s.serial as i64), Value::Int(s.refresh as u32 as i64),
-            Value::Int(s.retry as u32 as i64), Value::Int(s.expire as u32 as i64), Value::Int(s.minimum as i64),
+            name(&s.mname),
+            name(&s.rname),
+            Value::Int(s.serial as i64),
+            Value::Int(s.refresh as u32 as i64),
+            Value::Int(s.retry as u32 as i64),
+            Value::Int(s.expire as u32 as i64),
+            Value::Int(s.minimum as i64),
         ],
         RData::HINFO(h) => vec![bytes(&h.cpu), bytes(&h.os)],
         RData::MX(m) => vec![Value::Int(m.preference as i64), name(&m.exchange)],
         RData::TXT(t) => t.txt_data.iter().map(|s| bytes(s)).collect(),
         RData::SRV(s) => vec![
-            Value::Int(s.priority as i64), Value::Int(s.weight as i64), Value::Int(s.port as i64), name(&s.target),
+            Value::Int(s.priority as i64),
+            Value::Int(s.weight as i64),
+            Value::Int(s.port as i64),
+            name(&s.target),
         ],
         RData::NAPTR(n) => vec![
-            Value::Int(n.order as i64), Value::Int(n.preference as i64), bytes(&n.flags), bytes(&n.services),
-            bytes(&n.regexp), name(&n.replacement),
+            Value::Int(n.order as i64),
+            Value::Int(n.preference as i64),
+            bytes(&n.flags),
+            bytes(&n.services),
+            bytes(&n.regexp),
+            name(&n.replacement),
         ],
         RData::CAA(_) => {
             // AnyEvent: (flags, tag, value) straight from the wire.
             let raw = raw_rdata(data);
             let tag_len = raw.get(1).copied().unwrap_or(0) as usize;
             let tag_end = (2 + tag_len).min(raw.len());
-            vec![Value::Int(raw.first().copied().unwrap_or(0) as i64), bytes(&raw[2.min(raw.len())..tag_end]), bytes(&raw[tag_end..])]
+            vec![
+                Value::Int(raw.first().copied().unwrap_or(0) as i64),
+                bytes(&raw[2.min(raw.len())..tag_end]),
+                bytes(&raw[tag_end..]),
+            ]
         }
         RData::Unknown { rdata, .. } => match code {
             // Types hickory leaves undecoded that AnyEvent decodes.
@@ -216,7 +305,11 @@ fn rdata_fields(code: u16, data: &RData) -> Vec<Value> {
             39 => vec![bytes(&rdata.anything)],
             11 if rdata.anything.len() >= 5 => {
                 let r = &rdata.anything;
-                vec![Value::str(Ipv4Addr::new(r[0], r[1], r[2], r[3]).to_string()), Value::Int(r[4] as i64), bytes(&r[5..])]
+                vec![
+                    Value::str(Ipv4Addr::new(r[0], r[1], r[2], r[3]).to_string()),
+                    Value::Int(r[4] as i64),
+                    bytes(&r[5..]),
+                ]
             }
             _ => vec![bytes(&rdata.anything)],
         },
@@ -255,7 +348,11 @@ pub fn message_value(msg: &Message, raw: &[u8]) -> Value {
         .map(|q| {
             let t: u16 = q.query_type().into();
             let c: u16 = q.query_class().into();
-            Value::List(vec![Value::Bytes(name_bytes(q.name())), named(type_name(t), t as i64), named(class_name(c), c as i64)])
+            Value::List(vec![
+                Value::Bytes(name_bytes(q.name())),
+                named(type_name(t), t as i64),
+                named(class_name(c), c as i64),
+            ])
         })
         .collect();
     Value::Map(vec![
@@ -326,16 +423,28 @@ mod tests {
     #[test]
     fn ptr_names() {
         assert_eq!(ptr_name("10.1.2.3").unwrap(), "3.2.1.10.in-addr.arpa.");
-        assert_eq!(ptr_name("::ffff:10.1.2.3").unwrap(), "3.2.1.10.in-addr.arpa.");
-        assert!(ptr_name("2001:db8::1").unwrap().starts_with("1.0.0.0.0.0.0.0"));
-        assert!(ptr_name("2001:db8::1").unwrap().ends_with("8.b.d.0.1.0.0.2.ip6.arpa."));
-        assert!(ptr_name("::1").unwrap().starts_with("1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6"));
+        assert_eq!(
+            ptr_name("::ffff:10.1.2.3").unwrap(),
+            "3.2.1.10.in-addr.arpa."
+        );
+        assert!(ptr_name("2001:db8::1")
+            .unwrap()
+            .starts_with("1.0.0.0.0.0.0.0"));
+        assert!(ptr_name("2001:db8::1")
+            .unwrap()
+            .ends_with("8.b.d.0.1.0.0.2.ip6.arpa."));
+        assert!(ptr_name("::1")
+            .unwrap()
+            .starts_with("1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6"));
         assert!(ptr_name("nope").is_none());
     }
 
     #[test]
     fn ipv6_text_like_anyevent() {
-        assert_eq!(format_ipv6(&"::ffff:1.2.3.4".parse().unwrap()), "::ffff:1.2.3.4");
+        assert_eq!(
+            format_ipv6(&"::ffff:1.2.3.4".parse().unwrap()),
+            "::ffff:1.2.3.4"
+        );
         assert_eq!(format_ipv6(&"2001:db8::1".parse().unwrap()), "2001:db8::1");
         assert_eq!(format_ipv6(&"::".parse().unwrap()), "::");
     }
@@ -351,7 +460,14 @@ mod tests {
         match message_value(&msg, &pkt) {
             Value::Map(pairs) => {
                 let qd = &pairs.iter().find(|(k, _)| *k == "qd").unwrap().1;
-                assert_eq!(qd, &Value::List(vec![Value::List(vec![Value::str("host.test"), Value::str("a"), Value::str("in")])]));
+                assert_eq!(
+                    qd,
+                    &Value::List(vec![Value::List(vec![
+                        Value::str("host.test"),
+                        Value::str("a"),
+                        Value::str("in")
+                    ])])
+                );
             }
             _ => panic!("not a map"),
         }

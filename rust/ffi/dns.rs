@@ -50,7 +50,9 @@ fn hand_out(v: Value, nodes: *mut *const FlatNode, count: *mut usize) {
 }
 
 unsafe fn byte_list(ptrs: *const *const u8, lens: *const usize, n: usize) -> Vec<Vec<u8>> {
-    (0..n).map(|i| bytes(*ptrs.add(i), *lens.add(i)).to_vec()).collect()
+    (0..n)
+        .map(|i| bytes(*ptrs.add(i), *lens.add(i)).to_vec())
+        .collect()
 }
 
 unsafe fn h<'a>(p: *mut DnsHandle) -> &'a mut DnsHandle {
@@ -65,7 +67,12 @@ fn einval(handle: &mut DnsHandle, msg: String) -> std::io::Result<i32> {
 #[no_mangle]
 pub extern "C" fn aers_dns_new(out: *mut *mut DnsHandle) -> i32 {
     guarded(|| {
-        let handle = Box::new(DnsHandle { resolver: Resolver::new(Settings::default()), error: String::new(), watch: Vec::new(), releasing: Vec::new() });
+        let handle = Box::new(DnsHandle {
+            resolver: Resolver::new(Settings::default()),
+            error: String::new(),
+            watch: Vec::new(),
+            releasing: Vec::new(),
+        });
         unsafe { *out = Box::into_raw(handle) };
         Ok(0)
     })
@@ -131,7 +138,11 @@ pub struct AersDnsSettings {
 }
 
 #[no_mangle]
-pub extern "C" fn aers_dns_configure(p: *mut DnsHandle, s: *const AersDnsSettings, flags: *mut u32) -> i32 {
+pub extern "C" fn aers_dns_configure(
+    p: *mut DnsHandle,
+    s: *const AersDnsSettings,
+    flags: *mut u32,
+) -> i32 {
     guarded(|| {
         let handle = unsafe { h(p) };
         let s = unsafe { &*s };
@@ -146,7 +157,10 @@ pub extern "C" fn aers_dns_configure(p: *mut DnsHandle, s: *const AersDnsSetting
         let mut timeouts = Vec::new();
         for &t in unsafe { std::slice::from_raw_parts(s.timeouts, s.ntimeouts) } {
             if !(t.is_finite() && t > 0.) {
-                return einval(handle, format!("invalid timeout {t} (seconds, a positive number)"));
+                return einval(
+                    handle,
+                    format!("invalid timeout {t} (seconds, a positive number)"),
+                );
             }
             timeouts.push(Duration::from_secs_f64(t));
         }
@@ -167,6 +181,7 @@ pub extern "C" fn aers_dns_configure(p: *mut DnsHandle, s: *const AersDnsSetting
 
 #[repr(C)]
 pub struct AersDnsLookup {
+    /// Null when the caller's name is no name at all (undef, wide characters).
     pub name: *const u8,
     pub name_len: usize,
     pub qtype: u16,
@@ -184,34 +199,51 @@ pub struct AersDnsLookup {
 }
 
 #[no_mangle]
-pub extern "C" fn aers_dns_resolve(p: *mut DnsHandle, cb: Callback, l: *const AersDnsLookup, flags: *mut u32) -> i32 {
+pub extern "C" fn aers_dns_resolve(
+    p: *mut DnsHandle,
+    cb: Callback,
+    l: *const AersDnsLookup,
+    flags: *mut u32,
+) -> i32 {
     guarded(|| {
         let handle = unsafe { h(p) };
         let l = unsafe { &*l };
         let hosts = unsafe { bytes(l.hosts, l.hosts_len) };
         let req = LookupRequest {
-            name: unsafe { bytes(l.name, l.name_len) }.to_vec(),
+            // SAFETY: a non-null name points at name_len bytes of the caller's Perl string.
+            name: (!l.name.is_null()).then(|| unsafe { bytes(l.name, l.name_len) }.to_vec()),
             qtype: l.qtype,
             qclass: l.qclass,
-            search: (l.has_search != 0).then(|| unsafe { byte_list(l.search, l.search_lens, l.nsearch) }),
-            accept: (l.naccept >= 0).then(|| unsafe { std::slice::from_raw_parts(l.accept, l.naccept as usize) }.to_vec()),
-            hosts_file: (!hosts.is_empty()).then(|| PathBuf::from(std::ffi::OsStr::new(std::str::from_utf8(hosts).unwrap_or("/etc/hosts")))),
+            search: (l.has_search != 0)
+                .then(|| unsafe { byte_list(l.search, l.search_lens, l.nsearch) }),
+            accept: (l.naccept >= 0).then(|| {
+                unsafe { std::slice::from_raw_parts(l.accept, l.naccept as usize) }.to_vec()
+            }),
+            hosts_file: (!hosts.is_empty()).then(|| {
+                PathBuf::from(std::ffi::OsStr::new(
+                    std::str::from_utf8(hosts).unwrap_or("/etc/hosts"),
+                ))
+            }),
         };
-        match handle.resolver.resolve(cb, req) {
-            Ok(f) => {
-                unsafe { *flags = f };
-                Ok(0)
-            }
-            Err(msg) => einval(handle, msg),
-        }
+        unsafe { *flags = handle.resolver.resolve(cb, req) };
+        Ok(0)
     })
 }
 
 #[no_mangle]
-pub extern "C" fn aers_dns_request(p: *mut DnsHandle, cb: Callback, pkt: *const u8, len: usize, flags: *mut u32) -> i32 {
+pub extern "C" fn aers_dns_request(
+    p: *mut DnsHandle,
+    cb: Callback,
+    pkt: *const u8,
+    len: usize,
+    flags: *mut u32,
+) -> i32 {
     guarded(|| {
         let handle = unsafe { h(p) };
-        match handle.resolver.request(cb, unsafe { bytes(pkt, len) }.to_vec()) {
+        match handle
+            .resolver
+            .request(cb, unsafe { bytes(pkt, len) }.to_vec())
+        {
             Ok(f) => {
                 unsafe { *flags = f };
                 Ok(0)
@@ -259,10 +291,19 @@ pub extern "C" fn aers_dns_next_timeout(p: *mut DnsHandle) -> f64 {
 /// The descriptors to watch, as triples (fd, 1 for write / 0 for read, serial), valid until the
 /// next call.
 #[no_mangle]
-pub extern "C" fn aers_dns_watch_list(p: *mut DnsHandle, out: *mut *const i32, count: *mut usize) -> i32 {
+pub extern "C" fn aers_dns_watch_list(
+    p: *mut DnsHandle,
+    out: *mut *const i32,
+    count: *mut usize,
+) -> i32 {
     guarded(|| {
         let handle = unsafe { h(p) };
-        handle.watch = handle.resolver.watch_list().into_iter().flat_map(|(fd, w, serial)| [fd, w as i32, serial as i32]).collect();
+        handle.watch = handle
+            .resolver
+            .watch_list()
+            .into_iter()
+            .flat_map(|(fd, w, serial)| [fd, w as i32, serial as i32])
+            .collect();
         unsafe {
             *out = handle.watch.as_ptr();
             *count = handle.watch.len() / 3;
@@ -273,7 +314,12 @@ pub extern "C" fn aers_dns_watch_list(p: *mut DnsHandle, out: *mut *const i32, c
 
 /// Takes the next finished request: 1 with its callback and arguments (a list), 0 if none.
 #[no_mangle]
-pub extern "C" fn aers_dns_next_completion(p: *mut DnsHandle, cb: *mut Callback, nodes: *mut *const FlatNode, count: *mut usize) -> i32 {
+pub extern "C" fn aers_dns_next_completion(
+    p: *mut DnsHandle,
+    cb: *mut Callback,
+    nodes: *mut *const FlatNode,
+    count: *mut usize,
+) -> i32 {
     guarded(|| match unsafe { h(p) }.resolver.next_completion() {
         Some(c) => {
             unsafe { *cb = c.cb };
@@ -322,7 +368,12 @@ pub extern "C" fn aers_dns_clear_cache(p: *mut DnsHandle) -> i32 {
 
 /// Decodes a packet into `dns_unpack`'s hash: 1, or 0 when it is not a DNS message.
 #[no_mangle]
-pub extern "C" fn aers_dns_unpack(pkt: *const u8, len: usize, nodes: *mut *const FlatNode, count: *mut usize) -> i32 {
+pub extern "C" fn aers_dns_unpack(
+    pkt: *const u8,
+    len: usize,
+    nodes: *mut *const FlatNode,
+    count: *mut usize,
+) -> i32 {
     guarded(|| {
         let raw = unsafe { bytes(pkt, len) };
         match Message::from_vec(raw) {
@@ -350,7 +401,13 @@ pub struct AersDnsPack {
 /// Encodes a query packet; its bytes are handed out as a single bytes node. EINVAL (with the
 /// message in `err`) for a bad name.
 #[no_mangle]
-pub extern "C" fn aers_dns_pack(r: *const AersDnsPack, nodes: *mut *const FlatNode, count: *mut usize, err: *mut u8, errlen: usize) -> i32 {
+pub extern "C" fn aers_dns_pack(
+    r: *const AersDnsPack,
+    nodes: *mut *const FlatNode,
+    count: *mut usize,
+    err: *mut u8,
+    errlen: usize,
+) -> i32 {
     guarded(|| {
         let r = unsafe { &*r };
         let names = unsafe { byte_list(r.names, r.name_lens, r.nquestions) };
@@ -368,10 +425,20 @@ pub extern "C" fn aers_dns_pack(r: *const AersDnsPack, nodes: *mut *const FlatNo
         for (i, name) in names.iter().enumerate() {
             match wire::parse_name(name) {
                 Ok(n) => questions.push(unsafe { (n, *r.types.add(i), *r.classes.add(i)) }),
-                Err(e) => return fail(format!("invalid domain name '{}': {e}", String::from_utf8_lossy(name))),
+                Err(e) => {
+                    return fail(format!(
+                        "invalid domain name '{}': {e}",
+                        String::from_utf8_lossy(name)
+                    ))
+                }
             }
         }
-        let req = PackRequest { id: r.id, flags: r.flags, edns_payload: (r.edns_payload > 0).then_some(r.edns_payload as u16), questions };
+        let req = PackRequest {
+            id: r.id,
+            flags: r.flags,
+            edns_payload: (r.edns_payload > 0).then_some(r.edns_payload as u16),
+            questions,
+        };
         match wire::pack(&req) {
             Ok(pkt) => {
                 hand_out(Value::Bytes(pkt), nodes, count);
@@ -385,17 +452,35 @@ pub extern "C" fn aers_dns_pack(r: *const AersDnsPack, nodes: *mut *const FlatNo
 /// resolv.conf text as a hash: server (list of address texts), invalid (nameserver texts that
 /// did not parse), search (list), ndots (number or undef), timeout (list or undef).
 #[no_mangle]
-pub extern "C" fn aers_dns_parse_resolv_conf(text: *const u8, len: usize, nodes: *mut *const FlatNode, count: *mut usize) -> i32 {
+pub extern "C" fn aers_dns_parse_resolv_conf(
+    text: *const u8,
+    len: usize,
+    nodes: *mut *const FlatNode,
+    count: *mut usize,
+) -> i32 {
     guarded(|| {
         let text = String::from_utf8_lossy(unsafe { bytes(text, len) }).into_owned();
         let c = parse_resolv_conf(&text);
         let strs = |v: Vec<String>| Value::List(v.into_iter().map(Value::str).collect());
         let v = Value::Map(vec![
-            ("server", strs(c.servers.iter().map(|s| s.to_string()).collect())),
+            (
+                "server",
+                strs(c.servers.iter().map(|s| s.to_string()).collect()),
+            ),
             ("invalid", strs(c.invalid_servers)),
             ("search", strs(c.search)),
-            ("ndots", c.ndots.map(|n| Value::Int(n as i64)).unwrap_or(Value::Undef)),
-            ("timeout", c.timeouts.map(|t| Value::List(t.into_iter().map(|n| Value::Int(n as i64)).collect())).unwrap_or(Value::Undef)),
+            (
+                "ndots",
+                c.ndots
+                    .map(|n| Value::Int(n as i64))
+                    .unwrap_or(Value::Undef),
+            ),
+            (
+                "timeout",
+                c.timeouts
+                    .map(|t| Value::List(t.into_iter().map(|n| Value::Int(n as i64)).collect()))
+                    .unwrap_or(Value::Undef),
+            ),
         ]);
         hand_out(v, nodes, count);
         Ok(0)
@@ -404,10 +489,21 @@ pub extern "C" fn aers_dns_parse_resolv_conf(text: *const u8, len: usize, nodes:
 
 /// The reverse-lookup name of an address text, as a bytes node, or undef when not an address.
 #[no_mangle]
-pub extern "C" fn aers_dns_ptr_name(text: *const u8, len: usize, nodes: *mut *const FlatNode, count: *mut usize) -> i32 {
+pub extern "C" fn aers_dns_ptr_name(
+    text: *const u8,
+    len: usize,
+    nodes: *mut *const FlatNode,
+    count: *mut usize,
+) -> i32 {
     guarded(|| {
         let text = String::from_utf8_lossy(unsafe { bytes(text, len) }).into_owned();
-        hand_out(wire::ptr_name(&text).map(Value::str).unwrap_or(Value::Undef), nodes, count);
+        hand_out(
+            wire::ptr_name(&text)
+                .map(Value::str)
+                .unwrap_or(Value::Undef),
+            nodes,
+            count,
+        );
         Ok(0)
     })
 }

@@ -13,10 +13,20 @@ pub const IDN_PUNYCODE_DECODE: i32 = 3;
 /// Applies `op` (one of the IDN_* constants) to `input`; EINVAL when the input is not UTF-8 or
 /// cannot be converted.
 #[no_mangle]
-pub extern "C" fn aers_idn_convert(op: i32, input: *const u8, len: usize, out: *mut *mut u8, out_len: *mut usize) -> i32 {
+pub extern "C" fn aers_idn_convert(
+    op: i32,
+    input: *const u8,
+    len: usize,
+    out: *mut *mut u8,
+    out_len: *mut usize,
+) -> i32 {
     guarded(|| {
         let invalid = || io::Error::from_raw_os_error(libc::EINVAL);
-        let bytes = if len == 0 { &[][..] } else { unsafe { std::slice::from_raw_parts(input, len) } };
+        let bytes = if len == 0 {
+            &[][..]
+        } else {
+            unsafe { std::slice::from_raw_parts(input, len) }
+        };
         let text = std::str::from_utf8(bytes).map_err(|_| invalid())?;
         let result = match op {
             IDN_TO_ASCII => idn::to_ascii(text),

@@ -30,8 +30,29 @@ thread_local! {
     static PANIC_MESSAGE: RefCell<String> = const { RefCell::new(String::new()) };
 }
 
+/// Keeps the caller's errno across a call into Rust: our own system calls (EAGAIN from a
+/// drained socket, EBADF from epoll on a closed fd...) must not show up in Perl's `$!`. Errors
+/// the caller should see travel as status codes, and the glue sets `$!` from those.
+struct ErrnoGuard(i32);
+
+impl ErrnoGuard {
+    fn save() -> Self {
+        // SAFETY: __errno_location returns this thread's errno slot, always valid to read.
+        ErrnoGuard(unsafe { *libc::__errno_location() })
+    }
+}
+
+impl Drop for ErrnoGuard {
+    fn drop(&mut self) {
+        // SAFETY: as in save(); writing an int to this thread's errno slot is always allowed.
+        unsafe { *libc::__errno_location() = self.0 };
+    }
+}
+
 /// Runs `f`, turning a panic into `PANICKED` (message kept) and an io error into its errno.
+/// errno itself is left as the caller had it.
 pub(crate) fn guarded(f: impl FnOnce() -> std::io::Result<i32>) -> i32 {
+    let _errno = ErrnoGuard::save();
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(Ok(status)) => status,
         Ok(Err(e)) => e.raw_os_error().unwrap_or(libc::EIO),
@@ -95,7 +116,11 @@ pub extern "C" fn aers_panic_message(buf: *mut u8, len: usize) {
 
 /// The bytes at `p` (a C buffer of `len` bytes; `p` may be null when `len` is 0).
 pub(crate) unsafe fn bytes<'a>(p: *const u8, len: usize) -> &'a [u8] {
-    if len == 0 { &[] } else { std::slice::from_raw_parts(p, len) }
+    if len == 0 {
+        &[]
+    } else {
+        std::slice::from_raw_parts(p, len)
+    }
 }
 
 /// Copies `text` into the caller's buffer of `len` bytes (> 0), truncated, NUL-terminated.

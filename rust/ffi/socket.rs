@@ -61,9 +61,19 @@ pub extern "C" fn aers_socket_connect_result(fd: i32, peer: *mut u8, len: *mut u
 /// Binds `fd`, with SO_REUSEADDR when `reuse_address` is non-zero and IPV6_V6ONLY set to
 /// `only_v6` unless it is negative.
 #[no_mangle]
-pub extern "C" fn aers_socket_bind(fd: i32, addr: *const u8, len: usize, reuse_address: i32, only_v6: i32) -> i32 {
+pub extern "C" fn aers_socket_bind(
+    fd: i32,
+    addr: *const u8,
+    len: usize,
+    reuse_address: i32,
+    only_v6: i32,
+) -> i32 {
     guarded(|| {
-        let only_v6 = if only_v6 < 0 { None } else { Some(only_v6 != 0) };
+        let only_v6 = if only_v6 < 0 {
+            None
+        } else {
+            Some(only_v6 != 0)
+        };
         socket::bind(fd, &addr_in(addr, len)?, reuse_address != 0, only_v6)?;
         Ok(0)
     })
@@ -80,7 +90,12 @@ pub extern "C" fn aers_socket_listen(fd: i32, backlog: i32) -> i32 {
 /// Accepts one pending connection into `*out_fd` (non-blocking, close-on-exec) with the peer
 /// address in `peer`; EAGAIN when none is pending.
 #[no_mangle]
-pub extern "C" fn aers_socket_accept(fd: i32, out_fd: *mut i32, peer: *mut u8, len: *mut usize) -> i32 {
+pub extern "C" fn aers_socket_accept(
+    fd: i32,
+    out_fd: *mut i32,
+    peer: *mut u8,
+    len: *mut usize,
+) -> i32 {
     guarded(|| {
         let (new_fd, addr) = socket::accept(fd)?;
         unsafe { *out_fd = new_fd };

@@ -28,7 +28,13 @@ pub extern "C" fn aers_stream_write(fd: i32, buf: *const u8, len: usize, put: *m
 
 /// 1 and the marker range when a line end (\012 or \015\012) is at or after `from`, else 0.
 #[no_mangle]
-pub extern "C" fn aers_find_line_end(buf: *const u8, len: usize, from: usize, start: *mut usize, end: *mut usize) -> i32 {
+pub extern "C" fn aers_find_line_end(
+    buf: *const u8,
+    len: usize,
+    from: usize,
+    start: *mut usize,
+    end: *mut usize,
+) -> i32 {
     match stream::find_line_end(unsafe { bytes(buf, len) }, from) {
         Some((s, e)) => {
             unsafe { (*start, *end) = (s, e) };
@@ -40,8 +46,19 @@ pub extern "C" fn aers_find_line_end(buf: *const u8, len: usize, from: usize, st
 
 /// 1 and the offset when `needle` occurs at or after `from`, else 0.
 #[no_mangle]
-pub extern "C" fn aers_find_marker(buf: *const u8, len: usize, needle: *const u8, nlen: usize, from: usize, at: *mut usize) -> i32 {
-    match stream::find_marker(unsafe { bytes(buf, len) }, unsafe { bytes(needle, nlen) }, from) {
+pub extern "C" fn aers_find_marker(
+    buf: *const u8,
+    len: usize,
+    needle: *const u8,
+    nlen: usize,
+    from: usize,
+    at: *mut usize,
+) -> i32 {
+    match stream::find_marker(
+        unsafe { bytes(buf, len) },
+        unsafe { bytes(needle, nlen) },
+        from,
+    ) {
         Some(p) => {
             unsafe { *at = p };
             1
@@ -52,7 +69,13 @@ pub extern "C" fn aers_find_marker(buf: *const u8, len: usize, needle: *const u8
 
 /// 1 (complete: data at `*start`, `*dlen` bytes), 0 (incomplete) or -1 (malformed).
 #[no_mangle]
-pub extern "C" fn aers_parse_netstring(buf: *const u8, len: usize, max: usize, start: *mut usize, dlen: *mut usize) -> i32 {
+pub extern "C" fn aers_parse_netstring(
+    buf: *const u8,
+    len: usize,
+    max: usize,
+    start: *mut usize,
+    dlen: *mut usize,
+) -> i32 {
     match stream::parse_netstring(unsafe { bytes(buf, len) }, max) {
         Netstring::Complete { start: s, len: l } => {
             unsafe { (*start, *dlen) = (s, l) };

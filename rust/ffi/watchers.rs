@@ -18,7 +18,13 @@ pub struct AersReady {
 }
 
 #[no_mangle]
-pub extern "C" fn aers_io_start(l: *mut Loop, fd: i32, poll: u8, cb: Callback, out: *mut u64) -> i32 {
+pub extern "C" fn aers_io_start(
+    l: *mut Loop,
+    fd: i32,
+    poll: u8,
+    cb: Callback,
+    out: *mut u64,
+) -> i32 {
     guarded(|| key_out(unsafe { lp(l) }.io.start(fd, poll, cb), out))
 }
 
@@ -28,7 +34,13 @@ pub extern "C" fn aers_io_stop(l: *mut Loop, key: u64, out: *mut Callback) -> i3
 }
 
 #[no_mangle]
-pub extern "C" fn aers_timer_start(l: *mut Loop, after: f64, interval: f64, cb: Callback, out: *mut u64) -> i32 {
+pub extern "C" fn aers_timer_start(
+    l: *mut Loop,
+    after: f64,
+    interval: f64,
+    cb: Callback,
+    out: *mut u64,
+) -> i32 {
     guarded(|| {
         let lp = unsafe { lp(l) };
         let at = lp.deadline(after);
@@ -91,12 +103,22 @@ pub extern "C" fn aers_poll(l: *mut Loop, block: i32) -> i32 {
 #[no_mangle]
 pub extern "C" fn aers_next_ready(l: *mut Loop, out: *mut AersReady) -> i32 {
     guarded(|| {
-        let Some(r) = unsafe { lp(l) }.next_ready() else { return Ok(0) };
+        let Some(r) = unsafe { lp(l) }.next_ready() else {
+            return Ok(0);
+        };
         let (is_child, pid, status) = match r.child {
             Some((pid, status)) => (1, pid, status),
             None => (0, 0, 0),
         };
-        unsafe { *out = AersReady { cb: r.cb, owned: r.owned as i32, is_child, pid, status } };
+        unsafe {
+            *out = AersReady {
+                cb: r.cb,
+                owned: r.owned as i32,
+                is_child,
+                pid,
+                status,
+            }
+        };
         Ok(1)
     })
 }

@@ -42,8 +42,9 @@ subtest 'PERL_ANYEVENT_MODEL' => sub {
     my $out = run_perl({ PERL_ANYEVENT_MODEL => 'NoSuchLoop' },
         q{-MAnyEvent -e 'my $cv = AE::cv; my $t = AE::timer 0, 0, $cv; $cv->recv; print "model $AnyEvent::MODEL\n"'});
     like $out, qr/model AnyEvent::Impl::Rust$/m, 'PERL_ANYEVENT_MODEL=NoSuchLoop: falls back to detection, our loop, and it works';
-    like $out, qr/^AnyEvent: unable to load model 'AnyEvent::Impl::NoSuchLoop'/m, 'the unavailable model is reported';
-    is scalar(() = $out =~ /^AnyEvent:/mg), 1, 'in one line';
+    like $out, qr/^[-\d]+ [:.\d]+ [-+]\d{4} alert AnyEvent: unable to load model 'AnyEvent::Impl::NoSuchLoop'/m,
+        'the unavailable model is reported (AnyEvent::Log, level alert)';
+    is scalar(() = $out =~ /^.* AnyEvent: /mg), 1, 'in one line';
     $out = run_perl({ PERL_ANYEVENT_MODEL => 'NoSuchLoop', PERL_ANYEVENT_VERBOSE => 1 },
         q{-MAnyEvent -e 'AnyEvent::detect; print "model $AnyEvent::MODEL\n"'});
     is $out, "model AnyEvent::Impl::Rust\n", 'silent below verbose 2';
@@ -51,7 +52,7 @@ subtest 'PERL_ANYEVENT_MODEL' => sub {
     if (eval { require Tk; 1 }) {
         $out = run_perl({ PERL_ANYEVENT_MODEL => 'Tk', DISPLAY => '' },
             q{-MAnyEvent -e 'my $cv = AE::cv; my $t = AE::timer 0, 0, $cv; $cv->recv; print "model $AnyEvent::MODEL\n"'});
-        like $out, qr/^AnyEvent: cannot start model 'AnyEvent::Impl::Tk': .*display.*\nmodel AnyEvent::Impl::Rust\n\z/,
+        like $out, qr/^[-\d]+ [:.\d]+ [-+]\d{4} alert AnyEvent: cannot start model 'AnyEvent::Impl::Tk': .*display.*\nmodel AnyEvent::Impl::Rust\n\z/,
             'PERL_ANYEVENT_MODEL=Tk without a display: one line, then our loop runs';
     }
 };

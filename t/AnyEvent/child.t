@@ -92,8 +92,11 @@ subtest 'a destroyed child watcher is not called' => sub {
     my $c = AE::child $pid, sub { $called++ };
     undef $c;
     my $cv = AE::cv;
-    my $any = AE::child 0, sub { $cv->send($_[0]) };
-    is recv_within($cv, 5, 'pid 0 watcher'), $pid, 'child reaped by the pid 0 watcher';
+    # POE reaps every child once it watched one, so a pid 0 watcher (ours) does not mix with its
+    # pid watchers (known gap, see AnyEvent::Impl::POE): there a new watcher for the pid reaps it.
+    my $poe = AnyEvent::detect() eq 'AnyEvent::Impl::POE';
+    my $any = AE::child $poe ? $pid : 0, sub { $cv->send($_[0]) };
+    is recv_within($cv, 5, 'pid 0 watcher'), $pid, $poe ? 'child reaped by a new watcher for its pid' : 'child reaped by the pid 0 watcher';
     is $called, 0, 'the destroyed watcher was not called';
 };
 

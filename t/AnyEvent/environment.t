@@ -1,8 +1,10 @@
 # AE_xxx environment variables stand for PERL_ANYEVENT_xxx; under taint mode neither is used.
 # Each case runs a fresh perl, since AnyEvent reads the environment when it is loaded.
 use strict;
+use lib "t/lib";
 use warnings;
 use Test::More;
+use AETest ();    # fails the run on warnings from lib/
 
 # Runs CODE in a child perl with AnyEvent loaded and ENV set (only AE_/PERL_ANYEVENT_ variables
 # from ENV; the test's own ones are removed), returns its output.

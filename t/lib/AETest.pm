@@ -8,6 +8,22 @@ use Test::More ();
 use File::Temp ();
 use Exporter 'import';
 
+# Our modules must print no warning that AnyEvent 7.17 would not print: every warning whose
+# location is in our lib/ is shown and fails the test run (a test that expects one sets its own
+# local $SIG{__WARN__}).
+my @LIB_WARNINGS;
+$SIG{__WARN__} = sub {
+    my ($msg) = @_;
+    push @LIB_WARNINGS, $msg if $msg =~ m{ at \S*\blib/(?:AnyEvent|AE)\b\S* line \d+};
+    print STDERR $msg;
+};
+END {
+    if (@LIB_WARNINGS) {
+        Test::More::diag("warnings from lib/:\n", @LIB_WARNINGS);
+        Test::More::ok(0, scalar(@LIB_WARNINGS) . " warning(s) printed from lib/");
+    }
+}
+
 our @EXPORT_OK = qw(need_program need_module watchdog tempdir recv_within run_for sockets wait_until_blocked);
 
 # Returns the path of a peer program (dnsmasq, nginx, openssl ...). When it is missing the test

@@ -34,10 +34,10 @@ AnyEvent::Impl::Cocoa - AnyEvent inside Cocoa::EventLoop's loop (untested)
 
 =head1 DESCRIPTION
 
-Chosen by L<AnyEvent/detect> when L<Cocoa::EventLoop> is loaded and no loop earlier in AnyEvent's order is,
-or with C<PERL_ANYEVENT_MODEL=Cocoa>. The Rust loop runs as one source of that loop
-(L<AnyEvent::Impl::Embed>); C<< $cv->recv >> runs one iteration of it at a time until the
-condvar is sent. Signal and child watchers are the Rust loop's.
+Chosen by L<AnyEvent/AnyEvent::detect> when C<Cocoa::EventLoop> is loaded and no loop earlier in
+AnyEvent's order is, or with C<PERL_ANYEVENT_MODEL=Cocoa>. The Rust loop runs as one source of
+that loop (L<AnyEvent::Impl::Embed>); C<< $cv->recv >> runs one iteration of it at a time until
+the condvar is sent. Signal and child watchers are the Rust loop's.
 
 This model is B<untested>: Cocoa::EventLoop has no Debian package, so neither the project nor its CI can run
 it. It uses only the calls AnyEvent 7.17's adaptor for Cocoa::EventLoop uses.
@@ -48,6 +48,6 @@ None: the model is used through L<AnyEvent>'s API.
 
 =head1 SEE ALSO
 
-L<AnyEvent>, L<AnyEvent::Impl::Embed>, L<Cocoa::EventLoop>.
+L<AnyEvent>, L<AnyEvent::Impl::Embed>, C<Cocoa::EventLoop>.
 
 =cut

@@ -57,7 +57,7 @@ AnyEvent::Impl::EV - AnyEvent inside EV's loop
 
 =head1 DESCRIPTION
 
-Chosen by L<AnyEvent/detect> when L<EV> is loaded (first in AnyEvent's order), or with
+Chosen by L<AnyEvent/AnyEvent::detect> when L<EV> is loaded (first in AnyEvent's order), or with
 C<PERL_ANYEVENT_MODEL=EV>. The Rust loop runs as one source of EV's default loop, as described
 in L<AnyEvent::Impl::Embed>: io, timer and idle watchers, AnyEvent::Handle, AnyEvent::Socket and
 AnyEvent::DNS keep running on the Rust loop while the program runs C<EV::run> (or C<EV::loop>),

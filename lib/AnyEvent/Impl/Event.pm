@@ -60,7 +60,7 @@ AnyEvent::Impl::Event - AnyEvent inside Event's loop
 
 =head1 DESCRIPTION
 
-Chosen by L<AnyEvent/detect> when L<Event> is loaded and no loop earlier in AnyEvent's order
+Chosen by L<AnyEvent/AnyEvent::detect> when L<Event> is loaded and no loop earlier in AnyEvent's order
 is, or with C<PERL_ANYEVENT_MODEL=Event>. The Rust loop runs as one source of Event's loop
 (L<AnyEvent::Impl::Embed>); C<< $cv->recv >> calls C<Event::one_event> until the condvar is
 sent. Our source is dropped while the Rust loop has no watchers, so C<Event::loop> can return

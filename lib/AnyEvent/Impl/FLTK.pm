@@ -34,8 +34,8 @@ AnyEvent::Impl::FLTK - AnyEvent inside FLTK's loop (untested)
 
 =head1 DESCRIPTION
 
-Chosen by L<AnyEvent/detect> when L<FLTK> is loaded and no loop earlier in AnyEvent's order is,
-or with C<PERL_ANYEVENT_MODEL=FLTK>. The Rust loop runs as one source of that loop
+Chosen by L<AnyEvent/AnyEvent::detect> when C<FLTK> is loaded and no loop earlier in AnyEvent's
+order is, or with C<PERL_ANYEVENT_MODEL=FLTK>. The Rust loop runs as one source of that loop
 (L<AnyEvent::Impl::Embed>); C<< $cv->recv >> runs one iteration of it at a time until the
 condvar is sent. Signal and child watchers are the Rust loop's.
 
@@ -48,6 +48,6 @@ None: the model is used through L<AnyEvent>'s API.
 
 =head1 SEE ALSO
 
-L<AnyEvent>, L<AnyEvent::Impl::Embed>, L<FLTK>.
+L<AnyEvent>, L<AnyEvent::Impl::Embed>, C<FLTK>.
 
 =cut

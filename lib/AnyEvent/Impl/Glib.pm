@@ -87,7 +87,7 @@ AnyEvent::Impl::Glib - AnyEvent inside GLib's main loop (Glib, Gtk3)
 
 =head1 DESCRIPTION
 
-Chosen by L<AnyEvent/detect> when L<Glib> is loaded (L<Gtk3> loads it) and no loop earlier in
+Chosen by L<AnyEvent/AnyEvent::detect> when L<Glib> is loaded (L<Gtk3> loads it) and no loop earlier in
 AnyEvent's order is, or with C<PERL_ANYEVENT_MODEL=Glib>. The Rust loop runs as one source of
 GLib's default main context (L<AnyEvent::Impl::Embed>): everything keeps working while the
 program runs C<Gtk3::main>, C<< Glib::MainLoop->new->run >> or iterates the context itself, and

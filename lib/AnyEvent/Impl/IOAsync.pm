@@ -55,6 +55,13 @@ sub _loop_signal {
     my ($name, $cb) = @_;
     my $sig = AnyEvent::Impl::Embed::_check_signal($name, $cb);
     my $loop = $LOOP;
+    # For CHLD IO::Async advises its own watch_process, which is no advice to an AnyEvent
+    # program: that warning is dropped, any other one passed on.
+    my $outer = $SIG{__WARN__};
+    local $SIG{__WARN__} = sub {
+        return if $_[0] =~ /^Attaching to SIGCHLD is not advised/;
+        ref $outer eq 'CODE' ? $outer->(@_) : warn @_;
+    };
     my $id = $loop->attach_signal($sig, sub { $cb->() });
     return AnyEvent::Impl::Embed::_guard(sub { $loop->detach_signal($sig, $id) });
 }
@@ -105,7 +112,7 @@ AnyEvent::Impl::IOAsync - AnyEvent inside an IO::Async loop
 
 =head1 DESCRIPTION
 
-Chosen by L<AnyEvent/detect> when L<IO::Async::Loop> is loaded and no loop earlier in
+Chosen by L<AnyEvent/AnyEvent::detect> when L<IO::Async::Loop> is loaded and no loop earlier in
 AnyEvent's order is, or with C<PERL_ANYEVENT_MODEL=IOAsync>. The Rust loop runs as one source
 of the IO::Async loop (L<AnyEvent::Impl::Embed>): a read watcher on its epoll descriptor and
 one timer; C<< $cv->recv >> calls C<< $loop->loop_once >> until the condvar is sent.
@@ -113,7 +120,9 @@ one timer; C<< $cv->recv >> calls C<< $loop->loop_once >> until the condvar is s
 Signal watchers use C<attach_signal> and child watchers C<watch_process> of the loop, as in
 AnyEvent 7.17: IO::Async installs C<%SIG> handlers and reaps the children it watches, which
 would silence ours. IO::Async keeps one callback per pid, so the AnyEvent watchers for a pid
-share one; a program that also calls C<watch_process> for the same pid replaces ours.
+share one; a program that also calls C<watch_process> for the same pid replaces ours. A signal
+watcher for C<CHLD> works, without IO::Async's warning that advises C<watch_process> (7.17
+passes it on).
 
 =head1 FUNCTIONS
 

@@ -176,7 +176,7 @@ AnyEvent::Impl::POE - AnyEvent inside POE's kernel
 
 =head1 DESCRIPTION
 
-Chosen by L<AnyEvent/detect> when L<POE::Kernel> (or Wx or Prima) is loaded and no loop earlier
+Chosen by L<AnyEvent/AnyEvent::detect> when L<POE::Kernel> (or Wx or Prima) is loaded and no loop earlier
 in AnyEvent's order is, or with C<PERL_ANYEVENT_MODEL=POE>. The Rust loop runs as one source of
 POE (L<AnyEvent::Impl::Embed>): a single session of ours selects the epoll descriptor and keeps
 one alarm. The session exists only while the Rust loop has watchers, so C<< POE::Kernel->run >>

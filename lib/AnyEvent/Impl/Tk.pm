@@ -52,7 +52,7 @@ AnyEvent::Impl::Tk - AnyEvent inside Tk's main loop
 
 =head1 DESCRIPTION
 
-Chosen by L<AnyEvent/detect> when L<Tk> is loaded and no loop earlier in AnyEvent's order is,
+Chosen by L<AnyEvent/AnyEvent::detect> when L<Tk> is loaded and no loop earlier in AnyEvent's order is,
 or with C<PERL_ANYEVENT_MODEL=Tk>. The Rust loop runs as one source of Tk's event loop
 (L<AnyEvent::Impl::Embed>): a C<fileevent> on its epoll descriptor and one C<after> timer, both
 on a withdrawn main window of our own, as in AnyEvent 7.17; C<< $cv->recv >> calls

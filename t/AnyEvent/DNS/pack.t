@@ -3,6 +3,7 @@ use strict;
 use warnings;
 use lib 't/lib';
 use Test::More;
+use AETest ();    # fails the run on warnings from lib/
 use AnyEvent;
 use AnyEvent::DNS;
 use Socket qw(inet_aton inet_pton AF_INET6);

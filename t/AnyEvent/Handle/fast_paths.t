@@ -53,6 +53,27 @@ subtest 'push_read is served at once when rbuf already holds a match' => sub {
     is_deeply [@got[4 .. 6]], ["345", "empty:", undef], 'queue served in order once a line end arrives';
 };
 
+subtest 'line with a regex end-of-line (AnyEvent::HTTP reads its headers so)' => sub {
+    my ($h, $peer) = pair();
+    my $qr_nlnl = qr{(?<![^\012])\015?\012};    # AnyEvent::HTTP 2.25's header block end
+    my @got;
+    $h->{rbuf} = "HTTP/1.1 200 OK\015\012A: b\015\012\015\012body";
+    $h->push_read(line => $qr_nlnl, sub { push @got, [@_[1, 2]] });
+    is_deeply \@got, [["HTTP/1.1 200 OK\015\012A: b\015\012", "\015\012"]], 'the header block up to the empty line';
+    is $h->{rbuf}, "body", 'the body stays';
+    my $cv = AE::cv;
+    $h->push_read(line => qr/;+/, sub { push @got, [@_[1, 2]]; $cv->send });
+    syswrite $peer, "x;;y";
+    $cv->recv;
+    is_deeply $got[1], ["bodyx", ";;"], 'a regex end-of-line waits for data and takes the whole match';
+    $h->unshift_read(line => qr/\d/, sub { push @got, [@_[1, 2]] });
+    syswrite $peer, "z7";
+    $cv = AE::cv;
+    $h->push_read(chunk => 0, sub { $cv->send });
+    $cv->recv;
+    is_deeply $got[2], ["yz", "7"], 'unshift_read with a regex';
+};
+
 subtest 'bad requests still croak through the Perl path' => sub {
     my ($h) = pair();
     ok !eval { $h->push_read("x"); 1 }, 'no callback';

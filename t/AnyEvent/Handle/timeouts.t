@@ -38,6 +38,32 @@ subtest 'activity postpones the timeout; on_timeout restarts it' => sub {
     ok $fired[1] - $fired[0] >= 0.14, 'on_rtimeout returning restarts the timeout';
 };
 
+subtest 'changing the timeout: shorter fires earlier, longer does not fire at the old time' => sub {
+    my ($x, $y) = sockets();
+    my $cv = AE::cv;
+    my $t0 = AE::now;
+    my $h = AnyEvent::Handle->new(fh => $x, timeout => 300, on_timeout => sub { $cv->send(AE::now - $t0) },
+        on_error => sub { fail "error: $_[2]" });
+    $h->timeout(0.1);    # as AnyEvent::HTTP sets it per request
+    my $at = $cv->recv;
+    ok $at >= 0.09 && $at < 5, "the shorter timeout fired (after $at s)";
+
+    $cv = AE::cv;
+    my @fired;
+    $h->on_timeout(sub { push @fired, AE::now - $t0 });
+    $t0 = AE::now;
+    $h->timeout(0.05);
+    $h->timeout(0.3);
+    my $check = AE::timer 0.2, 0, sub { $cv->send };
+    $cv->recv;
+    is_deeply \@fired, [], 'the longer timeout set after a shorter one did not fire at the shorter time';
+    $h->timeout(0);
+    $cv = AE::cv;
+    $check = AE::timer 0.4, 0, sub { $cv->send };
+    $cv->recv;
+    is_deeply \@fired, [], 'timeout 0 turns it off';
+};
+
 subtest 'wtimeout fires while writes are stuck; timeout_reset postpones' => sub {
     my ($x, $y) = sockets();
     my $cv = AE::cv;

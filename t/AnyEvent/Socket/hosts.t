@@ -53,6 +53,7 @@ write_hosts(<<'HOSTS');
 	127.0.0.3 tabbed.test
 127.0.0.1   xn--bcher-kva.test
 127.0.0.9   both.test
+127.9.9.9   dotted.test.
 junk-line-without-names
 HOSTS
 $ENV{PERL_ANYEVENT_HOSTS} = "$dir/hosts";
@@ -77,6 +78,9 @@ is resolve('web.test', 80, 4), '127.0.0.1:80', 'family 4 only';
 is resolve('web.test', 'http'), '127.0.0.1:80 ::1:80', 'service names (no SRV records)';
 is resolve("b\x{fc}cher.test", 81), '127.0.0.1:81', 'IDN names are looked up in their ASCII form';
 is resolve('nowhere.test', 80), '', 'unknown name: nothing';
+is resolve('dotted.test.', 80), '127.9.9.9:80', 'a name listed with a final dot, looked up with one';
+is resolve('dotted.test', 80), '127.9.9.9:80', '... and without';
+is resolve('web.test.', 80), '127.0.0.1:80 ::1:80', 'a name listed without, looked up with a final dot';
 is resolve('127.0.0.1', 80), '127.0.0.1:80', 'literals need no look-up';
 is resolve('localhost', 80), '127.0.0.1:80 ::1:80', 'localhost is built in';
 

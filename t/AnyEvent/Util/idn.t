@@ -1,8 +1,10 @@
 # IDN conversions and punycode (RFC 3492).
 use strict;
+use lib "t/lib";
 use warnings;
 use utf8;
 use Test::More;
+use AETest ();    # fails the run on warnings from lib/
 use AnyEvent::Util qw(idn_to_ascii idn_to_unicode punycode_encode punycode_decode idn_nameprep);
 
 binmode Test::More->builder->$_, ':utf8' for qw(output failure_output todo_output);

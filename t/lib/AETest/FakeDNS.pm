@@ -63,6 +63,20 @@ sub nxdomain_soa {
         . pack('n n n N n', 0xc00c, 6, 1, $ttl, length $soa_rdata) . $soa_rdata;
 }
 
+# The answer to $query with records [$type, $rdata] for the question's name (TTL 60).
+sub answer_records {
+    my ($query, @records) = @_;
+    my ($id, $question) = parse_query($query);
+    pack('n n n n n n', $id, 0x8180, 1, scalar @records, 0, 0) . $question
+        . join '', map { pack('n n n N n/a*', 0xc00c, $_->[0], 1, 60, $_->[1]) } @records;
+}
+
+# A name in wire form from its labels, taken as they are (so a label may contain dots).
+sub wire_name { join('', map { pack 'C/a*', $_ } @_) . "\0" }
+
+# The query type of a query.
+sub query_type { unpack 'n', substr((parse_query($_[0]))[1], -4, 2) }
+
 # A question section for another name or type.
 sub question {
     my ($name, $type) = @_;

@@ -71,6 +71,18 @@ sub check {
         local $ENV{PERL_ANYEVENT_MODEL} = $spec{model};
         is qx{$^X @inc -MAnyEvent -e "AnyEvent::detect; print \\\$AnyEvent::MODEL"}, $impl,
             "PERL_ANYEVENT_MODEL=$spec{model}: $impl";
+        # AnyEvent::Strict and AnyEvent::Debug's wrapping, loaded with AnyEvent, choose no model
+        # and see the first watcher.
+        require AETest::Perl;
+        my ($out, $err) = AETest::Perl::run_perl({ PERL_ANYEVENT_STRICT => 1, PERL_ANYEVENT_DEBUG_WRAP => 1 }, qq{
+            use AnyEvent; use $mod;
+            print eval { AE::timer 1, -1, sub { }; 1 } ? 'unchecked' : \$@ =~ /illegal interval/ ? 'checked' : "died: \$@";
+            my \$t = AE::timer 9, 0, sub { };
+            print ' ', \$AnyEvent::MODEL, ' ', ref \$t;
+        });
+        is $out, "checked $impl AnyEvent::Debug::Wrapped",
+            "PERL_ANYEVENT_STRICT and _DEBUG_WRAP, $mod loaded after AnyEvent: $impl, the first watcher checked, then wrapped"
+            or diag $err;
     };
 
     is AnyEvent::detect(), $impl, "in this test: $impl";
