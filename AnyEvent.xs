@@ -210,6 +210,7 @@ static int signum_of(pTHX_ SV *name)
 #include "xs/handle.h"
 #include "xs/embed.h"
 #include "xs/log.h"
+#include "xs/fileio.h"
 
 MODULE = AnyEvent		PACKAGE = AE
 
@@ -467,3 +468,5 @@ INCLUDE: xs/handle.xsh
 INCLUDE: xs/embed.xsh
 
 INCLUDE: xs/log.xsh
+
+INCLUDE: xs/fileio.xsh

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs one of the shared benchmarks for this build and for AnyEvent + EV, side by side.
-# usage: bench/run.sh watchers|server|connect|dns|https|handshake|echo|http-client [rounds]
+# usage: bench/run.sh watchers|server|connect|dns|https|handshake|echo|http-client|aio [rounds]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 shared=${AE_SHARED_BENCH:-../shared/bench}
@@ -20,5 +20,8 @@ case "${1:-}" in
   handshake) compare bench/handshake.pl 3 ecdsa; compare bench/handshake.pl 3 rsa ;;
   echo)     compare bench/echo.pl 3 200 1; compare bench/echo.pl 3 200 4 ;;
   http-client) compare bench/http_client.pl 3 50 ;;
-  *) echo "usage: $0 watchers|server|connect|dns|https|handshake|echo|http-client [rounds]" >&2; exit 2 ;;
+  aio)      # AnyEvent::IO: ours (Rust pool) vs 7.17 + EV + IO::AIO, then our Rust pool vs our IOAIO backend
+            compare bench/aio.pl
+            perl bench/aio.pl --backends "$rounds" ;;
+  *) echo "usage: $0 watchers|server|connect|dns|https|handshake|echo|http-client|aio [rounds]" >&2; exit 2 ;;
 esac

@@ -492,6 +492,12 @@ C<Tk>, C<POE>, C<Mojo> (C<AnyEvent::Impl::> is prepended; a name ending in C<::>
 is). A model that cannot be loaded is reported in one line at log level 2 and detection
 proceeds as without the variable.
 
+=item PERL_ANYEVENT_IO_MODEL
+
+The backend of L<AnyEvent::IO>: C<Rust> (the default: worker threads), C<IOAIO> (L<IO::AIO>)
+or C<Perl> (synchronous); see there. C<PERL_ANYEVENT_IO_THREADS> sets the most worker threads of
+the Rust backend.
+
 =item PERL_ANYEVENT_PROTOCOLS
 
 Comma-separated preference of C<ipv4> and C<ipv6> for connections and DNS look-ups, most

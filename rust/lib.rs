@@ -13,6 +13,7 @@ pub mod child;
 pub mod dns;
 pub mod event_loop;
 pub mod ffi;
+pub(crate) mod fileio;
 pub mod idn;
 pub mod io;
 pub mod signal;

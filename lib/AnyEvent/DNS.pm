@@ -386,9 +386,55 @@ sub resolve($%) {
     my $type = $type_id{$qtype // ''} // _type_number($qtype, 'AnyEvent::DNS resolve');
     my $class = defined $opt{class} ? _class_number($opt{class}, 'AnyEvent::DNS resolve') : 1;
     my $accept = $opt{accept} && [map _type_number($_, 'AnyEvent::DNS resolve: accept'), @{ $opt{accept} }];
+    return $self->_resolve_by_requests($qname, $qtype, $type, \%opt, $cb)
+        if ref $self ne __PACKAGE__ && $self->can('request') != \&request;
     $self->_renew_after_fork if $self->{_pid} != $$;
     my $flags = _rs_resolve($self->{_rs}, $qname, $type, $class, $opt{search}, $accept, $opt{hosts}, $cb);
     $self->_submitted($flags) if $flags;
+}
+
+# resolve for a subclass that overrides request (AnyEvent::DNS::EtcHosts on CPAN answers from
+# the hosts file there): as in AnyEvent 7.17, whose resolve is built on request, every name of
+# the search list and every step of a CNAME chain (at most 10) is asked through $self->request,
+# and the first answer with records of the accepted types is the result.
+sub _resolve_by_requests {
+    my ($self, $qname, $qtype, $type, $opt, $cb) = @_;
+    my @search = $qname =~ s/\.\z//                      ? ('')
+               : $opt->{search}                          ? @{ $opt->{search} }
+               : ($qname =~ tr/.//) >= ($self->{ndots} // 1) ? ('', @{ $self->{search} })
+               :                                           (@{ $self->{search} }, '');
+    my %accept = map { $_ => 1 } $opt->{accept} ? map(_type_number($_, 'AnyEvent::DNS resolve: accept'), @{ $opt->{accept} }) : $type;
+    my $type_of = sub { my $t = lc($_[0] // ''); $type_id{$t} // ($t =~ /^\d+\z/ ? $t : -1) };
+    my $cname_type = $type_id{cname};
+    my $class = $opt->{class} // 'in';
+    my ($next_name, $ask);
+    $next_name = sub {
+        return (undef $next_name, undef $ask, $cb->()) unless @search;
+        (my $name = lc "$qname." . shift @search) =~ s/\.\z//;
+        my $depth = 10;
+        $ask = sub {
+            $self->request({ rd => 1, qd => [[$name, $qtype, $class]] }, sub {
+                my ($res) = @_ or return $next_name->();
+                my $followed;
+                while (1) {
+                    my @rr = grep { $name eq lc $_->[0] && ($accept{255} || $accept{ $type_of->($_->[1]) }) } @{ $res->{an} || [] };
+                    return (undef $next_name, undef $ask, $cb->(@rr)) if @rr;
+                    my ($cname) = grep { $name eq lc $_->[0] && $type_of->($_->[1]) == $cname_type } @{ $res->{an} || [] };
+                    if ($cname) {
+                        return $next_name->() unless $depth--;    # chain too long
+                        $followed = 1;
+                        $name = lc $cname->[4];
+                    } elsif ($followed) {
+                        return $ask->();    # ask for the end of the chain
+                    } else {
+                        return $next_name->();
+                    }
+                }
+            });
+        };
+        $ask->();
+    };
+    $next_name->();
 }
 
 sub wait_for_slot {
@@ -811,6 +857,15 @@ the decoded answer (as C<dns_unpack> returns it, whatever its rcode) or with no 
 no server answered - or when a name in it cannot be encoded (then without asking). No search
 list, no CNAME following, no cache. Croaks like C<dns_pack> otherwise, and for a request
 without a question.
+
+A subclass may override C<request> (C<AnyEvent::DNS::EtcHosts> on CPAN answers from the hosts
+file there): C<resolve> (and so C<a>, C<aaaa>, C<resolve_sockaddr> ...) on an object of such a
+class then makes every query through C<< $self->request >>, as AnyEvent 7.17's C<resolve> does:
+one request per name of the search list until one has records of the accepted types, CNAME
+chains followed by asking for their targets (at most 10 steps). The request hash is C<< { rd =>
+1, qd => [[$name, $qtype, $class]] } >> with C<$qtype> as given to C<resolve> and C<$class>
+C<in> unless given; the response is read like C<dns_unpack>'s. The cache and the C<hosts>
+option of C<resolve> are not used on that path; C<< $self->SUPER::request >> reaches the servers.
 
 =item $resolver->wait_for_slot($cb->($resolver))
 

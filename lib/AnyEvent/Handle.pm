@@ -15,6 +15,9 @@ use AnyEvent ();
 
 our $VERSION = '7.17';
 
+# The default max_read_size (the name is AnyEvent 7.17's).
+sub MAX_READ_SIZE() { 131072 }
+
 my $HANDSHAKING = 1;    # bits of AnyEvent::TLS::_Session::state
 my $WANTS_WRITE = 2;
 
@@ -94,8 +97,8 @@ sub _start {
 
     $self->{_activity} = $self->{_ractivity} = $self->{_wactivity} = AE::now;
     $self->{read_size}      ||= 2048;
-    $self->{max_read_size}  = $self->{read_size} if ($self->{max_read_size} || 131072) < $self->{read_size};
-    $self->{max_read_size}  ||= 131072;
+    $self->{max_read_size}  = $self->{read_size} if ($self->{max_read_size} || MAX_READ_SIZE) < $self->{read_size};
+    $self->{max_read_size}  ||= MAX_READ_SIZE;
     $self->{low_water_mark} ||= 0;
 
     $self->timeout(delete $self->{timeout})   if $self->{timeout};
@@ -348,12 +351,12 @@ register_write_type(packstring => sub {
 
 register_write_type(json => sub {
     my ($self, $ref) = @_;
-    ($self->{json} ||= _json_coder())->encode($ref);
+    ($self->{json} ||= json_coder())->encode($ref);
 });
 
 register_write_type(cbor => sub {
     my ($self, $scalar) = @_;
-    ($self->{cbor} ||= _cbor_coder())->encode($scalar);
+    ($self->{cbor} ||= cbor_coder())->encode($scalar);
 });
 
 register_write_type(storable => sub {
@@ -362,11 +365,13 @@ register_write_type(storable => sub {
     pack "w/a*", Storable::nfreeze($ref);
 });
 
-sub _json_coder {
+# The default coders, called through their names (AnyEvent 7.17's): programs replace them, to
+# make every handle's JSON canonical, say.
+sub json_coder() {
     eval { require JSON::XS; JSON::XS->new->utf8 } || do { require JSON::PP; JSON::PP->new->utf8 };
 }
 
-sub _cbor_coder {
+sub cbor_coder() {
     eval { require CBOR::XS; 1 }
         or Carp::croak("AnyEvent::Handle: the cbor type needs CBOR::XS, which is not installed");
     CBOR::XS->new;
@@ -552,7 +557,7 @@ register_read_type(packstring => sub {
 
 register_read_type(json => sub {
     my ($self, $cb) = @_;
-    my $json = $self->{json} ||= _json_coder();
+    my $json = $self->{json} ||= json_coder();
     sub {
         my $ref = eval { $json->incr_parse($_[0]{rbuf}) };
         if ($ref) {
@@ -575,7 +580,7 @@ register_read_type(json => sub {
 
 register_read_type(cbor => sub {
     my ($self, $cb) = @_;
-    my $cbor = $self->{cbor} ||= _cbor_coder();
+    my $cbor = $self->{cbor} ||= cbor_coder();
     sub {
         my @values = eval { $cbor->incr_parse($_[0]{rbuf}) };
         if ($@) {
@@ -717,6 +722,9 @@ sub stoptls {
     $session->flush($self->{fh}, $self->{_fd}) if $self->{fh};
     $self->_freetls;
 }
+
+# resettls: AnyEvent 7.17's name for dropping the TLS state without a close_notify.
+*resettls = \&_freetls;
 
 sub _freetls {
     my ($self) = @_;
@@ -1135,7 +1143,8 @@ unless given as false. Harmless on handles that are not TCP sockets.
 =item read_size => $octets, max_read_size => $octets
 
 The initial read size (default 2048), doubled after every read that filled it, up to
-C<max_read_size> (default 131072, or C<read_size> if larger).
+C<max_read_size> (default 131072, C<AnyEvent::Handle::MAX_READ_SIZE>, or C<read_size> if
+larger).
 
 =item low_water_mark => $octets
 
@@ -1181,7 +1190,10 @@ TLS shutdown counts as end of file.
 =item json => $coder, cbor => $coder
 
 The JSON (JSON::XS or JSON::PP; default: a UTF-8 coder of whichever is installed) and CBOR
-(CBOR::XS) coders for the json and cbor types.
+(CBOR::XS) coders for the json and cbor types. The defaults come from
+C<AnyEvent::Handle::json_coder()> and C<AnyEvent::Handle::cbor_coder()> (no arguments; each
+returns a new coder; C<cbor_coder> croaks without CBOR::XS), called through their names when a
+handle first needs one, so a program may replace them.
 
 =back
 
@@ -1351,6 +1363,12 @@ and handshake failures go to C<on_starttls> or C<on_error> (C<EPROTO>).
 Encrypts and sends what is queued, then a close_notify, and goes back to plaintext. Data the peer sends after its own close_notify
 in the same packet may be lost (as with any TLS implementation reading ahead).
 
+=head2 $handle->resettls
+
+Drops the TLS state at once, without a close_notify, and goes back to plaintext: what was
+queued or in flight inside TLS is lost. For skipping over a TLS stream whose contents do not
+matter. Returns nothing.
+
 =head2 $protocol = $handle->tls_alpn
 
 The negotiated ALPN protocol (see C<alpn> in L<AnyEvent::TLS>), or undef. Not in AnyEvent.
@@ -1362,6 +1380,17 @@ The negotiated ALPN protocol (see C<alpn> in L<AnyEvent::TLS>), or undef. Not in
 =head2 $der = $handle->tls_peer_certificate
 
 The peer's certificate (DER octets), or undef. Not in AnyEvent.
+
+=head2 AnyEvent::Handle::MAX_READ_SIZE
+
+A constant: the default C<max_read_size> (131072 octets).
+
+=head2 $coder = AnyEvent::Handle::json_coder(), $coder = AnyEvent::Handle::cbor_coder()
+
+Return a new default coder for the json and cbor read and write types: C<json_coder> a UTF-8
+JSON::XS coder (JSON::PP when JSON::XS is not installed), C<cbor_coder>
+a CBOR::XS coder (croaks without CBOR::XS). A handle calls them through their names the first
+time it needs a coder and keeps the coder, so a program may replace them before that.
 
 =head2 AnyEvent::Handle::TLS_CTX
 

@@ -220,35 +220,65 @@ sub unpack_sockaddr($) {
 
 # ---- name resolution -----------------------------------------------------------------------
 
-our %HOSTS;        # name => [[IPv4 addresses], [IPv6 addresses]], from the hosts file
-our $HOSTS_MTIME;  # of the file %HOSTS was read from
+our %HOSTS;          # name => [[IPv4 addresses], [IPv6 addresses]], from the hosts file
+our @HOSTS_CHECKING; # continuations waiting for the hosts file to be checked (and read)
+our $HOSTS_MTIME;    # of the file %HOSTS was read from
 my $hosts_file_read = '';
 
 sub _hosts_file {
     return length($ENV{PERL_ANYEVENT_HOSTS} // '') ? $ENV{PERL_ANYEVENT_HOSTS} : '/etc/hosts';
 }
 
-# (Re)reads the hosts file when it changed since the last look.
-sub _load_hosts {
-    my $file = _hosts_file();
-    my $mtime = (stat $file)[9] // -1;
-    return if $file eq $hosts_file_read && defined $HOSTS_MTIME && $mtime == $HOSTS_MTIME;
-    ($hosts_file_read, $HOSTS_MTIME) = ($file, $mtime);
+# Fills %HOSTS from the text of a hosts file (names lower-cased, a final dot dropped: look-ups
+# drop it too). The name and prototype are AnyEvent 7.17's (CPAN modules call it).
+sub _parse_hosts($) {
     %HOSTS = ();
-    open my $fh, '<', $file or return;
-    while (my $line = <$fh>) {
+    for my $line (split /\n/, $_[0] // '') {
         $line =~ s/#.*//s;
         $line =~ s/^[ \t]+//;
         $line =~ tr/A-Z/a-z/;
-        my ($address, @names) = split /[ \t\r\n]+/, $line;
+        my ($address, @names) = split /[ \t\r]+/, $line;
         next unless @names;
-        s/\.\z// for @names;    # "name." is the same name; look-ups drop a final dot too
+        s/\.\z// for @names;    # "name." is the same name
         if (my $ipv4 = parse_ipv4($address)) {
+            ($ipv4) = $ipv4 =~ /^(.*)\z/s if AnyEvent::TAINT;
             push @{ $HOSTS{$_}[0] }, $ipv4 for @names;
         } elsif (my $ipv6 = parse_ipv6($address)) {
+            ($ipv6) = $ipv6 =~ /^(.*)\z/s if AnyEvent::TAINT;
             push @{ $HOSTS{$_}[1] }, $ipv6 for @names;
         }
     }
+}
+
+# _load_hosts_unless { continuation } $cv, @dns_results: unless DNS delivered results, makes
+# sure %HOSTS is current (the hosts file is stat'ed, and read again when it changed, through
+# AnyEvent::IO, so without blocking the loop), then calls the continuation; in both cases ends
+# with $cv->end. Concurrent callers share one check. Name, prototype and arguments are AnyEvent
+# 7.17's: CPAN modules (AnyEvent::DNS::EtcHosts) call it or replace it, so resolve_sockaddr
+# calls it through its name.
+sub _load_hosts_unless(&$@) {
+    my ($cont, $cv, @dns) = @_;
+    return $cv->end if @dns;
+    push @HOSTS_CHECKING, sub { $cont->(); $cv->end };
+    return if @HOSTS_CHECKING > 1;    # a check is under way: it calls us too
+    my $file = _hosts_file();
+    require AnyEvent::IO;
+    my $done = sub { (shift @HOSTS_CHECKING)->() while @HOSTS_CHECKING };
+    AnyEvent::IO::aio_stat($file, sub {
+        my $mtime = @_ ? (stat _)[9] : -1;
+        return $done->() if $file eq $hosts_file_read && defined $HOSTS_MTIME && $mtime == $HOSTS_MTIME;
+        AE::log(8 => "(re)loading $file.");
+        ($hosts_file_read, $HOSTS_MTIME) = ($file, $mtime);
+        if ($mtime < 0) {    # no hosts file: no names
+            _parse_hosts('');
+            return $done->();
+        }
+        # a newer file read meanwhile is harmless: the next check reads it again
+        AnyEvent::IO::aio_load($file, sub {
+            _parse_hosts($_[0]);
+            $done->();
+        });
+    });
 }
 
 # The resolver is loaded on the first real look-up only. Without it (not installed), look-ups
@@ -383,15 +413,13 @@ sub _resolve_targets {
             $cv->begin;
             _dns($rr, $node, sub {
                 my @addresses = map { $parse->($_) } @_;
-                my $order = $idx;
-                unless (@addresses) { # DNS takes precedence over the hosts file
-                    _load_hosts();
-                    @addresses = @{ ($HOSTS{$host_name} || [])->[$slot] || [] };
-                    $order += 0.5 * $slot;
-                }
-                push @found, map { [$order, $protocol, [$af, $type, $proto_number, pack_sockaddr($port, $_)]] }
+                push @found, map { [$idx, $protocol, [$af, $type, $proto_number, pack_sockaddr($port, $_)]] }
                              @addresses;
-                $cv->end;
+                # DNS takes precedence over the hosts file (this ends $cv)
+                _load_hosts_unless {
+                    push @found, map { [$idx + 0.5 * $slot, $protocol, [$af, $type, $proto_number, pack_sockaddr($port, $_)]] }
+                                 @{ ($HOSTS{$host_name} || [])->[$slot] || [] };
+                } $cv, @addresses;
             });
         }
     }
@@ -716,6 +744,26 @@ $sockaddr]>), or with nothing when the name has no usable address - also when C<
 undefined or not a valid domain name (an empty label, a label over 63 octets, a name over 255),
 whether the caller passed it or it came from a DNS answer (an SRV target). Returns nothing.
 Croaks for an unknown service (C<"http-x/tcp: service unknown">) or protocol.
+
+=head2 The hosts file helpers (AnyEvent 7.17's internals)
+
+These have AnyEvent 7.17's names, prototypes and arguments because CPAN modules call or replace
+them (C<AnyEvent::DNS::EtcHosts> from CPAN, for one); other code should use C<resolve_sockaddr>.
+
+C<%AnyEvent::Socket::HOSTS>: the hosts file's contents, C<< $HOSTS{$name} = [[$ipv4, ...],
+[$ipv6, ...]] >> with names in lower case and addresses in network (binary) form.
+
+C<AnyEvent::Socket::_parse_hosts $text>: empties C<%HOSTS> and fills it from the text of a
+hosts file (comments and lines without names are skipped; a final dot on a name is dropped).
+Returns nothing.
+
+C<AnyEvent::Socket::_load_hosts_unless { ... } $cv, @dns_results>: when C<@dns_results> is
+empty, checks the hosts file's modification time (with L<AnyEvent::IO>, so without blocking the
+loop), reads it again with C<_parse_hosts> when it changed, calls the block and then
+C<< $cv->end >>; when C<@dns_results> is not empty, only calls C<< $cv->end >>. Concurrent
+calls share one check (the waiting blocks are in C<@AnyEvent::Socket::HOSTS_CHECKING>). Returns
+nothing. C<resolve_sockaddr> calls it through its name, so a replacement installed in its glob
+is what runs. A missing hosts file gives no names.
 
 =head2 $sa = AnyEvent::Socket::pack_sockaddr $port, $ipn
 

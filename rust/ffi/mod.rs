@@ -17,6 +17,8 @@ mod stream;
 pub use stream::*;
 mod tls;
 pub use tls::*;
+mod fileio;
+pub use fileio::*;
 
 use crate::event_loop::Loop;
 use crate::Callback;
