@@ -10,7 +10,10 @@
  *   a run (_embed_state).
  * - delegate[kind]: a model whose loop owns signals or child reaping (EV, Glib, IO::Async,
  *   POE, Event) hands AE::signal / AE::child to a Perl function of its own, which may
- *   decline (return undef). */
+ *   decline (return undef).
+ *
+ * The Perl code these call (detection loads modules, the foreign loop makes system calls)
+ * leaves errno as it found it, like every other part of a watcher constructor. */
 
 static int model_known;
 static SV *embed_hook;
@@ -20,9 +23,11 @@ static SV *delegate[KIND_COUNT];
 static void detect_model(pTHX)
 {
     dSP;
+    int saved_errno = errno;
     model_known = 1;
     PUSHMARK(SP);
     call_pv("AnyEvent::detect", G_DISCARD | G_NOARGS);
+    errno = saved_errno;
 }
 
 #define ENSURE_MODEL STMT_START { if (!model_known) detect_model(aTHX); } STMT_END
@@ -30,9 +35,11 @@ static void detect_model(pTHX)
 static void embed_wake(pTHX)
 {
     dSP;
+    int saved_errno = errno;
     embed_armed = 1;
     PUSHMARK(SP);
     call_sv(embed_hook, G_DISCARD | G_NOARGS);
+    errno = saved_errno;
 }
 
 /* After a watcher was added: make sure an embedding loop runs us soon. */
@@ -46,6 +53,7 @@ static SV *call_delegate(pTHX_ enum kind kind, SV *a, SV *b)
     dSP;
     SV *ret;
     int n;
+    int saved_errno = errno;
     ENTER;
     SAVETMPS;
     PUSHMARK(SP);
@@ -60,5 +68,6 @@ static SV *call_delegate(pTHX_ enum kind kind, SV *a, SV *b)
     PUTBACK;
     FREETMPS;
     LEAVE;
+    errno = saved_errno;
     return ret;
 }

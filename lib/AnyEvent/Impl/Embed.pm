@@ -18,6 +18,10 @@ our $SOURCE;
 # Keys for the callback sets of models that share one foreign watcher among several of ours.
 our $NEXT_KEY = 0;
 
+# The program's $! while a recv waits: the callbacks of our runs start with it, as under our own
+# loop (the foreign loop's system calls run in between).
+our $ERRNO;
+
 # Called by AnyEvent::detect when a subclass was chosen.
 sub _activate {
     my ($class) = @_;
@@ -27,11 +31,22 @@ sub _activate {
     AnyEvent::Impl::Rust::_embed(\&_wake);
     for my $kind (qw(signal child)) {
         my $fn = $class->can("_loop_$kind") or next;
-        AnyEvent::Impl::Rust::_delegate($kind, $fn);
+        AnyEvent::Impl::Rust::_delegate($kind, sub { $fn->($_[0], _errno_cb($_[1])) });
     }
     no warnings 'redefine';
     *AnyEvent::CondVar::Base::_wait = \&_wait;
     return;
+}
+
+# A callback the foreign loop calls itself (delegated signal and child watchers) starts, during
+# a recv, with the program's $! as ours do. Anything but a callback is passed on for the checks.
+sub _errno_cb {
+    my ($cb) = @_;
+    return $cb unless ref $cb eq 'CODE' || (Scalar::Util::blessed($cb) && overload::Method($cb, '&{}'));
+    return sub {
+        local $! = $ERRNO if defined $ERRNO;
+        &$cb;
+    };
 }
 
 # The XS calls this when a watcher was created while no run of ours is due.
@@ -43,6 +58,7 @@ sub _wake { $SOURCE->soon if $SOURCE }
 sub _wait {
     my ($cv) = @_;
     my $class = $CLASS;
+    local $ERRNO = $! + 0;
     if ($SOURCE && $SOURCE->{running}) {
         local $SOURCE = AnyEvent::Impl::Embed::Source->new($class);
         $class->_poll until $cv->{_ae_sent};
@@ -59,10 +75,13 @@ sub _wait {
 # and optionally:
 #   _start                  called once when the model is chosen
 #   _keepalive($src, $bool) whether our watchers keep the foreign loop running
+#   _watch_ends_on_die      true when the loop drops a watcher whose callback died (GLib):
+#                           the watcher on our epoll fd is then made anew before the rethrow
 #   _loop_signal($name, $cb), _loop_child($pid, $cb)
 #                           create signal / child watchers with the foreign loop's own API
 
 sub _keepalive { }
+sub _watch_ends_on_die { 0 }
 
 # Shared argument checks for the delegated watchers (the same messages as our own).
 sub _check_signal {
@@ -132,9 +151,14 @@ sub run {
     my $ok = do {
         local $self->{running} = $self->{running} + 1;
         local $@;
+        local $! = $ERRNO if defined $ERRNO;
         eval { AnyEvent::Impl::Rust::run_nowait(); 1 } or do { $self->{error} = $@; 0 };
     };
     $self->{runs}++;
+    if (!$ok && $self->{class}->_watch_ends_on_die) {
+        delete $self->{io};
+        $self->{fd} = -1;
+    }
     $self->rearm;
     die delete $self->{error} unless $ok;
     return;
@@ -255,9 +279,15 @@ both loops make progress; a C<recv> nested in one of our callbacks gets a source
 the duration of the wait (GLib, for one, never dispatches a source recursively).
 
 A callback of ours that dies propagates into the foreign loop, which reports it as it reports
-exceptions from its own callbacks (EV and Glib warn and go on). Our loop is never left
+exceptions from its own callbacks: EV, Glib and Mojo warn and go on; Event, IO::Async and Tk
+pass it on (out of C<recv>, say); POE stops all its sessions. Our loop is never left
 half-iterated: the callbacks that were due are delivered by the next run, which is scheduled
-before the exception leaves.
+before the exception leaves (and under Glib, which drops a watch whose callback died, the
+watch on our descriptor is made anew).
+
+During C<< $cv->recv >> our callbacks start with the program's C<$!> at the time of the call,
+as under our own loop; run by the foreign loop's own main function, they start with whatever
+that loop left in C<$!>.
 
 Signal and child watchers are handed to the foreign loop's own API where that loop owns the
 signal or the reaping of children (see each model's documentation), so that a program using

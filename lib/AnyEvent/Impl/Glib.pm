@@ -27,6 +27,10 @@ sub _watch_fd {
     return _source(Glib::IO->add_watch($fd, [qw(in hup err)], sub { $cb->(); 1 }));
 }
 
+# GLib drops a watch whose callback dies: after a callback of ours died, the watch on our epoll
+# descriptor is made anew (AnyEvent::Impl::Embed), or every later io event would be lost.
+sub _watch_ends_on_die { 1 }
+
 # "Now" (0 seconds) is an idle source: at GLib's default priority it would starve GTK's redraw
 # and resize work while idle watchers of ours exist.
 sub _timer {

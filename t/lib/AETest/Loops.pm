@@ -9,6 +9,7 @@ package AETest::Loops;
 #       quit   => sub { EV::break },            # makes it return
 #       timer  => sub { my ($secs, $cb) = @_; ... return $guard },   # the loop's own repeating timer
 #       child  => sub { my ($pid, $cb) = @_; ... return $guard },    # optional: its own child watcher
+#       death_ends_loop => 'why',    # optional: a dying callback ends the loop's own watchers too
 #   );
 #
 # Subtests: detection (loaded before or after AnyEvent, PERL_ANYEVENT_MODEL); everything firing
@@ -32,7 +33,8 @@ use AnyEvent::DNS;
 # Core tests re-run under each loop (they drive the loop through recv only).
 our @CORE = qw(t/AnyEvent/io.t t/AnyEvent/timer.t t/AnyEvent/signal.t t/AnyEvent/child.t
                t/AnyEvent/idle.t t/AnyEvent/lifetime.t t/AE.t t/AnyEvent/DNS/records.t
-               t/AnyEvent/Handle/write.t t/AnyEvent/Util/run_cmd.t t/AnyEvent/Util/fork_call.t);
+               t/AnyEvent/Handle/write.t t/AnyEvent/Util/run_cmd.t t/AnyEvent/Util/fork_call.t
+               t/AnyEvent/errno.t t/AnyEvent/IO/Rust.t);
 
 # A watchdog that works while a foreign loop blocks in C (Perl's deferred %SIG handlers would
 # wait for it to return): an immediate SIGALRM handler that reports and exits.
@@ -170,6 +172,28 @@ sub check {
         local $SIG{__WARN__} = sub { push @fired, 'warned' if $_[0] =~ /deliberate/ };
         $run->(sub { grep { $_ eq 3 } @fired });
         is_deeply [grep /\d/, @fired], [1, 2, 3], 'the callback queued after the dying one still ran, then the rest';
+        # The same through the loop's watcher on our epoll descriptor: an io callback that dies
+        # must not cost the later io events (GLib drops a watch whose callback dies).
+        if ($spec{death_ends_loop}) {
+            note "io callback that dies: not checked ($spec{death_ends_loop})";
+            return;
+        }
+        pipe my $r, my $w or die "pipe: $!";
+        my @read;
+        my $io = AE::io $r, 0, sub {
+            sysread $r, my $buf, 1;
+            push @read, $buf;
+            die "deliberate io\n" if $buf eq 'a';
+            $spec{quit}->() if $buf eq 'b';
+        };
+        # Both bytes come from the loop's own timer, so that only its watcher on our epoll
+        # descriptor runs our loop.
+        my $ticks = 0;
+        my $t4 = $spec{timer}->(0.02, sub { $ticks++; syswrite $w, $ticks == 1 ? 'a' : 'b' if $ticks == 1 || $ticks == 3 });
+        my $gave_up;
+        my $give_up = $spec{timer}->(5, sub { $gave_up = 1; $spec{quit}->() });    # the loop's own
+        $run->(sub { $gave_up || grep { $_ eq 'b' } @read });
+        is join('', @read), 'ab', 'an io event after an io callback that died is still delivered';
     };
 
     if ($spec{child} && $rerun_ok) {
