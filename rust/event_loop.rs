@@ -321,3 +321,202 @@ impl Loop {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    use std::sync::MutexGuard;
+
+    fn cb(n: usize) -> Callback {
+        n as Callback
+    }
+
+    fn serial() -> MutexGuard<'static, ()> {
+        crate::PROCESS_STATE
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn pipe() -> (OwnedFd, OwnedFd) {
+        let mut fds = [0; 2];
+        // SAFETY: fds has room for the two descriptors pipe2 writes.
+        assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+        // SAFETY: both fds were just created and are owned by nobody else.
+        unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) }
+    }
+
+    fn put(fd: &OwnedFd) {
+        // SAFETY: a one-byte buffer, valid for the call.
+        assert_eq!(
+            unsafe { libc::write(fd.as_raw_fd(), b"x".as_ptr().cast(), 1) },
+            1
+        );
+    }
+
+    /// The callbacks of the current batch, in order.
+    fn batch(lp: &mut Loop) -> Vec<Callback> {
+        std::iter::from_fn(|| lp.next_ready().map(|r| r.cb)).collect()
+    }
+
+    #[test]
+    fn a_batch_skips_watchers_stopped_by_earlier_callbacks() {
+        let _g = serial();
+        let mut lp = Loop::new().unwrap();
+        let at = lp.deadline(0.0);
+        lp.timers.start(at, 0.0, cb(1));
+        let second = lp.timers.start(at, 0.0, cb(2));
+        lp.timers.start(at, 0.0, cb(3));
+        lp.poll_once(false).unwrap();
+        assert_eq!(lp.next_ready().unwrap().cb, cb(1));
+        // the first callback stops the second watcher
+        assert_eq!(lp.timers.stop(second), Some(cb(2)));
+        assert_eq!(batch(&mut lp), vec![cb(3)]);
+    }
+
+    #[test]
+    fn nothing_is_polled_while_a_batch_is_still_queued() {
+        let _g = serial();
+        let mut lp = Loop::new().unwrap();
+        let at = lp.deadline(0.0);
+        lp.timers.start(at, 0.0, cb(1));
+        lp.timers.start(at, 0.0, cb(2));
+        lp.poll_once(false).unwrap();
+        // a callback died after the first entry: the rest stays queued for the next iteration
+        assert_eq!(lp.next_ready().unwrap().cb, cb(1));
+        lp.timers.start(at, 0.0, cb(3));
+        lp.poll_once(false).unwrap();
+        assert_eq!(batch(&mut lp), vec![cb(2)]);
+        lp.poll_once(false).unwrap();
+        assert_eq!(batch(&mut lp), vec![cb(3)]);
+    }
+
+    #[test]
+    fn idle_watchers_run_only_when_nothing_else_is_ready() {
+        let _g = serial();
+        let mut lp = Loop::new().unwrap();
+        let (r, w) = pipe();
+        lp.start_idle(cb(9));
+        let io = lp.io.start(r.as_raw_fd(), crate::io::READ, cb(1));
+        put(&w);
+        lp.poll_once(true).unwrap();
+        assert_eq!(batch(&mut lp), vec![cb(1)]);
+        lp.stop_io(io);
+        lp.poll_once(true).unwrap();
+        assert_eq!(batch(&mut lp), vec![cb(9)]);
+    }
+
+    #[test]
+    fn postponed_callbacks_are_handed_over_once() {
+        let _g = serial();
+        let mut lp = Loop::new().unwrap();
+        lp.postpone(cb(5));
+        assert_eq!(lp.next_timeout(), Some(0.0));
+        lp.poll_once(true).unwrap();
+        let ready = lp.next_ready().unwrap();
+        assert_eq!((ready.cb, ready.owned), (cb(5), true));
+        assert!(lp.next_ready().is_none());
+        lp.poll_once(false).unwrap();
+        assert!(lp.next_ready().is_none());
+    }
+
+    #[test]
+    fn a_signal_is_delivered_by_the_next_iteration_and_the_disposition_restored() {
+        let _g = serial();
+        let mut lp = Loop::new().unwrap();
+        let k = lp.signals.start(libc::SIGUSR2, cb(4)).unwrap();
+        // SAFETY: our handler for SIGUSR2 is installed; raise runs it in this thread.
+        assert_eq!(unsafe { libc::raise(libc::SIGUSR2) }, 0);
+        lp.poll_once(true).unwrap();
+        assert_eq!(batch(&mut lp), vec![cb(4)]);
+        lp.signals.stop(k);
+        // SAFETY: a zeroed sigaction is a valid out-parameter; no handler is changed.
+        let mut now: libc::sigaction = unsafe { std::mem::zeroed() };
+        // SAFETY: only reads the current disposition into `now`.
+        assert_eq!(
+            unsafe { libc::sigaction(libc::SIGUSR2, std::ptr::null(), &mut now) },
+            0
+        );
+        assert_eq!(
+            now.sa_sigaction,
+            libc::SIG_DFL,
+            "the default disposition is back"
+        );
+    }
+
+    #[test]
+    fn a_child_watcher_gets_the_pid_and_status() {
+        let _g = serial();
+        let mut lp = Loop::new().unwrap();
+        // SAFETY: the child only calls _exit.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            // SAFETY: _exit is async-signal-safe and ends the child at once.
+            unsafe { libc::_exit(3) };
+        }
+        assert!(pid > 0);
+        let k = lp.start_child(pid, cb(6)).unwrap();
+        let at = lp.deadline(5.0);
+        lp.timers.start(at, 0.0, cb(99));
+        let ready = loop {
+            lp.poll_once(true).unwrap();
+            if let Some(r) = lp.next_ready() {
+                break r;
+            }
+        };
+        assert_eq!(ready.cb, cb(6));
+        let (got_pid, status) = ready.child.unwrap();
+        assert_eq!(got_pid, pid);
+        assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 3);
+        lp.stop_child(k);
+    }
+
+    /// After fork, the child's loop gets an epoll instance of its own at its next iteration;
+    /// until then, stopping a watcher must not remove the fd from the instance it still shares
+    /// with the parent.
+    #[test]
+    fn after_fork_the_child_rebuilds_and_leaves_the_parents_registrations_alone() {
+        let _g = serial();
+        let mut lp = Loop::new().unwrap();
+        let (r, w) = pipe();
+        let (r2, w2) = pipe();
+        let parent_io = lp.io.start(r.as_raw_fd(), crate::io::READ, cb(1));
+        lp.poll_once(false).unwrap();
+        assert!(batch(&mut lp).is_empty());
+        let parent_epfd = lp.backend_fd();
+        // a test that fails must not hang: a timer ends every wait within 5 s
+        let at = lp.deadline(5.0);
+        lp.timers.start(at, 5.0, cb(99));
+
+        // SAFETY: the child runs only this closure's checks and then _exit.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                lp.stop_io(parent_io);
+                let io = lp.io.start(r2.as_raw_fd(), crate::io::READ, cb(2));
+                put(&w2);
+                lp.poll_once(true).unwrap();
+                let rebuilt = lp.backend_fd() != parent_epfd;
+                let got = batch(&mut lp);
+                lp.stop_io(io);
+                rebuilt && got == vec![cb(2)]
+            }))
+            .unwrap_or(false);
+            // SAFETY: _exit ends the child without running the parent's destructors.
+            unsafe { libc::_exit(if ok { 0 } else { 1 }) };
+        }
+        assert!(pid > 0);
+        let mut status = 0;
+        // SAFETY: waits for the child just forked; status is a valid out-parameter.
+        assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+        assert!(
+            libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+            "the child's loop rebuilt and delivered its event"
+        );
+        // The parent's watcher still works on the parent's epoll instance.
+        put(&w);
+        lp.poll_once(true).unwrap();
+        assert_eq!(lp.backend_fd(), parent_epfd);
+        assert_eq!(batch(&mut lp), vec![cb(1)]);
+    }
+}

@@ -295,3 +295,194 @@ fn epoll_del(epfd: RawFd, fd: RawFd) {
 fn errno() -> i32 {
     std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+    fn cb(n: usize) -> Callback {
+        n as Callback
+    }
+
+    fn epoll() -> OwnedFd {
+        // SAFETY: epoll_create1 returns a new fd (checked) that nothing else owns.
+        let fd = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+        assert!(fd >= 0);
+        // SAFETY: fd is valid and owned by nobody else.
+        unsafe { OwnedFd::from_raw_fd(fd) }
+    }
+
+    fn pipe() -> (OwnedFd, OwnedFd) {
+        let mut fds = [0; 2];
+        // SAFETY: fds has room for the two descriptors pipe2 writes.
+        assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+        // SAFETY: both fds were just created and are owned by nobody else.
+        unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) }
+    }
+
+    fn put(fd: &OwnedFd, bytes: &[u8]) {
+        // SAFETY: bytes is a valid buffer of bytes.len() bytes for the duration of the call.
+        let n = unsafe { libc::write(fd.as_raw_fd(), bytes.as_ptr().cast(), bytes.len()) };
+        assert_eq!(n, bytes.len() as isize);
+    }
+
+    /// (token, events) of what epoll reports now, without waiting.
+    fn ready(epfd: &OwnedFd) -> Vec<(u64, u32)> {
+        let mut evs = [libc::epoll_event { events: 0, u64: 0 }; 16];
+        // SAFETY: evs has room for the 16 events asked for.
+        let n = unsafe { libc::epoll_wait(epfd.as_raw_fd(), evs.as_mut_ptr(), 16, 0) };
+        assert!(n >= 0);
+        evs[..n as usize]
+            .iter()
+            .map(|e| (e.u64, e.events))
+            .collect()
+    }
+
+    fn queued(set: &IoSet, out: VecDeque<Pending>) -> Vec<Callback> {
+        out.into_iter()
+            .map(|p| match p {
+                Pending::Io(k) => set.callback(k).unwrap(),
+                other => panic!("not an io entry: {other:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn interest_is_aggregated_per_fd_and_synced_once() {
+        let ep = epoll();
+        let (r, w) = pipe();
+        let mut set = IoSet::default();
+        set.start(w.as_raw_fd(), WRITE, cb(1));
+        set.start(w.as_raw_fd(), READ, cb(2));
+        set.start(w.as_raw_fd(), WRITE, cb(3));
+        assert_eq!(
+            set.changes,
+            vec![w.as_raw_fd()],
+            "one change entry for three watchers"
+        );
+        set.sync(ep.as_raw_fd());
+        assert!(!set.has_changes());
+        assert_eq!(set.fds[w.as_raw_fd() as usize].registered, READ | WRITE);
+        // The write end is writable: one epoll event, the two WRITE watchers queued in order.
+        let evs = ready(&ep);
+        assert_eq!(evs.len(), 1);
+        let mut out = VecDeque::new();
+        assert!(set.collect_event(evs[0].0, false, true, &mut out));
+        assert_eq!(queued(&set, out), vec![cb(1), cb(3)]);
+        drop(r);
+    }
+
+    #[test]
+    fn stopping_one_watcher_narrows_the_interest() {
+        let ep = epoll();
+        let (r, w) = pipe();
+        let mut set = IoSet::default();
+        let a = set.start(r.as_raw_fd(), READ, cb(1));
+        set.start(r.as_raw_fd(), WRITE, cb(2));
+        set.sync(ep.as_raw_fd());
+        assert_eq!(set.fds[r.as_raw_fd() as usize].registered, READ | WRITE);
+        assert_eq!(set.stop(a, ep.as_raw_fd()), Some(cb(1)));
+        set.sync(ep.as_raw_fd());
+        assert_eq!(set.fds[r.as_raw_fd() as usize].registered, WRITE);
+        // Data in the pipe no longer wakes anybody: only readability is there.
+        put(&w, b"x");
+        assert!(ready(&ep).is_empty());
+    }
+
+    #[test]
+    fn a_reused_fd_number_gets_a_new_generation_and_old_events_are_stale() {
+        let ep = epoll();
+        let (r, w) = pipe();
+        let fd = r.as_raw_fd();
+        let mut set = IoSet::default();
+        set.start(fd, READ, cb(1));
+        set.sync(ep.as_raw_fd());
+        put(&w, b"x");
+        let old_token = ready(&ep)[0].0;
+        let old_generation = set.fds[fd as usize].generation;
+
+        // The program replaces the file behind the watcher's back (as close + open reusing the
+        // number would); a new watcher on it renews the registration.
+        let (r2, w2) = pipe();
+        // SAFETY: both fds are open; dup2 closes the old file of `fd`, which `r` still owns.
+        assert_eq!(unsafe { libc::dup2(r2.as_raw_fd(), fd) }, fd);
+        set.start(fd, READ, cb(2));
+        set.sync(ep.as_raw_fd());
+        assert_ne!(set.fds[fd as usize].generation, old_generation);
+
+        let mut out = VecDeque::new();
+        assert!(
+            !set.collect_event(old_token, true, false, &mut out),
+            "old token is stale"
+        );
+        assert!(out.is_empty());
+        put(&w2, b"y");
+        let evs = ready(&ep);
+        assert_eq!(evs.len(), 1);
+        assert!(set.collect_event(evs[0].0, true, false, &mut out));
+        assert_eq!(queued(&set, out), vec![cb(1), cb(2)]);
+        drop(w);
+    }
+
+    #[test]
+    fn fds_epoll_refuses_are_always_ready() {
+        let ep = epoll();
+        let file = std::fs::File::open("/proc/self/exe").unwrap();
+        let mut set = IoSet::default();
+        set.start(file.as_raw_fd(), READ, cb(7));
+        set.sync(ep.as_raw_fd());
+        assert!(set.has_immediate());
+        for _ in 0..2 {
+            // reported at every iteration, not once
+            let mut out = VecDeque::new();
+            set.collect_immediate(&mut out);
+            assert_eq!(queued(&set, out), vec![cb(7)]);
+        }
+    }
+
+    #[test]
+    fn invalid_fds_are_reported_once_then_detached() {
+        let ep = epoll();
+        // a number far above what the tests running alongside open (fds are numbered lowest first)
+        let fd = 4000;
+        // SAFETY: F_GETFD only asks whether the number is open.
+        assert_eq!(
+            unsafe { libc::fcntl(fd, libc::F_GETFD) },
+            -1,
+            "fd {fd} is not open"
+        );
+        let mut set = IoSet::default();
+        let k = set.start(fd, READ, cb(9));
+        set.sync(ep.as_raw_fd());
+        let mut out = VecDeque::new();
+        set.collect_immediate(&mut out);
+        assert_eq!(queued(&set, out), vec![cb(9)]);
+        let mut again = VecDeque::new();
+        set.collect_immediate(&mut again);
+        assert!(again.is_empty(), "reported once");
+        assert!(!set.has_immediate());
+        // Stopping the detached watcher still hands its callback back.
+        assert_eq!(set.stop(k, ep.as_raw_fd()), Some(cb(9)));
+    }
+
+    #[test]
+    fn reset_registrations_re_adds_every_watched_fd() {
+        let ep = epoll();
+        let (r, w) = pipe();
+        let mut set = IoSet::default();
+        set.start(r.as_raw_fd(), READ, cb(1));
+        set.sync(ep.as_raw_fd());
+        // a new epoll instance (after fork): nothing registered there yet
+        let ep2 = epoll();
+        set.reset_registrations();
+        assert!(set.has_changes());
+        set.sync(ep2.as_raw_fd());
+        put(&w, b"x");
+        let evs = ready(&ep2);
+        assert_eq!(evs.len(), 1);
+        let mut out = VecDeque::new();
+        assert!(set.collect_event(evs[0].0, true, false, &mut out));
+        assert_eq!(queued(&set, out), vec![cb(1)]);
+    }
+}

@@ -27,3 +27,8 @@ mod proptests;
 
 /// An opaque callback owned by the glue (a Perl code reference with a reference count held).
 pub type Callback = *mut std::ffi::c_void;
+
+/// Serializes the unit tests that use process-wide state: the loop's signal wake-up pipe,
+/// signal dispositions, fork and child reaping.
+#[cfg(test)]
+pub(crate) static PROCESS_STATE: std::sync::Mutex<()> = std::sync::Mutex::new(());

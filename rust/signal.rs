@@ -202,3 +202,108 @@ fn install(signum: i32) -> io::Result<libc::sigaction> {
         Ok(old)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cb(n: usize) -> Callback {
+        n as Callback
+    }
+
+    fn disposition(signum: i32) -> usize {
+        // SAFETY: a zeroed sigaction is a valid out-parameter.
+        let mut now: libc::sigaction = unsafe { std::mem::zeroed() };
+        // SAFETY: only reads the current disposition of signum.
+        assert_eq!(
+            unsafe { libc::sigaction(signum, std::ptr::null(), &mut now) },
+            0
+        );
+        now.sa_sigaction
+    }
+
+    fn set_disposition(signum: i32, handler: usize) {
+        // SAFETY: a zeroed sigaction with SIG_IGN/SIG_DFL is a valid disposition.
+        let mut new: libc::sigaction = unsafe { std::mem::zeroed() };
+        new.sa_sigaction = handler;
+        // SAFETY: installs SIG_IGN or SIG_DFL, no handler code.
+        assert_eq!(
+            unsafe { libc::sigaction(signum, &new, std::ptr::null_mut()) },
+            0
+        );
+    }
+
+    fn ours() -> usize {
+        on_signal as extern "C" fn(libc::c_int) as *const () as usize
+    }
+
+    #[test]
+    fn uncatchable_and_out_of_range_signals_are_refused() {
+        let mut s = Signals::default();
+        for bad in [0, -1, libc::SIGKILL, libc::SIGSTOP, NSIG as i32, 1000] {
+            let err = s.start(bad, cb(1)).unwrap_err();
+            assert_eq!(err.raw_os_error(), Some(libc::EINVAL), "signal {bad}");
+        }
+    }
+
+    #[test]
+    fn the_previous_disposition_returns_when_the_last_user_goes() {
+        let _g = crate::PROCESS_STATE
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let sig = libc::SIGURG;
+        set_disposition(sig, libc::SIG_IGN);
+        let mut s = Signals::default();
+        let a = s.start(sig, cb(1)).unwrap();
+        let b = s.start(sig, cb(2)).unwrap();
+        s.acquire_internal(sig).unwrap();
+        assert_eq!(disposition(sig), ours());
+        s.stop(a);
+        s.stop(b);
+        assert_eq!(disposition(sig), ours(), "the loop itself still needs it");
+        s.release_internal(sig);
+        assert_eq!(
+            disposition(sig),
+            libc::SIG_IGN,
+            "what the program had before"
+        );
+        set_disposition(sig, libc::SIG_DFL);
+    }
+
+    #[test]
+    fn caught_signals_queue_every_watcher_of_that_signal_once() {
+        let _g = crate::PROCESS_STATE
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        // the handler writes to the wake-up pipe: one of this test's own
+        let mut wake = WakePipe::new().unwrap();
+        let mut s = Signals::default();
+        s.start(libc::SIGUSR1, cb(1)).unwrap();
+        s.start(libc::SIGUSR1, cb(2)).unwrap();
+        s.start(libc::SIGWINCH, cb(3)).unwrap();
+        // SAFETY: our handler is installed for SIGUSR1; raise runs it in this thread.
+        unsafe { libc::raise(libc::SIGUSR1) };
+        // SAFETY: as above; twice before collecting counts once (signals are not queued).
+        unsafe { libc::raise(libc::SIGUSR1) };
+        let mut out = VecDeque::new();
+        assert!(!s.collect(&mut out), "no SIGCHLD among them");
+        let got: Vec<_> = out
+            .into_iter()
+            .map(|p| match p {
+                Pending::Signal(k) => s.callback(k).unwrap(),
+                other => panic!("not a signal entry: {other:?}"),
+            })
+            .collect();
+        assert_eq!(got, vec![cb(1), cb(2)]);
+        let mut again = VecDeque::new();
+        s.collect(&mut again);
+        assert!(again.is_empty());
+        let mut byte = [0u8; 4];
+        assert_eq!(
+            wake.receiver.read(&mut byte).unwrap(),
+            2,
+            "one wake-up byte per signal"
+        );
+        wake.drain();
+    }
+}

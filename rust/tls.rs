@@ -516,3 +516,151 @@ impl Session {
         Ok(true)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+    const CERT: &[u8] = include_bytes!("testdata/cert.pem");
+    const KEY: &[u8] = include_bytes!("testdata/key.pem");
+
+    /// A non-blocking SOCK_SEQPACKET pair: every write(v) becomes one packet, so the number of
+    /// packets is the number of writes that carried records.
+    fn packet_pair() -> (OwnedFd, OwnedFd) {
+        let mut fds = [0; 2];
+        let kind = libc::SOCK_SEQPACKET | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
+        // SAFETY: fds has room for the two descriptors socketpair writes.
+        assert_eq!(
+            unsafe { libc::socketpair(libc::AF_UNIX, kind, 0, fds.as_mut_ptr()) },
+            0
+        );
+        // SAFETY: both fds were just created and are owned by nobody else.
+        unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) }
+    }
+
+    /// Moves every packet waiting on `from` to `to`; returns how many there were.
+    fn relay(from: &OwnedFd, to: &OwnedFd) -> usize {
+        let mut buf = vec![0u8; 65536];
+        let mut packets = 0;
+        while let Ok(n) = crate::stream::read_into(from.as_raw_fd(), &mut buf) {
+            if n == 0 {
+                break;
+            }
+            assert_eq!(
+                crate::stream::write_from(to.as_raw_fd(), &buf[..n]).unwrap(),
+                n
+            );
+            packets += 1;
+        }
+        packets
+    }
+
+    fn contexts() -> (Context, Context) {
+        let both = || Settings {
+            tls12: true,
+            tls13: true,
+            server_tickets: true,
+            ..Settings::default()
+        };
+        let mut server = Context::new(both());
+        server.set_chain_pem(CERT).unwrap();
+        server.set_key_pem(KEY).unwrap();
+        (Context::new(both()), server)
+    }
+
+    #[test]
+    fn each_flight_and_the_first_data_leave_in_one_write() {
+        let (mut cctx, mut sctx) = contexts();
+        let mut client = Session::client(&mut cctx, Some("localhost")).unwrap();
+        let mut server = Session::server(&mut sctx).unwrap();
+        // client <-> c_wire | relay | s_wire <-> server
+        let (c_fd, c_wire) = packet_pair();
+        let (s_fd, s_wire) = packet_pair();
+
+        assert!(client.flush(c_fd.as_raw_fd()).unwrap());
+        assert_eq!(relay(&c_wire, &s_wire), 1, "ClientHello");
+
+        server.receive(s_fd.as_raw_fd()).unwrap();
+        assert!(server.flush(s_fd.as_raw_fd()).unwrap());
+        assert_eq!(
+            relay(&s_wire, &c_wire),
+            1,
+            "ServerHello .. server Finished: one write"
+        );
+
+        client.receive(c_fd.as_raw_fd()).unwrap();
+        assert!(!client.conn.is_handshaking());
+        client
+            .conn
+            .writer()
+            .write_all(b"GET / HTTP/1.0\r\n\r\n")
+            .unwrap();
+        assert!(client.flush(c_fd.as_raw_fd()).unwrap());
+        assert_eq!(
+            relay(&c_wire, &s_wire),
+            1,
+            "client Finished and the request: one write"
+        );
+
+        server.receive(s_fd.as_raw_fd()).unwrap();
+        assert!(!server.conn.is_handshaking());
+        let mut got = [0u8; 64];
+        let n = server.read_plaintext(&mut got).unwrap();
+        assert_eq!(&got[..n], b"GET / HTTP/1.0\r\n\r\n");
+        server
+            .conn
+            .writer()
+            .write_all(b"HTTP/1.0 200 OK\r\n\r\n")
+            .unwrap();
+        assert!(server.flush(s_fd.as_raw_fd()).unwrap());
+        assert_eq!(
+            relay(&s_wire, &c_wire),
+            1,
+            "session tickets and the answer: one write"
+        );
+        client.receive(c_fd.as_raw_fd()).unwrap();
+        let n = client.read_plaintext(&mut got).unwrap();
+        assert_eq!(&got[..n], b"HTTP/1.0 200 OK\r\n\r\n");
+    }
+
+    #[test]
+    fn a_burst_of_records_is_one_write() {
+        let (mut cctx, mut sctx) = contexts();
+        let mut client = Session::client(&mut cctx, None).unwrap();
+        let mut server = Session::server(&mut sctx).unwrap();
+        let (c_fd, c_wire) = packet_pair();
+        let (s_fd, s_wire) = packet_pair();
+        client.flush(c_fd.as_raw_fd()).unwrap();
+        relay(&c_wire, &s_wire);
+        server.receive(s_fd.as_raw_fd()).unwrap();
+        server.flush(s_fd.as_raw_fd()).unwrap();
+        relay(&s_wire, &c_wire);
+        client.receive(c_fd.as_raw_fd()).unwrap();
+        client.flush(c_fd.as_raw_fd()).unwrap();
+        relay(&c_wire, &s_wire);
+        server.receive(s_fd.as_raw_fd()).unwrap();
+        assert!(!server.conn.is_handshaking());
+        // ten application writes queue ten records; they go out together
+        for i in 0..10 {
+            client
+                .conn
+                .writer()
+                .write_all(format!("line {i}\n").as_bytes())
+                .unwrap();
+        }
+        assert!(client.flush(c_fd.as_raw_fd()).unwrap());
+        assert_eq!(relay(&c_wire, &s_wire), 1);
+        server.receive(s_fd.as_raw_fd()).unwrap();
+        let mut got = vec![0u8; 1024];
+        let mut text = Vec::new();
+        while let Ok(n) = server.read_plaintext(&mut got) {
+            if n == 0 {
+                break;
+            }
+            text.extend_from_slice(&got[..n]);
+        }
+        let want: String = (0..10).map(|i| format!("line {i}\n")).collect();
+        assert_eq!(String::from_utf8(text).unwrap(), want);
+    }
+}
