@@ -51,6 +51,28 @@ sub _poll { $LOOP->loop_once }
 
 # IO::Async handles signals through %SIG and reaps children itself (watch_process): our own
 # handlers would be replaced by its, so both are IO::Async's, as in AnyEvent 7.17.
+#
+# IO::Async's %SIG handlers are Perl's deferred ones: a signal (SIGCHLD, say) that arrives just
+# before IO::Async::Loop::Poll enters poll(2) is handled only when poll returns, which with
+# nothing else to wake it is never (IO::Async's race, as under 7.17; its Epoll loop has none).
+# While such watchers of ours exist, a timer of the loop wakes it every second, which bounds that
+# wait.
+my ($ticking, $tick_id, $tick_loop) = (0);
+
+sub _tick {
+    $tick_loop = $LOOP;
+    $tick_id = $tick_loop->watch_time(after => 1, code => \&_tick);
+}
+
+sub _tick_start { _tick() unless $ticking++ }
+
+sub _tick_stop {
+    return if --$ticking > 0;
+    $tick_loop->unwatch_time($tick_id) if defined $tick_id;
+    undef $tick_id;
+    return;
+}
+
 sub _loop_signal {
     my ($name, $cb) = @_;
     my $sig = AnyEvent::Impl::Embed::_check_signal($name, $cb);
@@ -63,7 +85,8 @@ sub _loop_signal {
         ref $outer eq 'CODE' ? $outer->(@_) : warn @_;
     };
     my $id = $loop->attach_signal($sig, sub { $cb->() });
-    return AnyEvent::Impl::Embed::_guard(sub { $loop->detach_signal($sig, $id) });
+    _tick_start();
+    return AnyEvent::Impl::Embed::_guard(sub { _tick_stop(); $loop->detach_signal($sig, $id) });
 }
 
 # IO::Async keeps one callback per pid: several AnyEvent watchers for a pid share it.
@@ -84,7 +107,9 @@ sub _loop_child {
     };
     my $key = ++$AnyEvent::Impl::Embed::NEXT_KEY;
     $cbs->{$key} = $cb;
+    _tick_start();
     return AnyEvent::Impl::Embed::_guard(sub {
+        _tick_stop();
         my $set = $by_pid{$pid} or return;
         delete $set->{$key};
         return if %$set;
@@ -122,7 +147,9 @@ AnyEvent 7.17: IO::Async installs C<%SIG> handlers and reaps the children it wat
 would silence ours. IO::Async keeps one callback per pid, so the AnyEvent watchers for a pid
 share one; a program that also calls C<watch_process> for the same pid replaces ours. A signal
 watcher for C<CHLD> works, without IO::Async's warning that advises C<watch_process> (7.17
-passes it on).
+passes it on). While such watchers exist the loop is woken every second: IO::Async's signal
+handlers are Perl's deferred ones, and a signal that arrives just before IO::Async::Loop::Poll
+blocks in poll(2) would otherwise wait for the next unrelated event (under 7.17 too).
 
 =head1 FUNCTIONS
 
