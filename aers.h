@@ -41,5 +41,6 @@ void aers_now_update(aers_loop *l);
 double aers_time(void);
 int aers_backend_fd(aers_loop *l);
 double aers_next_timeout(aers_loop *l);
+int aers_is_active(aers_loop *l);
 
 #endif

@@ -175,6 +175,19 @@ impl Loop {
         Some(cb)
     }
 
+    /// Whether anything would keep a loop of its own running: a watcher (io, signal, child,
+    /// idle), a scheduled timer, a postponed or queued callback. An embedding loop that ends
+    /// when it has nothing to watch (EV::run, POE::Kernel->run) asks this.
+    pub fn is_active(&self) -> bool {
+        self.io.len() > 0
+            || !self.timers.is_empty()
+            || self.signals.len() > 0
+            || self.children.len() > 0
+            || !self.idle.is_empty()
+            || !self.postponed.is_empty()
+            || !self.pending.is_empty()
+    }
+
     pub fn has_pending(&self) -> bool {
         !self.pending.is_empty()
     }

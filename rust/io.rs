@@ -68,6 +68,11 @@ pub struct IoSet {
 }
 
 impl IoSet {
+    /// Number of io watchers.
+    pub fn len(&self) -> usize {
+        self.watchers.len()
+    }
+
     /// Watches `fd` for `poll` (READ or WRITE).
     pub fn start(&mut self, fd: RawFd, poll: u8, cb: Callback) -> IoKey {
         let idx = fd as usize;

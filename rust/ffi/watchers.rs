@@ -154,3 +154,9 @@ pub extern "C" fn aers_backend_fd(l: *mut Loop) -> i32 {
 pub extern "C" fn aers_next_timeout(l: *mut Loop) -> f64 {
     unsafe { lp(l) }.next_timeout().unwrap_or(-1.0)
 }
+
+/// 1 when the loop has watchers, scheduled timers or queued callbacks, 0 when it is empty.
+#[no_mangle]
+pub extern "C" fn aers_is_active(l: *mut Loop) -> i32 {
+    guarded(|| Ok(unsafe { lp(l) }.is_active() as i32))
+}

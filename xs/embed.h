@@ -1,0 +1,73 @@
+/* Glue for running the loop inside another event loop (AnyEvent::Impl::* other than Rust) and
+ * for choosing the model lazily, as AnyEvent 7.17 does.
+ *
+ * - model_known: AnyEvent::detect has run (or is running). Until then, the first watcher
+ *   created calls it, so that a foreign loop loaded after AnyEvent is still found.
+ * - embed_hook: set by an embedding model. A watcher created while the foreign loop is in
+ *   charge and no run of ours is due calls it once, so that the model arranges a run (the new
+ *   watcher must reach epoll, or its timer be counted). embed_armed says a run is due: it is
+ *   set by that call and by run_nowait, cleared when the model asks for the loop's state after
+ *   a run (_embed_state).
+ * - delegate[kind]: a model whose loop owns signals or child reaping (EV, Glib, IO::Async,
+ *   POE, Event) hands AE::signal / AE::child to a Perl function of its own, which may
+ *   decline (return undef).
+ *
+ * The Perl code these call (detection loads modules, the foreign loop makes system calls)
+ * leaves errno as it found it, like every other part of a watcher constructor. */
+
+static int model_known;
+static SV *embed_hook;
+static int embed_armed;
+static SV *delegate[KIND_COUNT];
+
+static void detect_model(pTHX)
+{
+    dSP;
+    int saved_errno = errno;
+    model_known = 1;
+    PUSHMARK(SP);
+    call_pv("AnyEvent::detect", G_DISCARD | G_NOARGS);
+    errno = saved_errno;
+}
+
+#define ENSURE_MODEL STMT_START { if (!model_known) detect_model(aTHX); } STMT_END
+
+static void embed_wake(pTHX)
+{
+    dSP;
+    int saved_errno = errno;
+    embed_armed = 1;
+    PUSHMARK(SP);
+    call_sv(embed_hook, G_DISCARD | G_NOARGS);
+    errno = saved_errno;
+}
+
+/* After a watcher was added: make sure an embedding loop runs us soon. */
+#define WATCHER_ADDED STMT_START { if (embed_hook && !embed_armed) embed_wake(aTHX); } STMT_END
+
+/* Calls the model's own function for a watcher kind with the XSUB's arguments; returns its
+ * result (the watcher), or NULL when it returned nothing or undef: then our loop serves the
+ * watcher itself (a Glib model, say, hands over child watchers for one pid but not pid 0). */
+static SV *call_delegate(pTHX_ enum kind kind, SV *a, SV *b)
+{
+    dSP;
+    SV *ret;
+    int n;
+    int saved_errno = errno;
+    ENTER;
+    SAVETMPS;
+    PUSHMARK(SP);
+    EXTEND(SP, 2);
+    PUSHs(a);
+    PUSHs(b);
+    PUTBACK;
+    n = call_sv(delegate[kind], G_SCALAR);
+    SPAGAIN;
+    ret = n ? POPs : NULL;
+    ret = ret && SvOK(ret) ? newSVsv(ret) : NULL;
+    PUTBACK;
+    FREETMPS;
+    LEAVE;
+    errno = saved_errno;
+    return ret;
+}
