@@ -21,10 +21,9 @@
 #include "xs/handle.h"
 #include "xs/log.h"
 #include "xs/fileio.h"
+#include "xs/embed.h"
 
 aers_loop *THE_LOOP;
-
-enum kind { KIND_IO, KIND_TIMER, KIND_SIGNAL, KIND_CHILD, KIND_IDLE, KIND_COUNT };
 
 static const char *const kind_class[KIND_COUNT] = {
     "AnyEvent::Impl::Rust::io", "AnyEvent::Impl::Rust::timer", "AnyEvent::Impl::Rust::signal",
@@ -275,8 +274,10 @@ io(SV *fh, SV *poll, SV *cb)
         int fd = fd_of(aTHX_ fh, "AnyEvent io watcher");
         SV *code = callback_of(aTHX_ cb, "AnyEvent io watcher");
         uint64_t key;
+        ENSURE_MODEL;
         check_start(aTHX_ aers_io_start(THE_LOOP, fd, SvTRUE(poll) ? 2 : 1, code, &key), code, "AnyEvent io watcher");
         RETVAL = watcher_new(aTHX_ KIND_IO, key);
+        WATCHER_ADDED;
     }
     OUTPUT:
         RETVAL
@@ -301,8 +302,10 @@ timer(SV *after, SV *interval, SV *cb)
         if (at != at)
             croak_caller(aTHX_ "AnyEvent timer: after must be a number of seconds");
         code = callback_of(aTHX_ cb, "AnyEvent timer");
+        ENSURE_MODEL;
         check_start(aTHX_ aers_timer_start(THE_LOOP, at, every, code, &key), code, "AnyEvent timer");
         RETVAL = watcher_new(aTHX_ KIND_TIMER, key);
+        WATCHER_ADDED;
     }
     OUTPUT:
         RETVAL
@@ -312,10 +315,14 @@ signal(SV *name, SV *cb)
     PROTOTYPE: $$
     CODE:
     {
-        int signum = signum_of(aTHX_ name);
+        int signum;
         SV *code;
         uint64_t key;
         int status;
+        ENSURE_MODEL;
+        if (delegate[KIND_SIGNAL] && (RETVAL = call_delegate(aTHX_ KIND_SIGNAL, name, cb)))
+            goto done;
+        signum = signum_of(aTHX_ name);
         if (signum <= 0)
             croak_caller(aTHX_ "AnyEvent signal watcher: unknown signal name '%" SVf "'", SVfARG(name));
         code = callback_of(aTHX_ cb, "AnyEvent signal watcher");
@@ -326,6 +333,8 @@ signal(SV *name, SV *cb)
         }
         check_start(aTHX_ status, code, "AnyEvent signal watcher");
         RETVAL = watcher_new(aTHX_ KIND_SIGNAL, key);
+        WATCHER_ADDED;
+      done:;
     }
     OUTPUT:
         RETVAL
@@ -338,11 +347,16 @@ child(SV *pid, SV *cb)
         IV p;
         SV *code;
         uint64_t key;
+        ENSURE_MODEL;
         if (!SvOK(pid) || !looks_like_number(pid) || (p = SvIV(pid)) < 0 || p > INT_MAX)
             croak_caller(aTHX_ "AnyEvent child watcher: pid must be a process id or 0 (any child)");
+        if (delegate[KIND_CHILD] && (RETVAL = call_delegate(aTHX_ KIND_CHILD, pid, cb)))
+            goto done;
         code = callback_of(aTHX_ cb, "AnyEvent child watcher");
         check_start(aTHX_ aers_child_start(THE_LOOP, (int)p, code, &key), code, "AnyEvent child watcher");
         RETVAL = watcher_new(aTHX_ KIND_CHILD, key);
+        WATCHER_ADDED;
+      done:;
     }
     OUTPUT:
         RETVAL
@@ -354,8 +368,10 @@ idle(SV *cb)
     {
         SV *code = callback_of(aTHX_ cb, "AnyEvent idle watcher");
         uint64_t key;
+        ENSURE_MODEL;
         check_start(aTHX_ aers_idle_start(THE_LOOP, code, &key), code, "AnyEvent idle watcher");
         RETVAL = watcher_new(aTHX_ KIND_IDLE, key);
+        WATCHER_ADDED;
     }
     OUTPUT:
         RETVAL
@@ -377,7 +393,12 @@ void
 postpone(SV *cb)
     PROTOTYPE: &
     CODE:
-        CHECK_STATUS(aers_postpone(THE_LOOP, callback_of(aTHX_ cb, "AnyEvent::postpone")), "AnyEvent::postpone");
+    {
+        SV *code = callback_of(aTHX_ cb, "AnyEvent::postpone");
+        ENSURE_MODEL;
+        CHECK_STATUS(aers_postpone(THE_LOOP, code), "AnyEvent::postpone");
+        WATCHER_ADDED;
+    }
 
 NV
 now()
@@ -413,6 +434,7 @@ one_event()
 void
 run_nowait()
     CODE:
+        embed_armed = 1; /* the embedding model re-arms after this run (_embed_state) */
         one_iteration(aTHX_ 0, errno);
 
 void
@@ -501,6 +523,8 @@ INCLUDE: xs/socket.xsh
 INCLUDE: xs/dns.xsh
 
 INCLUDE: xs/handle.xsh
+
+INCLUDE: xs/embed.xsh
 
 INCLUDE: xs/log.xsh
 

@@ -51,6 +51,7 @@ int aers_now_update(aers_loop *l);
 int aers_time(double *now);
 int aers_backend_fd(aers_loop *l, int32_t *fd);
 int aers_next_timeout(aers_loop *l, double *secs);
+int aers_is_active(aers_loop *l, bool *active);
 
 /* --- Sockets and IDN (rust/ffi/socket.rs, rust/ffi/idn.rs) --- */
 

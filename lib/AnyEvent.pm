@@ -51,13 +51,87 @@ BEGIN {
     $VERBOSE = length($ENV{PERL_ANYEVENT_VERBOSE} // '') ? $ENV{PERL_ANYEVENT_VERBOSE} * 1 : 4;
 }
 
-sub _select_model {
-    my $wanted = $ENV{PERL_ANYEVENT_MODEL};
-    if (defined $wanted && length $wanted && $wanted !~ /^(?:Rust|Perl|AnyEvent::Impl::(?:Rust|Perl))$/) {
-        AnyEvent::log(4, "model '$wanted' (from \$ENV{PERL_ANYEVENT_MODEL}) is not available: "
-            . "this AnyEvent always runs on its Rust loop, using " . MODEL_NAME);
+# Model detection, as AnyEvent 7.17: at the first watcher (the XS calls detect) or an explicit
+# AnyEvent::detect, PERL_ANYEVENT_MODEL or the first event loop already loaded, in this order,
+# picks the model; with none loaded our own loop runs. Every model keeps its watchers in the Rust
+# loop; a foreign one only decides who waits (see AnyEvent::Impl::Embed).
+our @REGISTRY;
+our @models = (
+    ['EV::' => 'AnyEvent::Impl::EV'],
+    ['AnyEvent::Loop::' => 'AnyEvent::Impl::Perl'],
+    ['Irssi::' => 'AnyEvent::Impl::Irssi'],
+    ['Event::' => 'AnyEvent::Impl::Event'],
+    ['Glib::' => 'AnyEvent::Impl::Glib'],
+    ['Event::Lib::' => 'AnyEvent::Impl::EventLib'],
+    ['Tk::' => 'AnyEvent::Impl::Tk'],
+    ['UV::' => 'AnyEvent::Impl::UV'],
+    ['Qt::' => 'AnyEvent::Impl::Qt'],
+    ['POE::Kernel::' => 'AnyEvent::Impl::POE'],
+    ['Wx::' => 'AnyEvent::Impl::POE'],
+    ['Prima::' => 'AnyEvent::Impl::POE'],
+    ['IO::Async::Loop::' => 'AnyEvent::Impl::IOAsync'],
+    ['Cocoa::EventLoop::' => 'AnyEvent::Impl::Cocoa'],
+    ['FLTK::' => 'AnyEvent::Impl::FLTK'],
+    ['Mojo::IOLoop::' => 'AnyEvent::Impl::Mojo'],    # beyond 7.17: Mojo::Reactor::Poll
+);
+
+sub _loaded {
+    my ($package) = @_;
+    no strict 'refs';
+    my $version = ${"${package}VERSION"};
+    return 1 if defined $version && do { no warnings 'numeric'; $version > 0 };
+    (my $file = $package) =~ s/::$/.pm/;
+    $file =~ s{::}{/}g;
+    return exists $INC{$file} && $package eq 'Mojo::IOLoop::';
+}
+
+sub _try_model {
+    my ($model) = @_;
+    local $@;
+    return $model if eval "require $model; 1";
+    return (undef, $@);
+}
+
+sub detect() {
+    return $MODEL if $MODEL;
+    AnyEvent::Impl::Rust::_model_known();
+    local $SIG{__DIE__};
+    my $model;
+    if (defined $ENV{PERL_ANYEVENT_MODEL} && $ENV{PERL_ANYEVENT_MODEL} =~ /^([a-zA-Z0-9:]+)$/) {
+        # "EV" means AnyEvent::Impl::EV; a name ending in "::" is used as it is
+        my $want = $1;
+        $want = "AnyEvent::Impl::$want" unless $want =~ s/::$// || $want =~ /^AnyEvent::Impl::/;
+        my ($ok, $err) = _try_model($want);
+        if ($ok) {
+            AnyEvent::log(7, "loaded model '$want' (forced by \$ENV{PERL_ANYEVENT_MODEL}), using it");
+            $model = $want;
+        } else {
+            $err =~ s/\n.*//s;
+            $err =~ s/ \((?:you may need|\@INC contains)[^)]*\)//g;    # one readable line
+            AnyEvent::log(2, "unable to load model '$want' (from \$ENV{PERL_ANYEVENT_MODEL}): $err");
+        }
     }
-    $MODEL = MODEL_NAME;
+    unless ($model) {
+        for (@REGISTRY, @models) {
+            my ($package, $impl) = @$_;
+            next unless _loaded($package);
+            my ($ok, $err) = _try_model($impl);
+            if ($ok) {
+                AnyEvent::log(7, "autodetected model '$impl', using it");
+                $model = $impl;
+                last;
+            }
+            AnyEvent::log(8, "detected event loop $package, but cannot load '$impl', skipping: $err");
+        }
+    }
+    $model ||= MODEL_NAME;
+    # A loop that cannot start (Tk without a display) leaves our own loop in charge.
+    if ($model->can('_activate') && !eval { $model->_activate; 1 }) {
+        (my $err = $@) =~ s/\n.*//s;
+        AnyEvent::log(2, "cannot start model '$model': $err; using " . MODEL_NAME);
+        $model = MODEL_NAME;
+    }
+    $MODEL = $model;
     (shift @post_detect)->() while @post_detect;
     return $MODEL;
 }
@@ -73,14 +147,21 @@ our %PROTOCOL;
 # Accepted for compatibility; the Rust loop delivers signals at once and never polls for them.
 $MAX_SIGNAL_LATENCY = $ENV{PERL_ANYEVENT_MAX_SIGNAL_LATENCY} || 10;
 
-sub detect() { $MODEL }
-
-# The backend is known from the start, so the block runs at once; as in AnyEvent, the "guard"
-# returned then is undef.
+# Before detection the block waits in @post_detect (the guard returned in non-void context
+# removes it when destroyed); afterwards it runs at once and the "guard" is undef, as in 7.17.
 sub post_detect(&) {
     my ($cb) = @_;
-    $cb->();
-    return undef;
+    if ($MODEL) {
+        $cb->();
+        return undef;
+    }
+    push @post_detect, $cb;
+    return defined wantarray ? bless(\$cb, 'AnyEvent::Util::postdetect') : ();
+}
+
+sub AnyEvent::Util::postdetect::DESTROY {
+    my $cb = ${ $_[0] };
+    @post_detect = grep $_ != $cb, @post_detect;
 }
 
 sub postpone(&) { goto &AE::postpone }
@@ -127,9 +208,10 @@ sub now        { AE::now() }
 sub time       { AE::time() }
 sub now_update { AE::now_update() }
 
-# Old-style blocking poll, used by modules written against AnyEvent 4.x.
-sub one_event { AnyEvent::Impl::Rust::one_event() }
-sub _poll     { AnyEvent::Impl::Rust::one_event() }
+# Old-style blocking poll, used by modules written against AnyEvent 4.x: one iteration of the
+# loop in charge (a foreign loop's, once one was detected).
+sub one_event { ($MODEL || detect())->_poll }
+sub _poll     { ($MODEL || detect())->_poll }
 
 sub common_sense {
     strict->import(qw(vars subs));
@@ -159,9 +241,10 @@ undef $SIG{CHLD} if defined $SIG{CHLD} && $SIG{CHLD} eq 'IGNORE';
 # specification in the environment loads it now, so that it applies from the start.
 require AnyEvent::Log if length($ENV{PERL_ANYEVENT_LOG} // '');
 
-_select_model();
-
-# Development aids requested through the environment, as in 7.17.
+# Development aids requested through the environment, as in 7.17. They are set up before any
+# watcher exists (so that AnyEvent::Strict and AnyEvent::Debug's wrapping see the first one)
+# and create no watcher themselves before the model is chosen: AnyEvent::Strict's descriptor
+# check timer and the debug shell wait for detection (post_detect), which stays lazy.
 require AnyEvent::Strict if $ENV{PERL_ANYEVENT_STRICT};
 if ($ENV{PERL_ANYEVENT_DEBUG_WRAP}) {
     require AnyEvent::Debug;
@@ -171,7 +254,7 @@ if (length($ENV{PERL_ANYEVENT_DEBUG_SHELL} // '')) {
     require AnyEvent::Socket;
     require AnyEvent::Debug;
     (my $where = $ENV{PERL_ANYEVENT_DEBUG_SHELL}) =~ s/\$\$/$$/g;
-    $AnyEvent::Debug::SHELL = AnyEvent::Debug::shell(AnyEvent::Socket::parse_hostport($where));
+    post_detect { $AnyEvent::Debug::SHELL = AnyEvent::Debug::shell(AnyEvent::Socket::parse_hostport($where)) };
 }
 
 package AE;
@@ -217,9 +300,9 @@ AnyEvent - the AnyEvent event framework, with its event loop written in Rust
 =head1 DESCRIPTION
 
 This distribution is a drop-in replacement for Marc Lehmann's AnyEvent 7.17. Programs and
-modules that C<use AnyEvent> run unchanged; the event loop underneath is not one of the Perl
-event libraries but a loop written in Rust (epoll through mio), linked into this module. There is
-exactly one backend, C<AnyEvent::Impl::Rust>, and it is always selected.
+modules that C<use AnyEvent> run unchanged; the event loop underneath is a loop written in Rust
+(epoll through mio), linked into this module. When the program uses another event loop (EV,
+Glib/Gtk3, Event, IO::Async, Tk, POE, Mojo), the Rust loop runs inside it (see L</MODELS>).
 
 Watchers are objects: keep a reference to keep the watcher active, drop it (or C<undef> the
 variable) to stop it. A watcher kept only inside its own callback's closure stays alive
@@ -311,19 +394,26 @@ once it has been sent.
 
 =head2 $AnyEvent::MODEL
 
-The backend's class: always C<AnyEvent::Impl::Rust>, set as soon as AnyEvent is loaded.
+The model's class (see L</MODELS>), e.g. C<AnyEvent::Impl::Rust> or C<AnyEvent::Impl::Glib>;
+undef until the model is detected.
 
 =head2 AnyEvent::detect
 
-Returns C<$AnyEvent::MODEL>. No probing happens; the Rust loop is the backend.
+Detects the model unless that happened already, and returns C<$AnyEvent::MODEL>. Detection
+also happens at the first watcher, C<postpone> or C<recv>. Never croaks: a model that cannot be
+loaded is logged and skipped.
 
 =head2 $guard = AnyEvent::post_detect { BLOCK }
 
-Runs BLOCK. (The backend is known as soon as AnyEvent is loaded, so this is immediate.)
-Returns C<undef>, which is what AnyEvent returns when it runs the block at once, so code that
-keeps the "guard" (C<$w ||= $guard>) works. Code references pushed onto
-C<@AnyEvent::post_detect> before AnyEvent is loaded are run when it loads; once it is loaded,
-C<$AnyEvent::MODEL> is defined and the array is no longer looked at.
+Before detection: remembers BLOCK, to be run right after the model is detected, and returns (in
+non-void context) a guard object; destroying the guard forgets BLOCK. After detection: runs
+BLOCK at once and returns C<undef>, so code that keeps the "guard" (C<$w ||= $guard>) works.
+Code references pushed onto C<@AnyEvent::post_detect> are run at detection too.
+
+=head2 @AnyEvent::REGISTRY
+
+C<[$package, $model]> pairs looked at before AnyEvent's own list at detection: when
+C<$package> is loaded (its C<$VERSION> is true), C<$model> is required and used.
 
 =head2 AnyEvent::postpone { BLOCK }
 
@@ -397,8 +487,10 @@ C<%ENV>, then those with an C<AE_xxx> counterpart are set to C<undef>.
 
 =item PERL_ANYEVENT_MODEL
 
-C<Rust> or C<Perl> (or their C<AnyEvent::Impl::> names) select the Rust loop, which is the
-only backend. Any other model name is reported (at log level 4) and the Rust loop is used.
+The model to use: C<Rust> or C<Perl> (our own loop), C<EV>, C<Glib>, C<Event>, C<IOAsync>,
+C<Tk>, C<POE>, C<Mojo> (C<AnyEvent::Impl::> is prepended; a name ending in C<::> is used as it
+is). A model that cannot be loaded is reported in one line at log level 2 and detection
+proceeds as without the variable.
 
 =item PERL_ANYEVENT_IO_MODEL
 
@@ -422,7 +514,8 @@ A logging configuration, see L<AnyEvent::Log/PERL_ANYEVENT_LOG>; loads AnyEvent:
 
 =item PERL_ANYEVENT_STRICT
 
-When true, L<AnyEvent::Strict> is loaded: every watcher call is checked.
+When true, L<AnyEvent::Strict> is loaded with AnyEvent (before the model is detected): every
+watcher call is checked, the first one included.
 
 =item PERL_ANYEVENT_DEBUG_WRAP
 
@@ -431,7 +524,9 @@ The wrap level of L<AnyEvent::Debug/AnyEvent::Debug::wrap> (0, 1 or 2).
 =item PERL_ANYEVENT_DEBUG_SHELL
 
 C<HOST:PORT> or a unix socket path (C<$$> replaced by the process id): an
-L<AnyEvent::Debug> shell is started there, kept in C<$AnyEvent::Debug::SHELL>.
+L<AnyEvent::Debug> shell is started there when the model is detected (its listening socket is a
+watcher, so that loading AnyEvent does not choose the model), kept in
+C<$AnyEvent::Debug::SHELL>.
 
 =item PERL_ANYEVENT_MAX_SIGNAL_LATENCY
 
@@ -443,6 +538,23 @@ Sets C<$AnyEvent::MAX_SIGNAL_LATENCY>, which has no effect here (see there).
 
 As AnyEvent does: when AnyEvent is loaded, a no-op C<SIGPIPE> handler is installed if
 C<$SIG{PIPE}> is undefined, and C<SIGCHLD> set to C<IGNORE> is reset to the default.
+
+=head1 MODELS
+
+As in AnyEvent 7.17, the model is chosen once: at the first watcher (or C<postpone>, C<recv>,
+C<AnyEvent::detect>). C<PERL_ANYEVENT_MODEL> is tried first; otherwise the first of these
+modules that is loaded decides: EV (L<AnyEvent::Impl::EV>), AnyEvent::Loop
+(L<AnyEvent::Impl::Perl>, our own loop), Irssi, Event (L<AnyEvent::Impl::Event>), Glib
+(L<AnyEvent::Impl::Glib>), Event::Lib, Tk (L<AnyEvent::Impl::Tk>), UV, Qt, POE::Kernel, Wx and
+Prima (L<AnyEvent::Impl::POE>), IO::Async::Loop (L<AnyEvent::Impl::IOAsync>), Cocoa::EventLoop,
+FLTK, and beyond 7.17 Mojo::IOLoop (L<AnyEvent::Impl::Mojo>). With none loaded, our own loop
+runs (C<AnyEvent::Impl::Rust>); unlike 7.17 nothing is loaded just to probe. The models for
+Event::Lib, FLTK and Cocoa::EventLoop exist but are untested (those loops have no Debian
+packages); models for Irssi, UV and Qt are not provided: detection skips them.
+
+Whatever the model, every watcher lives in the Rust loop; a foreign model runs that loop as one
+source of the foreign loop, so watchers fire while the program runs the foreign loop's own main
+function, and C<< $cv->recv >> iterates the foreign loop (L<AnyEvent::Impl::Embed>).
 
 =head1 EMBEDDING
 

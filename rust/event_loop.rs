@@ -178,6 +178,19 @@ impl Loop {
         Some(cb)
     }
 
+    /// Whether anything would keep a loop of its own running: a watcher (io, signal, child,
+    /// idle), a scheduled timer, a postponed or queued callback. An embedding loop that ends
+    /// when it has nothing to watch (EV::run, POE::Kernel->run) asks this.
+    pub(crate) fn is_active(&self) -> bool {
+        self.io.len() > 0
+            || !self.timers.is_empty()
+            || self.signals.len() > 0
+            || !self.children.is_empty()
+            || !self.idle.is_empty()
+            || !self.postponed.is_empty()
+            || !self.pending.is_empty()
+    }
+
     /// Seconds until the loop has something to do: 0 when something is due now (including io
     /// watchers that epoll does not know yet: an embedding loop must run us to register them),
     /// None when only an io event or a signal could wake it.

@@ -60,6 +60,11 @@ pub(crate) struct IoSet {
 }
 
 impl IoSet {
+    /// Number of io watchers.
+    pub(crate) fn len(&self) -> usize {
+        self.watchers.len()
+    }
+
     /// Watches `fd` for `poll` (READ or WRITE).
     pub(crate) fn start(&mut self, fd: RawFd, poll: u8, cb: Callback) -> IoKey {
         let idx = fd as usize;

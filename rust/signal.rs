@@ -141,6 +141,11 @@ impl Signals {
         self.watchers.get(key).map(|w| w.cb)
     }
 
+    /// Number of signal watchers.
+    pub(crate) fn len(&self) -> usize {
+        self.watchers.len()
+    }
+
     /// The loop itself needs `signum` handled (SIGCHLD while child watchers exist).
     pub(crate) fn acquire_internal(&mut self, signum: i32) -> io::Result<()> {
         self.acquire(signum as usize)?;

@@ -71,7 +71,6 @@ impl Timers {
     }
 
     /// Whether no timer is scheduled.
-    #[cfg(test)]
     pub(crate) fn is_empty(&self) -> bool {
         self.heap.is_empty()
     }

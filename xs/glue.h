@@ -8,6 +8,9 @@
 
 extern aers_loop *THE_LOOP;
 
+/* The watcher kinds of AnyEvent.xs. */
+enum kind { KIND_IO, KIND_TIMER, KIND_SIGNAL, KIND_CHILD, KIND_IDLE, KIND_COUNT };
+
 /* Croaks at the user's line (through Carp when called from one of our Perl modules). */
 void croak_caller(pTHX_ const char *fmt, ...) __attribute__noreturn__;
 

@@ -53,7 +53,13 @@ sub recv {
     return wantarray ? @{ $cv->{_ae_sent} } : $cv->{_ae_sent}[0];
 }
 
-sub _wait { AnyEvent::Impl::Rust::_wait($_[0]) }
+# Our loop waits here; a model that embeds it in another loop replaces this function with one
+# that iterates that loop. The first recv detects the model.
+sub _wait {
+    return AnyEvent::Impl::Rust::_wait($_[0]) if $AnyEvent::MODEL;
+    AnyEvent::detect();
+    goto &{ AnyEvent::CondVar::Base->can('_wait') };
+}
 
 sub cb {
     my $cv = shift;

@@ -503,7 +503,8 @@ Turns tracing of this watcher on or off. Returns nothing.
 =head1 ENVIRONMENT
 
 C<PERL_ANYEVENT_DEBUG_SHELL> (C<HOST:PORT> or a unix socket path, C<$$> replaced by the
-process id: a shell is started when AnyEvent is loaded and kept in C<$AnyEvent::Debug::SHELL>),
+process id: a shell is started when the model is detected, as in 7.17, and kept in
+C<$AnyEvent::Debug::SHELL>),
 C<PERL_ANYEVENT_DEBUG_WRAP> (the wrap level).
 
 =head1 SEE ALSO

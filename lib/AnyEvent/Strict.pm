@@ -76,7 +76,10 @@ sub _check_fds {
         AE::log(crit => "File descriptor $FD_I registered with AnyEvent but prematurely closed, event loop might malfunction.");
     }
 }
-our $FD_CHECK_W = AE::timer(4, 4, \&_check_fds);
+# The timer waits for the model to be chosen: loading this module must not choose it (with
+# PERL_ANYEVENT_STRICT it is loaded by AnyEvent itself, before the program loads its loop).
+our $FD_CHECK_W;
+AnyEvent::post_detect(sub { $FD_CHECK_W = AE::timer(4, 4, \&_check_fds) });
 
 sub _unsupported {
     my ($method, $arg) = @_;
@@ -272,7 +275,7 @@ its own callbacks, and deadlocks when the awaited event depends on the callback 
 Besides, strict mode wraps the callbacks of watchers created while it is on: C<$_> is read-only
 inside them (changing it without C<local> dies with "Modification of a read-only value
 attempted"), io watchers are C<AnyEvent::Strict::io> objects holding the real watcher, and
-every 4 seconds some of the file descriptors that have io watchers are checked for having been
+every 4 seconds (from the time the model is detected) some of the file descriptors that have io watchers are checked for having been
 closed behind AnyEvent's back, which is logged at level C<crit> ("File descriptor N registered
 with AnyEvent but prematurely closed, event loop might malfunction.").
 

@@ -337,6 +337,19 @@ pub unsafe extern "C" fn aers_next_timeout(l: *mut Loop, secs: *mut f64) -> Stat
     })
 }
 
+/// Whether the loop has watchers, scheduled timers or queued callbacks, in `*active`.
+///
+/// # Safety
+/// As in the module documentation.
+#[no_mangle]
+pub unsafe extern "C" fn aers_is_active(l: *mut Loop, active: *mut bool) -> Status {
+    call(|| {
+        // SAFETY: the module's contract.
+        unsafe { active.write(lp(l).is_active()) };
+        Ok(())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

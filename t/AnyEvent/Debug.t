@@ -121,8 +121,10 @@ subtest 'PERL_ANYEVENT_DEBUG_WRAP and PERL_ANYEVENT_DEBUG_SHELL' => sub {
     my ($out) = AETest::Perl::run_perl({ PERL_ANYEVENT_DEBUG_WRAP => 1 }, q{ use AnyEvent; print ref AE::timer 1, 0, sub { } });
     is $out, 'AnyEvent::Debug::Wrapped';
     ($out) = AETest::Perl::run_perl({ PERL_ANYEVENT_DEBUG_SHELL => "$dir/sh\$\$" },
-        q{ use AnyEvent; print -S "} . $dir . q{/sh$$" ? "listening" : "not", " ", ref $AnyEvent::Debug::SHELL });
-    is $out, 'listening AnyEvent::Util::guard', 'a shell on the path ($$ replaced by the pid), kept in $AnyEvent::Debug::SHELL';
+        q{ use AnyEvent; print defined $AnyEvent::MODEL ? "detected" : "lazy", " ";
+           AnyEvent::detect; print -S "} . $dir . q{/sh$$" ? "listening" : "not", " ", ref $AnyEvent::Debug::SHELL });
+    is $out, 'lazy listening AnyEvent::Util::guard',
+        'a shell on the path ($$ replaced by the pid), kept in $AnyEvent::Debug::SHELL, made at detection (as 7.17)';
 };
 
 done_testing;

@@ -23,25 +23,38 @@ sub run_perl {
 
 subtest 'model, version, detect, post_detect' => sub {
     cmp_ok $AnyEvent::VERSION, '>=', 7.17, '$AnyEvent::VERSION >= 7.17';
-    is $AnyEvent::MODEL, 'AnyEvent::Impl::Rust', '$AnyEvent::MODEL';
-    is AnyEvent::detect(), 'AnyEvent::Impl::Rust', 'detect returns the model';
+    is AnyEvent::detect(), 'AnyEvent::Impl::Perl', 'detect: AnyEvent::Loop is loaded, so the "Perl" model (our own loop), as 7.17';
+    is $AnyEvent::MODEL, 'AnyEvent::Impl::Perl', '$AnyEvent::MODEL';
     ok(AnyEvent::Impl::Perl->isa('AnyEvent::Impl::Rust'), 'AnyEvent::Impl::Perl is a name for the Rust loop');
     my $ran = 0;
     AnyEvent::post_detect { $ran++ };
     is $ran, 1, 'post_detect runs its block at once (the model is known)';
-    is run_perl({}, q{-e 'BEGIN { push @AnyEvent::post_detect, sub { print "post_detect ran\n" } } use AnyEvent; print "loaded\n"'}),
-        "post_detect ran\nloaded\n", '@AnyEvent::post_detect pushed before loading runs when AnyEvent loads';
+    is run_perl({}, q{-e 'BEGIN { push @AnyEvent::post_detect, sub { print "post_detect ran\n" } } use AnyEvent; print "loaded\n"; AnyEvent::detect'}),
+        "loaded\npost_detect ran\n", '@AnyEvent::post_detect pushed before loading runs at detection';
 };
 
 subtest 'PERL_ANYEVENT_MODEL' => sub {
-    for my $model (qw(Perl Rust AnyEvent::Impl::Perl)) {
-        is run_perl({ PERL_ANYEVENT_MODEL => $model }, q{-MAnyEvent -e 'print $AnyEvent::MODEL'}),
-            'AnyEvent::Impl::Rust', "PERL_ANYEVENT_MODEL=$model runs on the Rust loop, silently";
+    for (['Perl', 'AnyEvent::Impl::Perl'], ['Rust', 'AnyEvent::Impl::Rust'], ['AnyEvent::Impl::Perl::', 'AnyEvent::Impl::Perl']) {
+        my ($model, $want) = @$_;
+        is run_perl({ PERL_ANYEVENT_MODEL => $model }, q{-MAnyEvent -e 'AnyEvent::detect; print $AnyEvent::MODEL'}),
+            $want, "PERL_ANYEVENT_MODEL=$model runs on our own loop, silently";
     }
-    my $out = run_perl({ PERL_ANYEVENT_MODEL => 'EV' },
+    my $out = run_perl({ PERL_ANYEVENT_MODEL => 'NoSuchLoop' },
         q{-MAnyEvent -e 'my $cv = AE::cv; my $t = AE::timer 0, 0, $cv; $cv->recv; print "model $AnyEvent::MODEL\n"'});
-    like $out, qr/model AnyEvent::Impl::Rust$/m, 'PERL_ANYEVENT_MODEL=EV: still the Rust loop, and it works';
-    like $out, qr/'EV'.*not available/, 'the unavailable model is reported';
+    like $out, qr/model AnyEvent::Impl::Rust$/m, 'PERL_ANYEVENT_MODEL=NoSuchLoop: falls back to detection, our loop, and it works';
+    like $out, qr/^[-\d]+ [:.\d]+ [-+]\d{4} alert AnyEvent: unable to load model 'AnyEvent::Impl::NoSuchLoop'/m,
+        'the unavailable model is reported (AnyEvent::Log, level alert)';
+    is scalar(() = $out =~ /^.* AnyEvent: /mg), 1, 'in one line';
+    $out = run_perl({ PERL_ANYEVENT_MODEL => 'NoSuchLoop', PERL_ANYEVENT_VERBOSE => 1 },
+        q{-MAnyEvent -e 'AnyEvent::detect; print "model $AnyEvent::MODEL\n"'});
+    is $out, "model AnyEvent::Impl::Rust\n", 'silent below verbose 2';
+    # A model whose loop is there but cannot start: Tk without a display.
+    if (eval { require Tk; 1 }) {
+        $out = run_perl({ PERL_ANYEVENT_MODEL => 'Tk', DISPLAY => '' },
+            q{-MAnyEvent -e 'my $cv = AE::cv; my $t = AE::timer 0, 0, $cv; $cv->recv; print "model $AnyEvent::MODEL\n"'});
+        like $out, qr/^[-\d]+ [:.\d]+ [-+]\d{4} alert AnyEvent: cannot start model 'AnyEvent::Impl::Tk': .*display.*\nmodel AnyEvent::Impl::Rust\n\z/,
+            'PERL_ANYEVENT_MODEL=Tk without a display: one line, then our loop runs';
+    }
 };
 
 subtest 'AnyEvent::Loop::run and one_event' => sub {

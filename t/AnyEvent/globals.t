@@ -8,10 +8,19 @@ use AETest qw(watchdog);
 use Fcntl qw(F_GETFL O_NONBLOCK O_APPEND);
 use AnyEvent;
 
-watchdog(20);
+ok !defined $AnyEvent::MODEL, '$AnyEvent::MODEL is undef until the model is detected (as in 7.17)';
+my $pending = 0;
+AnyEvent::post_detect { $pending++ };
+is $pending, 0, 'post_detect before detection waits for it';
+{
+    my $guard = AnyEvent::post_detect { $pending += 10 };
+    ok ref $guard, 'post_detect before detection returns a guard in non-void context';
+}
+is AnyEvent::detect(), 'AnyEvent::Impl::Rust', 'detect: no other loop is loaded, our own loop runs';
+is $AnyEvent::MODEL, 'AnyEvent::Impl::Rust', '$AnyEvent::MODEL names it';
+is $pending, 1, 'the waiting post_detect block ran at detection; the one whose guard was dropped did not';
 
-is $AnyEvent::MODEL, 'AnyEvent::Impl::Rust', '$AnyEvent::MODEL is set once AnyEvent is loaded';
-is AnyEvent::detect(), $AnyEvent::MODEL, 'detect returns the model';
+watchdog(20);
 
 subtest 'prototypes as in AnyEvent 7.17' => sub {
     my %want = (detect => '', post_detect => '&', postpone => '&', log => '$$;@',
@@ -34,11 +43,11 @@ subtest 'post_detect runs the block at once and returns undef' => sub {
     ok ref $w, 'the documented "$WATCHER ||= $guard" idiom keeps the watcher made in the block';
 };
 
-subtest '@AnyEvent::post_detect filled before loading is run at load' => sub {
+subtest '@AnyEvent::post_detect filled before loading is run at detection' => sub {
     my @inc = map { "-I$_" } grep { !ref } @INC;
-    my $code = 'BEGIN { push @AnyEvent::post_detect, sub { print "hook:", defined $AnyEvent::MODEL ? "model" : "none" } } use AnyEvent; print ",after"';
+    my $code = 'BEGIN { push @AnyEvent::post_detect, sub { print "hook:", defined $AnyEvent::MODEL ? "model" : "none" } } use AnyEvent; print "loaded,"; my $t = AE::timer 1, 0, sub { }; print ",after"';
     my $out = do { open my $p, '-|', $^X, @inc, '-e', $code or die $!; local $/; <$p> };
-    is $out, 'hook:model,after', 'the hook ran once, after $AnyEvent::MODEL was set, while AnyEvent loaded';
+    is $out, 'loaded,hook:model,after', 'the hook ran once, at the first watcher, after $AnyEvent::MODEL was set';
 };
 
 subtest 'postpone runs after the caller returns, and returns nothing' => sub {

@@ -39,6 +39,8 @@ subtest 'several watchers on one signal all fire' => sub {
 };
 
 subtest 'the previous disposition returns after the last watcher is gone' => sub {
+    plan skip_all => "the signal is the foreign loop's own (libev, IO::Async, Event, POE), which does not restore %SIG as ours does"
+        if AnyEvent::detect() =~ /::(?:EV|IOAsync|Event|POE)$/;
     my $perl_handler = 0;
     local $SIG{USR1} = sub { $perl_handler++ };
     my $calls = 0;
@@ -83,7 +85,9 @@ subtest 'a signal wakes a loop blocked in recv at once' => sub {
     is $how, 'signal', 'the signal watcher ended the wait, not the 10 s fallback timer';
     cmp_ok $elapsed, '<', 3, 'and it did so quickly';
 
-    # one_event: the signal interrupts epoll_wait; the same iteration must deliver it.
+    # one_event: the signal interrupts epoll_wait; the same iteration must deliver it. (Under a
+    # foreign loop, one iteration of that loop may end for one of its other sources.)
+    return if AnyEvent::detect() !~ /::(?:Rust|Perl)$/;
     my $calls = 0;
     my $w2 = AE::signal 'USR2', sub { $calls++ };
     $pid = fork // die "fork: $!";
@@ -98,6 +102,8 @@ subtest 'a signal wakes a loop blocked in recv at once' => sub {
 };
 
 subtest 'Perl %SIG handlers run while the loop waits' => sub {
+    plan skip_all => 'a foreign loop waiting in C runs deferred %SIG handlers only when it returns to Perl'
+        if AnyEvent::detect() !~ /::(?:Rust|Perl)$/;
     my $parent = $$;
     my $cv = AE::cv;
     my $fallback = AE::timer 10, 0, sub { $cv->send('fallback timer') };

@@ -24,7 +24,7 @@ END {
     }
 }
 
-our @EXPORT_OK = qw(need_program watchdog tempdir recv_within run_for sockets wait_until_blocked);
+our @EXPORT_OK = qw(need_program need_module watchdog tempdir recv_within run_for sockets wait_until_blocked);
 
 # Returns the path of a peer program (dnsmasq, nginx, openssl ...). When it is missing the test
 # is skipped, unless AE_TEST_PEERS=required (as CI sets it), where a missing peer fails.
@@ -37,6 +37,18 @@ sub need_program {
         Test::More::BAIL_OUT("peer program '$name' is required (AE_TEST_PEERS=required) but not installed");
     }
     Test::More::plan(skip_all => "peer program '$name' not installed");
+}
+
+# Loads an event loop module (or any module) the test needs; missing, it skips the test, or
+# fails it under AE_TEST_PEERS=required (CI installs every loop).
+sub need_module {
+    my ($module) = @_;
+    return 1 if eval "require $module; 1";
+    (my $err = $@) =~ s/\n.*//s;
+    if (($ENV{AE_TEST_PEERS} // '') eq 'required') {
+        Test::More::BAIL_OUT("module $module is required (AE_TEST_PEERS=required) but cannot be loaded: $err");
+    }
+    Test::More::plan(skip_all => "module $module not installed");
 }
 
 # Kills the test with a clear message if it hangs (a lost event must fail, not stall CI).

@@ -8,6 +8,9 @@ our $VERSION = '7.17';
 # The functions of this package are XSUBs from AnyEvent's XS module.
 use AnyEvent ();
 
+# One blocking iteration (AnyEvent->one_event and AnyEvent->_poll under this model).
+sub _poll { one_event() }
+
 1;
 
 __END__
@@ -28,8 +31,10 @@ AnyEvent::Impl::Rust - the Rust event loop behind AnyEvent, and how to embed it
 
 =head1 DESCRIPTION
 
-The only backend of this AnyEvent: an epoll loop written in Rust (mio), with io, timer, signal,
-child and idle watchers. You never need to load it yourself; L<AnyEvent> does.
+The event loop of this AnyEvent: an epoll loop written in Rust (mio), with io, timer, signal,
+child and idle watchers. It is the model when no other event loop is loaded; under another
+model (L<AnyEvent/MODELS>) it still holds the watchers and runs as one source of that loop
+(L<AnyEvent::Impl::Embed>). You never need to load it yourself; L<AnyEvent> does.
 
 =head1 FUNCTIONS
 
@@ -58,6 +63,12 @@ is due already: idle watchers, postponed callbacks, always-ready descriptors, io
 watchers created or changed since the last iteration, which epoll does not know yet), or undef when
 only an event on C<backend_fd> can make work. An embedding loop waits at most this long before
 calling C<run_nowait>.
+
+=head2 is_active()
+
+Returns true while the loop has something to watch or to call: io, timer, signal, child or idle
+watchers, postponed callbacks, or ready callbacks not yet called. An embedding loop may stop
+counting the loop as a reason to keep running while it returns false.
 
 =head1 EMBEDDING EXAMPLE
 
