@@ -544,13 +544,14 @@ C<$SIG{PIPE}> is undefined, and C<SIGCHLD> set to C<IGNORE> is reset to the defa
 As in AnyEvent 7.17, the model is chosen once: at the first watcher (or C<postpone>, C<recv>,
 C<AnyEvent::detect>). C<PERL_ANYEVENT_MODEL> is tried first; otherwise the first of these
 modules that is loaded decides: EV (L<AnyEvent::Impl::EV>), AnyEvent::Loop
-(L<AnyEvent::Impl::Perl>, our own loop), Irssi, Event (L<AnyEvent::Impl::Event>), Glib
-(L<AnyEvent::Impl::Glib>), Event::Lib, Tk (L<AnyEvent::Impl::Tk>), UV, Qt, POE::Kernel, Wx and
+(L<AnyEvent::Impl::Perl>, our own loop), Irssi (L<AnyEvent::Impl::Irssi>), Event
+(L<AnyEvent::Impl::Event>), Glib (L<AnyEvent::Impl::Glib>), Event::Lib, Tk
+(L<AnyEvent::Impl::Tk>), UV (L<AnyEvent::Impl::UV>), Qt (L<AnyEvent::Impl::Qt>), POE::Kernel, Wx and
 Prima (L<AnyEvent::Impl::POE>), IO::Async::Loop (L<AnyEvent::Impl::IOAsync>), Cocoa::EventLoop,
 FLTK, and beyond 7.17 Mojo::IOLoop (L<AnyEvent::Impl::Mojo>). With none loaded, our own loop
 runs (C<AnyEvent::Impl::Rust>); unlike 7.17 nothing is loaded just to probe. The models for
-Event::Lib, FLTK and Cocoa::EventLoop exist but are untested (those loops have no Debian
-packages); models for Irssi, UV and Qt are not provided: detection skips them.
+Event::Lib, FLTK, Cocoa::EventLoop, UV, Qt and Irssi exist but are untested (those loops have
+no Debian packages; Irssi needs a running irssi).
 
 Whatever the model, every watcher lives in the Rust loop; a foreign model runs that loop as one
 source of the foreign loop, so watchers fire while the program runs the foreign loop's own main

@@ -89,10 +89,10 @@ SKIP: {
     # AnyEvent::IO::IOAIO loads AnyEvent::AIO, a CPAN module that is not installed here (its
     # Debian package depends on AnyEvent 7.17 itself); only the loading matters for coverage.
     $INC{'AnyEvent/AIO.pm'} //= __FILE__ if eval { require IO::AIO; 1 };
-    # The untested models (AnyEvent::Impl::FLTK, ::Cocoa, ::EventLib) load a loop with no Debian
+    # The untested models (AnyEvent::Impl::FLTK, ::Cocoa, ::EventLib, ::UV, ::Irssi, ::Qt) load a loop with no Debian
     # package; when it is missing, an entry in %INC lets the model compile (it calls the loop
     # only at run time), so that its names are still checked.
-    for my $loop (qw(FLTK Cocoa::EventLoop Event::Lib)) {
+    for my $loop (qw(FLTK Cocoa::EventLoop Event::Lib UV Irssi Qt)) {
         (my $path = "$loop.pm") =~ s{::}{/}g;
         $INC{$path} //= __FILE__ unless installed($loop);
     }
