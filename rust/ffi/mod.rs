@@ -6,7 +6,7 @@
 //! opaque pointers ([`crate::Callback`]).
 //!
 //! One submodule per area: `watchers` (the loop and its watchers), `socket`, `idn`, `dns`,
-//! `stream` (AnyEvent::Handle's reads, writes and scanners), `tls`.
+//! `stream` (AnyEvent::Handle's netstring parser), `tls`.
 
 pub mod contract;
 pub use contract::{Status, AERS_OK, AERS_PANICKED};
