@@ -2,10 +2,11 @@
  *
  * This file: the loop and its watchers (argument conversion, watcher objects: a blessed
  * reference to a scalar holding the Rust watcher key; reference counting of callbacks; calling
- * the ready callbacks the loop hands out) and the helpers every area shares (xs/glue.h). The
- * loop's logic is Rust (rust/event_loop.rs); the other areas keep their glue in xs/<area>.c
- * (C functions, declared in xs/<area>.h) and xs/<area>.xsh (their XSUBs, INCLUDEd at the end);
- * AnyEvent::Handle's read queue drain and write-now paths are C (xs/handle.c). */
+ * the ready callbacks the loop hands out), the constants Perl gets from C (ae_constants, the
+ * condvar keys) and the helpers every area shares (xs/glue.h). The loop's logic is Rust
+ * (rust/event_loop.rs); the other areas keep their glue in xs/<area>.c (C functions, declared
+ * in xs/<area>.h) and xs/<area>.xsh (their XSUBs, INCLUDEd at the end); AnyEvent::Handle's
+ * engine is C (xs/handle.c). */
 
 #define PERL_NO_GET_CONTEXT
 #include "EXTERN.h"

@@ -909,15 +909,16 @@ AnyEvent::Handle - non-blocking, buffered, queued stream I/O (with TLS)
 An AnyEvent::Handle wraps a stream file handle (usually a socket) and gives it a write queue,
 a read queue of typed read requests (lines, chunks, netstrings, JSON ...), inactivity
 timeouts, and optionally TLS. It is the AnyEvent 7.17 API, implemented on this distribution's
-Rust core:
+C glue and Rust core:
 
 =over 4
 
 =item *
 
-The reads and writes (non-blocking C<read(2)>, C<send(2)> with C<MSG_NOSIGNAL>), the TLS records
-(rustls), and the scanning of the hot read types (line ends with memchr, fixed end markers with
-memmem, netstring headers) are done in Rust.
+The reads and writes (non-blocking C<read(2)>, C<send(2)> with C<MSG_NOSIGNAL>), the line and
+chunk requests (line ends found with memchr, fixed end markers with memmem) and the write
+queue are served in C, without Perl code between the socket and your callbacks; the TLS
+records (rustls) and netstring headers are handled in Rust.
 
 =item *
 
