@@ -87,14 +87,48 @@ void tls_note_error(pTHX)
 
 /* ------------------------------------------------------------------ the handle's hash */
 
-static SV *hv_value(pTHX_ HV *hv, const char *key, I32 klen)
+/* The keys of the handle's hash the engine uses. Each is kept as a shared-string SV with its hash
+ * computed (made at boot, handle_boot): a lookup compares HEK pointers, as Perl's own
+ * $self->{key} does, instead of hashing and comparing the bytes every time. */
+#define HANDLE_KEYS(K)                                                                           \
+    K(fh) K(_fd) K(rbuf) K(wbuf) K(_queue) K(_tls) K(_ww) K(_rw) K(_eof) K(on_read) K(on_eof)    \
+    K(on_drain) K(rbuf_max) K(wbuf_max) K(read_size) K(max_read_size) K(autocork)                \
+    K(low_water_mark) K(_skip_drain_rbuf) K(_activity) K(_ractivity) K(_wactivity)               \
+    K(_tls_prelude) K(_tls_ready) K(_tls_unannounced)
+#define KEY_ENUM(name) HK_##name,
+#define KEY_NAME(name) #name,
+enum handle_key { HANDLE_KEYS(KEY_ENUM) HK_COUNT };
+static const char *const key_name[HK_COUNT] = { HANDLE_KEYS(KEY_NAME) };
+static SV *key_sv[HK_COUNT];
+
+static GV *fast_types_gv;    /* $AnyEvent::Handle::_FAST_TYPES (a GV: `local` replaces its SV) */
+static HV *req_stash;        /* AnyEvent::Handle::_req */
+
+void handle_boot(pTHX)
 {
-    SV **v = hv_fetch(hv, key, klen, 0);
-    return v ? *v : NULL;
+    int i;
+    for (i = 0; i < HK_COUNT; i++)
+        key_sv[i] = newSVpvn_share(key_name[i], (I32)strlen(key_name[i]), 0);
+    fast_types_gv = gv_fetchpvs("AnyEvent::Handle::_FAST_TYPES", GV_ADD | GV_ADDMULTI, SVt_PV);
+    req_stash = gv_stashpvs("AnyEvent::Handle::_req", GV_ADD);
 }
-#define HV_VALUE(hv, key) hv_value(aTHX_ (hv), key, sizeof(key) - 1)
-#define HV_TRUE(hv, key) (sv_true_(aTHX_ HV_VALUE(hv, key)))
-#define HV_DEFINED(hv, key) (sv_defined_(HV_VALUE(hv, key)))
+
+#define KSV(k) key_sv[HK_##k]
+#define KHASH(k) SvSHARED_HASH(key_sv[HK_##k])
+
+/* $self->{key}: the value, or NULL when the key is missing. */
+static SV *hv_value(pTHX_ HV *hv, SV *key)
+{
+    HE *he = hv_fetch_ent(hv, key, 0, SvSHARED_HASH(key));
+    return he ? HeVAL(he) : NULL;
+}
+#define H_VALUE(hv, k) hv_value(aTHX_ (hv), KSV(k))
+#define H_SLOT(hv, k) HeVAL(hv_fetch_ent((hv), KSV(k), 1, KHASH(k)))    /* (an lvalue: made when missing) */
+#define H_TRUE(hv, k) (sv_true_(aTHX_ H_VALUE(hv, k)))
+#define H_DEFINED(hv, k) (sv_defined_(H_VALUE(hv, k)))
+#define H_EXISTS(hv, k) hv_exists_ent((hv), KSV(k), KHASH(k))
+#define H_STORE(hv, k, v) ((void)hv_store_ent((hv), KSV(k), (v), KHASH(k)))
+#define H_DELETE(hv, k) ((void)hv_delete_ent((hv), KSV(k), G_DISCARD, KHASH(k)))
 static int sv_true_(pTHX_ SV *v) { return v && SvTRUE(v); }
 static int sv_defined_(SV *v) { return v && SvOK(v); }
 
@@ -109,26 +143,26 @@ static STRLEN length_of(pTHX_ SV *sv)
 #define HOLD_HANDLE(hv) STMT_START { ENTER; SAVEFREESV(SvREFCNT_inc_simple_NN((SV *)(hv))); } STMT_END
 
 /* local $self->{key} = value (value taken over), undone at the next LEAVE. */
-static void local_helem(pTHX_ HV *self, const char *key, I32 klen, SV *value)
+static void local_helem(pTHX_ HV *self, SV *key, SV *value)
 {
-    SV *k = newSVpvn_flags(key, klen, SVs_TEMP);
-    if (hv_exists_ent(self, k, 0)) {
-        SV **slot = hv_fetch(self, key, klen, 1);
-        save_helem_flags(self, k, slot, SAVEf_SETMAGIC);
+    U32 hash = SvSHARED_HASH(key);
+    if (hv_exists_ent(self, key, hash)) {
+        SV **slot = &HeVAL(hv_fetch_ent(self, key, 1, hash));
+        save_helem_flags(self, key, slot, SAVEf_SETMAGIC);
     } else
-        SAVEHDELETE(self, k);
-    (void)hv_store(self, key, klen, value, 0);
+        SAVEHDELETE(self, key);
+    (void)hv_store_ent(self, key, value, hash);
 }
 
-/* $self->{_activity} = $self->{$dir} = AE::now ($dir: "_ractivity" or "_wactivity"). */
-static void note_activity(pTHX_ HV *self, const char *dir, I32 dlen)
+/* $self->{_activity} = $self->{_ractivity or _wactivity} = AE::now. */
+static void note_activity(pTHX_ HV *self, SV *dir)
 {
     NV now = loop_now(aTHX);
-    sv_setnv(*hv_fetchs(self, "_activity", 1), now);
-    sv_setnv(*hv_fetch(self, dir, dlen, 1), now);
+    sv_setnv(H_SLOT(self, _activity), now);
+    sv_setnv(HeVAL(hv_fetch_ent(self, dir, 1, SvSHARED_HASH(dir))), now);
 }
-#define READ_ACTIVITY "_ractivity", 10
-#define WRITE_ACTIVITY "_wactivity", 10
+#define READ_ACTIVITY KSV(_ractivity)
+#define WRITE_ACTIVITY KSV(_wactivity)
 
 /* ------------------------------------------------------------------ system calls */
 
@@ -339,7 +373,7 @@ static SV *make_request(pTHX_ int line, SV **args, int nargs, SV *cb)
     if (arg)
         av_push(r, arg);
     req = newRV_noinc((SV *)r);
-    sv_bless(req, gv_stashpvs("AnyEvent::Handle::_req", GV_ADD));
+    sv_bless(req, req_stash);
     return req;
 }
 
@@ -349,7 +383,7 @@ static SV *request_of(pTHX_ SV **args, int n)
     STRLEN tlen;
     const char *t;
     if (n < 2 || SvROK(args[0]) || !SvPOK(args[0])
-        || !SvTRUE(get_sv("AnyEvent::Handle::_FAST_TYPES", GV_ADD)))    /* line or chunk replaced */
+        || !SvTRUE(GvSVn(fast_types_gv)))    /* line or chunk replaced */
         return NULL;
     t = SvPV(args[0], tlen);
     if (tlen == 4 && memEQ(t, "line", 4))
@@ -436,11 +470,11 @@ int take_line(pTHX_ SV *rbuf, SV *eol, SV **line, SV **end)
 static int serve_typed(pTHX_ HV *self, SV *self_ref, AV *req)
 {
     SV **kind = av_fetch(req, 0, 0), **cb = av_fetch(req, 1, 0), **arg = av_fetch(req, 2, 0);
-    SV **rb = hv_fetchs(self, "rbuf", 0);
+    SV *rb = H_VALUE(self, rbuf);
     SV *a, *b;
     if (!kind || !cb || !rb)
         return 0;
-    if (!extract(aTHX_ *rb, (int)SvIV(*kind), arg ? *arg : NULL, &a, &b))
+    if (!extract(aTHX_ rb, (int)SvIV(*kind), arg ? *arg : NULL, &a, &b))
         return 0;
     call_reader_cb(aTHX_ *cb, self_ref, a, b);
     return 1;
@@ -469,8 +503,8 @@ static int call_reader(pTHX_ SV *reader, SV *self_ref)
 
 static AV *queue_of(pTHX_ HV *self)
 {
-    SV **q = hv_fetchs(self, "_queue", 0);
-    return q && SvROK(*q) && SvTYPE(SvRV(*q)) == SVt_PVAV ? (AV *)SvRV(*q) : NULL;
+    SV *q = H_VALUE(self, _queue);
+    return q && SvROK(q) && SvTYPE(SvRV(q)) == SVt_PVAV ? (AV *)SvRV(q) : NULL;
 }
 
 /* Feeds rbuf to the read queue: 0 the queue ran empty, 1 the head request waits for data,
@@ -491,7 +525,7 @@ static int drain_queue(pTHX_ SV *self_ref)
             done = serve_typed(aTHX_ self, self_ref, (AV *)SvRV(reader));
         else
             done = call_reader(aTHX_ reader, self_ref);
-        if (!hv_exists(self, "fh", 2))
+        if (!H_EXISTS(self, fh))
             return 2;
         if (!done) {
             if (!(queue = queue_of(aTHX_ self)))
@@ -526,7 +560,7 @@ int fast_push_read(pTHX_ SV **args, int n, int front)
  * deletes it in on_read). */
 static STRLEN rbuf_length(pTHX_ HV *self)
 {
-    SV *rbuf = *hv_fetchs(self, "rbuf", 1);
+    SV *rbuf = H_SLOT(self, rbuf);
     if (!SvOK(rbuf))
         sv_setpvs(rbuf, "");
     return sv_len(rbuf);
@@ -537,66 +571,66 @@ void drain_rbuf(pTHX_ SV *self_ref)
     HV *self = (HV *)SvRV(self_ref);
     AV *queue;
     SV *cb, *max;
-    if (HV_TRUE(self, "_skip_drain_rbuf"))
+    if (H_TRUE(self, _skip_drain_rbuf))
         return;
     ENTER;
     /* (the saved element holds the handle until LEAVE) */
-    local_helem(aTHX_ self, "_skip_drain_rbuf", 16, newSViv(1));
+    local_helem(aTHX_ self, KSV(_skip_drain_rbuf), newSViv(1));
 
     for (;;) {
         STRLEN len = rbuf_length(aTHX_ self);
         queue = queue_of(aTHX_ self);
         if (queue && AvFILL(queue) >= 0) {
             int state = drain_queue(aTHX_ self_ref);    /* 0: queue empty, 1: waiting, 2: destroyed */
-            if (state == 2 || !HV_TRUE(self, "fh"))
+            if (state == 2 || !H_TRUE(self, fh))
                 goto done;
             if (!state)
                 continue;
-            if (HV_TRUE(self, "_eof")) {
+            if (H_TRUE(self, _eof)) {
                 fatal_error(aTHX_ self_ref, EPIPE, NULL);    /* a request never to be satisfied */
                 goto done;
             }
             break;
-        } else if ((cb = HV_VALUE(self, "on_read")) && SvTRUE(cb)) {
+        } else if ((cb = H_VALUE(self, on_read)) && SvTRUE(cb)) {
             if (!len)
                 break;
             call_self_cb(aTHX_ cb, self_ref);
-            if (!HV_TRUE(self, "fh"))
+            if (!H_TRUE(self, fh))
                 goto done;
             queue = queue_of(aTHX_ self);
             if (len != rbuf_length(aTHX_ self) || (queue && AvFILL(queue) >= 0))
                 continue;
-            if (HV_TRUE(self, "_eof")) {
+            if (H_TRUE(self, _eof)) {
                 fatal_error(aTHX_ self_ref, EPIPE, NULL);    /* on_read left data it will never see again */
                 goto done;
             }
             break;
         } else {
-            if (!HV_TRUE(self, "_tls"))    /* nobody wants data: stop reading */
-                (void)hv_delete(self, "_rw", 3, G_DISCARD);
+            if (!H_TRUE(self, _tls))    /* nobody wants data: stop reading */
+                H_DELETE(self, _rw);
             break;
         }
     }
 
-    if (HV_TRUE(self, "_eof")) {
-        if ((cb = HV_VALUE(self, "on_eof")) && SvTRUE(cb))
+    if (H_TRUE(self, _eof)) {
+        if ((cb = H_VALUE(self, on_eof)) && SvTRUE(cb))
             call_self_cb(aTHX_ cb, self_ref);
         else
             fatal_error(aTHX_ self_ref, 0, "Unexpected end-of-file");
         goto done;
     }
-    if ((max = HV_VALUE(self, "rbuf_max")) && SvOK(max) && SvNV(max) < (NV)rbuf_length(aTHX_ self)) {
+    if ((max = H_VALUE(self, rbuf_max)) && SvOK(max) && SvNV(max) < (NV)rbuf_length(aTHX_ self)) {
         fatal_error(aTHX_ self_ref, ENOSPC, NULL);
         goto done;
     }
     queue = queue_of(aTHX_ self);
-    if (HV_TRUE(self, "fh") && !HV_TRUE(self, "_rw")
-        && (((cb = HV_VALUE(self, "on_read")) && SvTRUE(cb)) || (queue && AvFILL(queue) >= 0)))
+    if (H_TRUE(self, fh) && !H_TRUE(self, _rw)
+        && (((cb = H_VALUE(self, on_read)) && SvTRUE(cb)) || (queue && AvFILL(queue) >= 0)))
         call_self_method(aTHX_ "start_read", &self_ref, 1);
 done:
     LEAVE;
     /* what the callbacks pushed leaves now, in one write (unless the handle is gone) */
-    if (SvROK(self_ref) && SvTYPE(SvRV(self_ref)) == SVt_PVHV && HV_TRUE((HV *)SvRV(self_ref), "fh"))
+    if (SvROK(self_ref) && SvTYPE(SvRV(self_ref)) == SVt_PVHV && H_TRUE((HV *)SvRV(self_ref), fh))
         drain_wbuf(aTHX_ self_ref);
 }
 
@@ -609,19 +643,19 @@ void on_readable(pTHX_ SV *self_ref)
     UV size;
     size_t got = 0;
     int st;
-    if (HV_TRUE(self, "_tls")) {
+    if (H_TRUE(self, _tls)) {
         call_self_method(aTHX_ "_tls_receive", &self_ref, 1);
         return;
     }
-    fd = HV_VALUE(self, "_fd");
-    size_sv = HV_VALUE(self, "read_size");
+    fd = H_VALUE(self, _fd);
+    size_sv = H_VALUE(self, read_size);
     if (!fd || !SvOK(fd) || !size_sv || !(size = SvUV(size_sv)))
         return;    /* not started, or destroyed */
-    if (!fd_owned(aTHX_ HV_VALUE(self, "fh"), SvIV(fd))) {
+    if (!fd_owned(aTHX_ H_VALUE(self, fh), SvIV(fd))) {
         fatal_error(aTHX_ self_ref, EBADF, NULL);
         return;
     }
-    rbuf = *hv_fetchs(self, "rbuf", 1);
+    rbuf = H_SLOT(self, rbuf);
     st = fd_read((int)SvIV(fd), spare_of(aTHX_ rbuf, size, "AnyEvent::Handle read"), size, &got);
     if (st) {
         if (!would_block(st))
@@ -632,25 +666,25 @@ void on_readable(pTHX_ SV *self_ref)
     if (got) {
         grew_by(aTHX_ rbuf, got);
         note_activity(aTHX_ self, READ_ACTIVITY);
-        max = HV_VALUE(self, "max_read_size");
+        max = H_VALUE(self, max_read_size);
         if (got == size && max && size < SvUV(max))
-            (void)hv_stores(self, "read_size", newSVuv(size * 2));
+            H_STORE(self, read_size, newSVuv(size * 2));
     } else {
-        (void)hv_delete(self, "_rw", 3, G_DISCARD);
-        (void)hv_stores(self, "_eof", newSViv(1));
+        H_DELETE(self, _rw);
+        H_STORE(self, _eof, newSViv(1));
     }
     drain_rbuf(aTHX_ self_ref);
 }
 
 static aers_tls *session_of(pTHX_ HV *self)
 {
-    return tls_ptr(aTHX_ HV_VALUE(self, "_tls"), "AnyEvent::TLS::_Session");
+    return tls_ptr(aTHX_ H_VALUE(self, _tls), "AnyEvent::TLS::_Session");
 }
 
 int tls_read(pTHX_ HV *self, UV *total, int *end)
 {
     aers_tls *s = session_of(aTHX_ self);
-    SV *rbuf = *hv_fetchs(self, "rbuf", 1), *size_sv = HV_VALUE(self, "read_size");
+    SV *rbuf = H_SLOT(self, rbuf), *size_sv = H_VALUE(self, read_size);
     UV size = size_sv ? SvUV(size_sv) : 0;
     *total = 0;
     *end = 0;
@@ -740,7 +774,7 @@ int tls_push(pTHX_ aers_tls *s, SV *fh, SV *fd, SV *wbuf)
 
 int tls_send(pTHX_ HV *self)
 {
-    SV *fh = HV_VALUE(self, "fh"), *fd = HV_VALUE(self, "_fd"), *prelude = HV_VALUE(self, "_tls_prelude");
+    SV *fh = H_VALUE(self, fh), *fd = H_VALUE(self, _fd), *prelude = H_VALUE(self, _tls_prelude);
     aers_tls *s = session_of(aTHX_ self);
     if (prelude && SvOK(prelude) && length_of(aTHX_ prelude)) {    /* cleartext that preceded starttls goes first */
         size_t put;
@@ -749,22 +783,22 @@ int tls_send(pTHX_ HV *self)
             return st;
         if (length_of(aTHX_ prelude))
             return 0;
-        (void)hv_delete(self, "_tls_prelude", 12, G_DISCARD);
+        H_DELETE(self, _tls_prelude);
     }
-    return tls_push(aTHX_ s, fh, fd, HV_TRUE(self, "_tls_ready") ? HV_VALUE(self, "wbuf") : NULL);
+    return tls_push(aTHX_ s, fh, fd, H_TRUE(self, _tls_ready) ? H_VALUE(self, wbuf) : NULL);
 }
 
 int wants_write(pTHX_ HV *self)
 {
     int32_t state;
-    if (!HV_TRUE(self, "_tls"))
-        return length_of(aTHX_ HV_VALUE(self, "wbuf")) > 0;
-    if (length_of(aTHX_ HV_VALUE(self, "_tls_prelude")))
+    if (!H_TRUE(self, _tls))
+        return length_of(aTHX_ H_VALUE(self, wbuf)) > 0;
+    if (length_of(aTHX_ H_VALUE(self, _tls_prelude)))
         return 1;
     CHECK_STATUS(aers_tls_state(session_of(aTHX_ self), &state), "AnyEvent::TLS");
     if (state & AERS_TLS_WANTS_WRITE)
         return 1;
-    return HV_TRUE(self, "_tls_ready") && length_of(aTHX_ HV_VALUE(self, "wbuf"));
+    return H_TRUE(self, _tls_ready) && length_of(aTHX_ H_VALUE(self, wbuf));
 }
 
 /* Writes what it can: a plain handle's wbuf, or for TLS the prelude, plaintext once the
@@ -774,12 +808,12 @@ static int write_out(pTHX_ HV *self, int *wrote)
 {
     int st;
     size_t put = 0;
-    if (HV_TRUE(self, "_tls")) {
+    if (H_TRUE(self, _tls)) {
         st = tls_send(aTHX_ self);
         *wrote = !st;
         return st;
     }
-    st = write_plain(aTHX_ HV_VALUE(self, "fh"), HV_VALUE(self, "_fd"), *hv_fetchs(self, "wbuf", 1), &put);
+    st = write_plain(aTHX_ H_VALUE(self, fh), H_VALUE(self, _fd), H_SLOT(self, wbuf), &put);
     *wrote = put > 0;
     return st;
 }
@@ -798,31 +832,31 @@ void on_writable(pTHX_ SV *self_ref)
         }
         if (wrote)
             note_activity(aTHX_ self, WRITE_ACTIVITY);
-        if (HV_TRUE(self, "_tls_unannounced")) {
+        if (H_TRUE(self, _tls_unannounced)) {
             int32_t state;
             CHECK_STATUS(aers_tls_state(session_of(aTHX_ self), &state), "AnyEvent::TLS");
             if (!(state & AERS_TLS_WANTS_WRITE) && !call_bool_method(aTHX_ "_tls_announce", self_ref))
                 break;    /* our last handshake flight is out; on_starttls closed the handle or TLS */
         }
-        if ((cb = HV_VALUE(self, "on_drain")) && SvTRUE(cb)) {
-            SV *lwm = HV_VALUE(self, "low_water_mark"), *ww = HV_VALUE(self, "_ww");
-            STRLEN before = length_of(aTHX_ HV_VALUE(self, "wbuf"));
+        if ((cb = H_VALUE(self, on_drain)) && SvTRUE(cb)) {
+            SV *lwm = H_VALUE(self, low_water_mark), *ww = H_VALUE(self, _ww);
+            STRLEN before = length_of(aTHX_ H_VALUE(self, wbuf));
             if ((lwm && SvTRUE(lwm) ? SvNV(lwm) : 0) >= (NV)before) {
                 /* What on_drain pushes is written by this loop rather than by a nested writer: a
                  * body streamed chunk by chunk from on_drain (Twiggy) is written as promptly as
                  * with AnyEvent 7.17, without a recursion per chunk. */
                 ENTER;
-                local_helem(aTHX_ self, "_ww", 3, ww && SvTRUE(ww) ? newSVsv(ww) : newSViv(1));
+                local_helem(aTHX_ self, KSV(_ww), ww && SvTRUE(ww) ? newSVsv(ww) : newSViv(1));
                 call_self_cb(aTHX_ cb, self_ref);
                 LEAVE;
-                if (!HV_TRUE(self, "fh"))
+                if (!H_TRUE(self, fh))
                     break;
-                if (wrote && length_of(aTHX_ HV_VALUE(self, "wbuf")) > before)
+                if (wrote && length_of(aTHX_ H_VALUE(self, wbuf)) > before)
                     continue;
             }
         }
         if (!wants_write(aTHX_ self))
-            (void)hv_delete(self, "_ww", 3, G_DISCARD);
+            H_DELETE(self, _ww);
         break;
     }
     LEAVE;
@@ -831,14 +865,14 @@ void on_writable(pTHX_ SV *self_ref)
 void drain_wbuf(pTHX_ SV *self_ref)
 {
     HV *self = (HV *)SvRV(self_ref);
-    if (HV_TRUE(self, "_ww") || !wants_write(aTHX_ self))
+    if (H_TRUE(self, _ww) || !wants_write(aTHX_ self))
         return;
     HOLD_HANDLE(self);
-    if (!HV_TRUE(self, "autocork"))
+    if (!H_TRUE(self, autocork))
         on_writable(aTHX_ self_ref);
-    if (HV_TRUE(self, "fh") && !HV_TRUE(self, "_ww") && wants_write(aTHX_ self)) {
-        SV *fd = HV_VALUE(self, "_fd");
-        if (!fd || !SvOK(fd) || !fd_owned(aTHX_ HV_VALUE(self, "fh"), SvIV(fd)))
+    if (H_TRUE(self, fh) && !H_TRUE(self, _ww) && wants_write(aTHX_ self)) {
+        SV *fd = H_VALUE(self, _fd);
+        if (!fd || !SvOK(fd) || !fd_owned(aTHX_ H_VALUE(self, fh), SvIV(fd)))
             fatal_error(aTHX_ self_ref, EBADF, NULL);
         else
             call_self_method(aTHX_ "_watch_write", &self_ref, 1);
@@ -849,7 +883,7 @@ void drain_wbuf(pTHX_ SV *self_ref)
 void queue_write(pTHX_ SV *self_ref, SV *data)
 {
     HV *self = (HV *)SvRV(self_ref);
-    SV *wbuf = *hv_fetchs(self, "wbuf", 1), *max;
+    SV *wbuf = H_SLOT(self, wbuf), *max;
     if (SvUTF8(data)) {    /* octets only: croak at the call, before anything is queued */
         data = sv_mortalcopy(data);
         if (!sv_utf8_downgrade(data, 1))
@@ -858,15 +892,15 @@ void queue_write(pTHX_ SV *self_ref, SV *data)
     if (!SvOK(wbuf))
         sv_setpvs(wbuf, "");
     sv_catsv_mg(wbuf, data);
-    if (!HV_TRUE(self, "fh"))
+    if (!H_TRUE(self, fh))
         return;
     HOLD_HANDLE(self);
     /* Inside drain_rbuf's callbacks the write waits for the end of the drain (unless wbuf_max
      * has to be judged on what is really left). */
-    if (!HV_TRUE(self, "_ww") && !(HV_TRUE(self, "_skip_drain_rbuf") && !HV_DEFINED(self, "wbuf_max")))
+    if (!H_TRUE(self, _ww) && !(H_TRUE(self, _skip_drain_rbuf) && !H_DEFINED(self, wbuf_max)))
         drain_wbuf(aTHX_ self_ref);
-    if ((max = HV_VALUE(self, "wbuf_max")) && SvOK(max) && HV_TRUE(self, "fh")
-        && SvNV(max) < (NV)length_of(aTHX_ HV_VALUE(self, "wbuf")))
+    if ((max = H_VALUE(self, wbuf_max)) && SvOK(max) && H_TRUE(self, fh)
+        && SvNV(max) < (NV)length_of(aTHX_ H_VALUE(self, wbuf)))
         fatal_error(aTHX_ self_ref, ENOSPC, NULL);
     LEAVE;
 }

@@ -37,6 +37,9 @@ SV *tls_wrap(pTHX_ void *p, const char *class);
 /* Sets $AnyEvent::TLS::ERROR to the message of the last TLS failure. */
 void tls_note_error(pTHX);
 
+/* Sets up what the engine keeps from the start (the hash keys it uses); called at boot. */
+void handle_boot(pTHX);
+
 /* Calls $self->$method(@args) in void context. */
 void call_self_method(pTHX_ const char *method, SV **args, int n);
 

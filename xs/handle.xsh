@@ -2,6 +2,9 @@ MODULE = AnyEvent		PACKAGE = AnyEvent::Handle
 
 PROTOTYPES: DISABLE
 
+BOOT:
+    handle_boot(aTHX);
+
 # The XSUBs of the Handle engine (xs/handle.c). Those taking a handle want a reference to its
 # hash (AnyEvent::Handle::destroyed objects never get here: their methods are AUTOLOADed).
 
