@@ -36,6 +36,7 @@ sub _resume {
     delete @$src{qw(io timer)};
     $src->{fd} = -1;
     $src->rearm;
+    _rewatch();
     return;
 }
 
@@ -50,7 +51,8 @@ sub _session {
         unwatch   => sub { $_[POE::Session::KERNEL()]->select_read($_[POE::Session::ARG0()]) },
         set_alarm => sub { $_[POE::Session::KERNEL()]->delay_set(alarm => $_[POE::Session::ARG0()], $_[POE::Session::ARG1()]) },
         clear     => sub { $_[POE::Session::KERNEL()]->alarm_remove($_[POE::Session::ARG0()]) },
-        sig_catch => sub { my $cb = $_[-1]; $_[POE::Session::KERNEL()]->sig_handled; $cb->() },
+        # a signal's arguments (CHLD: pid, status) come between its name and ours
+        sig_catch => sub { my $cb = $_[-1]; $_[POE::Session::KERNEL()]->sig_handled; $cb->(@_[POE::Session::ARG1() .. $#_ - 1]) },
         sig_watch => sub { $_[POE::Session::KERNEL()]->sig($_[POE::Session::ARG0()], 'sig_catch', $_[POE::Session::ARG1()]) },
         sig_stop  => sub { $_[POE::Session::KERNEL()]->sig($_[POE::Session::ARG0()]) },
         child_done => sub { my $cb = $_[-1]; $cb->($_[POE::Session::ARG1()], $_[POE::Session::ARG2()]) },
@@ -63,9 +65,19 @@ sub _session {
 sub _call { return if $stopped; $POE::Kernel::poe_kernel->call(_session(), @_) }
 
 sub _start {
-    # As AnyEvent 7.17 does: a kernel that is never run complains at exit; run it once, empty.
-    POE::Session->create(inline_states => { _start => sub { $_[POE::Session::KERNEL()]->stop } });
-    POE::Kernel->run;
+    # A kernel that had sessions but was never run complains at exit. AnyEvent 7.17 runs it once
+    # with a session that stops it; but every POE::Kernel->run that returns reaps all exited
+    # children (waitpid -1, "Stopped child process reaped"), among them any child forked before
+    # the model was chosen, whose watcher would then wait for ever (run_cmd's first child, for
+    # one). So the kernel is told it was run (the flag its run sets), and only when that flag is
+    # not where POE 1.3xx keeps it, run as 7.17 does.
+    my $flag = eval { $POE::Kernel::poe_kernel->[POE::Kernel::KR_RUN()] };
+    if (ref $flag eq 'SCALAR' && defined &POE::Kernel::KR_RUN_CALLED) {
+        $$flag |= POE::Kernel::KR_RUN_CALLED();
+    } else {
+        POE::Session->create(inline_states => { _start => sub { $_[POE::Session::KERNEL()]->stop } });
+        POE::Kernel->run;
+    }
     # POE::Kernel->stop takes our session; POE::Kernel->run after it: watch again first.
     my $run = \&POE::Kernel::run;
     my $stop = \&POE::Kernel::stop;
@@ -109,54 +121,80 @@ sub _keepalive {
     return;
 }
 
-# POE handles signals through %SIG and reaps children itself (sig_child): our own handlers
-# would be replaced by its, so both go through POE, as in AnyEvent 7.17.
-# POE keeps one handler per session and signal: the AnyEvent watchers of a signal share it.
-my %sig_cbs;
+# POE handles signals through %SIG and reaps children itself: our own handlers would be
+# replaced by its, so both go through POE, as in AnyEvent 7.17. Once anything watches SIGCHLD,
+# POE reaps every child (waitpid -1) and reports each one to the sig_child registrations for its
+# pid and, as the CHLD signal with (pid, status), to every session watching CHLD: a watcher for
+# any child (pid 0) is a CHLD signal watcher, so each side sees every child once.
+# POE keeps one handler per session and signal: the AnyEvent watchers of a signal share it
+# (a CHLD signal watcher with the pid-0 child watchers); likewise one sig_child per pid.
+my %sig_cbs;         # signal => { key => cb }, called with the signal's arguments
+my %child_by_pid;    # pid => { key => cb }
+
+# Calls the callbacks of a set that still exist when their turn comes (an earlier one may
+# destroy a later watcher).
+sub _call_set {
+    my ($set, @args) = @_;
+    for my $key (sort { $a <=> $b } keys %$set) {
+        my $cb = $set->{$key} or next;
+        $cb->(@args);
+    }
+    return;
+}
+
+sub _watch_signal {
+    my ($sig) = @_;
+    my $set = $sig_cbs{$sig};
+    _call(sig_watch => $sig, sub { _call_set($set, @_) });
+    return;
+}
+
+sub _watch_pid {
+    my ($pid) = @_;
+    my $set = $child_by_pid{$pid};
+    _call(child_watch => $pid, sub {
+        # POE forgets a sig_child registration once its child is reaped
+        delete $child_by_pid{$pid} if ($child_by_pid{$pid} // 0) == $set;
+        _call_set($set, @_);
+    });
+    return;
+}
+
+# After POE::Kernel->stop took our session, POE runs again: watch what our watchers still want.
+sub _rewatch {
+    _watch_signal($_) for keys %sig_cbs;
+    _watch_pid($_) for keys %child_by_pid;
+    return;
+}
+
+# Adds $cb to the set of $key in %$sets, made (and watched with $watch) when it is the first;
+# returns the guard that takes it out again and stops watching with the last one.
+sub _join {
+    my ($sets, $key, $watch, $unwatch, $cb) = @_;
+    my $new = !$sets->{$key};
+    my $set = $sets->{$key} ||= {};
+    $watch->($key) if $new;
+    my $id = ++$AnyEvent::Impl::Embed::NEXT_KEY;
+    $set->{$id} = $cb;
+    return AnyEvent::Impl::Embed::_guard(sub {
+        delete $set->{$id};
+        return if %$set || ($sets->{$key} // 0) != $set;
+        delete $sets->{$key};
+        _call($unwatch => $key) if $session;
+    });
+}
 
 sub _loop_signal {
     my ($name, $cb) = @_;
     my $sig = AnyEvent::Impl::Embed::_check_signal($name, $cb);
-    my $set = $sig_cbs{$sig} ||= do {
-        my %set;
-        _call(sig_watch => $sig, sub { $_->() for values %set });
-        \%set;
-    };
-    my $key = ++$AnyEvent::Impl::Embed::NEXT_KEY;
-    $set->{$key} = $cb;
-    return AnyEvent::Impl::Embed::_guard(sub {
-        my $s = $sig_cbs{$sig} or return;
-        delete $s->{$key};
-        return if %$s;
-        delete $sig_cbs{$sig};
-        _call(sig_stop => $sig) if $session;
-    });
+    return _join(\%sig_cbs, $sig, \&_watch_signal, 'sig_stop', sub { $cb->() });
 }
-
-my %child_by_pid;
 
 sub _loop_child {
     my ($pid, $cb) = @_;
     $pid = AnyEvent::Impl::Embed::_check_child($pid, $cb);
-    return undef unless $pid;    # POE has no watcher for any child
-    my $set = $child_by_pid{$pid} ||= do {
-        my %set;
-        _call(child_watch => $pid, sub {
-            my ($rpid, $status) = @_;
-            delete $child_by_pid{$pid};
-            $_->($rpid, $status) for values %set;
-        });
-        \%set;
-    };
-    my $key = ++$AnyEvent::Impl::Embed::NEXT_KEY;
-    $set->{$key} = $cb;
-    return AnyEvent::Impl::Embed::_guard(sub {
-        my $s = $child_by_pid{$pid} or return;
-        delete $s->{$key};
-        return if %$s;
-        delete $child_by_pid{$pid};
-        _call(child_stop => $pid) if $session;
-    });
+    return _join(\%sig_cbs, 'CHLD', \&_watch_signal, 'sig_stop', sub { $cb->($_[0], $_[1]) }) unless $pid;
+    return _join(\%child_by_pid, $pid, \&_watch_pid, 'child_stop', sub { $cb->($_[0], $_[1]) });
 }
 
 1;
