@@ -1,8 +1,11 @@
-/* XS glue between Perl and the Rust core (rust/ffi.rs, declared in aers.h).
+/* XS glue between Perl and the Rust core (the C ABI of rust/ffi/, declared in aers.h).
  *
- * Glue only: argument conversion, watcher objects (a blessed reference to a scalar holding the
- * Rust watcher key), reference counting of callbacks, and calling the ready callbacks the loop
- * hands out. All event logic lives in Rust. */
+ * This file: the loop and its watchers (argument conversion, watcher objects: a blessed
+ * reference to a scalar holding the Rust watcher key; reference counting of callbacks; calling
+ * the ready callbacks the loop hands out) and the helpers every area shares (xs/glue.h). The
+ * loop's logic is Rust (rust/event_loop.rs); the other areas keep their glue in xs/<area>.c
+ * (C functions, declared in xs/<area>.h) and xs/<area>.xsh (their XSUBs, INCLUDEd at the end);
+ * AnyEvent::Handle's read queue drain and write-now paths are C (xs/handle.c). */
 
 #define PERL_NO_GET_CONTEXT
 #include "EXTERN.h"
@@ -12,10 +15,15 @@
 #include <string.h>
 #include <fcntl.h>
 #include "aers.h"
+#include "xs/glue.h"
+#include "xs/socket.h"
+#include "xs/dns.h"
+#include "xs/handle.h"
+#include "xs/log.h"
+#include "xs/fileio.h"
+#include "xs/embed.h"
 
-static aers_loop *THE_LOOP;
-
-enum kind { KIND_IO, KIND_TIMER, KIND_SIGNAL, KIND_CHILD, KIND_IDLE, KIND_COUNT };
+aers_loop *THE_LOOP;
 
 static const char *const kind_class[KIND_COUNT] = {
     "AnyEvent::Impl::Rust::io", "AnyEvent::Impl::Rust::timer", "AnyEvent::Impl::Rust::signal",
@@ -25,12 +33,37 @@ static int (*const kind_stop[KIND_COUNT])(aers_loop *, uint64_t, void **) = {
     aers_io_stop, aers_timer_stop, aers_signal_stop, aers_child_stop, aers_idle_stop,
 };
 static HV *kind_stash[KIND_COUNT];
+
+/* The numbers of the Rust ABI (aers.h) the Perl modules use, installed as constant subs at
+ * boot (as EV.xs does): Perl never repeats them. */
+static const struct { const char *pkg, *name; IV value; } ae_constants[] = {
+    { "AnyEvent::TLS", "_TLS12", AERS_TLS12 },
+    { "AnyEvent::TLS", "_TLS13", AERS_TLS13 },
+    { "AnyEvent::TLS", "_VERIFY", AERS_TLS_VERIFY },
+    { "AnyEvent::TLS", "_REQUIRE_CLIENT_CERT", AERS_TLS_REQUIRE_CLIENT_CERT },
+    { "AnyEvent::TLS", "_CHECK_PEERNAME", AERS_TLS_CHECK_PEERNAME },
+    { "AnyEvent::TLS", "_DEFER_VERDICT", AERS_TLS_DEFER_VERDICT },
+    { "AnyEvent::TLS", "_CLIENT_TICKETS", AERS_TLS_CLIENT_TICKETS },
+    { "AnyEvent::TLS", "_SERVER_TICKETS", AERS_TLS_SERVER_TICKETS },
+    { "AnyEvent::Handle", "_TLS_HANDSHAKING", AERS_TLS_HANDSHAKING },
+    { "AnyEvent::Handle", "_TLS_WANTS_WRITE", AERS_TLS_WANTS_WRITE },
+    { "AnyEvent::Handle", "_TLS_RECORDS", AERS_TLS_RECORDS },
+    { "AnyEvent::Handle", "_TLS_WOULD_BLOCK", AERS_TLS_WOULD_BLOCK },
+    { "AnyEvent::Handle", "_TLS_EOF", AERS_TLS_EOF },
+    { "AnyEvent::Handle", "_TLS_VERDICT_NONE", AERS_TLS_VERDICT_NONE },
+    { "AnyEvent::Handle", "_TLS_VERDICT_PASSED", AERS_TLS_VERDICT_PASSED },
+    { "AnyEvent::Handle", "_TLS_VERDICT_FAILED", AERS_TLS_VERDICT_FAILED },
+    { "AnyEvent::Util", "_IDN_TO_ASCII", AERS_IDN_TO_ASCII },
+    { "AnyEvent::Util", "_IDN_TO_UNICODE", AERS_IDN_TO_UNICODE },
+    { "AnyEvent::Util", "_PUNYCODE_ENCODE", AERS_IDN_PUNYCODE_ENCODE },
+    { "AnyEvent::Util", "_PUNYCODE_DECODE", AERS_IDN_PUNYCODE_DECODE },
+};
 static HV *condvar_stash;
 
 /* Croaks at the user's line: through Carp when called from one of our Perl modules (listed in
  * %Carp::Internal), directly otherwise (Carp would print a backtrace when the XSUB was called
  * from a sub of the same package as its caller). */
-static void croak_caller(pTHX_ const char *fmt, ...)
+void croak_caller(pTHX_ const char *fmt, ...)
 {
     dSP;
     va_list args;
@@ -49,23 +82,39 @@ static void croak_caller(pTHX_ const char *fmt, ...)
     croak_sv(msg); /* not reached */
 }
 
-/* Croaks for a non-zero status from the Rust core. */
-static void croak_status(pTHX_ int status, const char *what)
+void last_error(char *buf, size_t len)
+{
+    aers_last_error(buf, len);
+}
+
+void croak_status(pTHX_ int status, const char *what)
 {
     if (status == AERS_PANICKED) {
         char buf[512];
-        aers_panic_message(buf, sizeof buf);
-        croak("%s: internal error in the Rust core: %s", what, buf);
+        last_error(buf, sizeof buf);
+        croak("%s: %s", what, buf);
     }
     errno = status;
     croak("%s: %s", what, strerror(status));
 }
 
-#define CHECK_STATUS(call, what) STMT_START { int st_ = (call); if (st_) croak_status(aTHX_ st_, what); } STMT_END
+NV wall_time(pTHX)
+{
+    double now;
+    CHECK_STATUS(aers_time(&now), "AnyEvent->time");
+    return now;
+}
+
+NV loop_now(pTHX)
+{
+    double now;
+    CHECK_STATUS(aers_now(THE_LOOP, &now), "AnyEvent->now");
+    return now;
+}
 
 /* The fd of the PerlIO handle behind a glob, glob reference or IO handle (object): -1 when it
  * is closed, -2 when sv is no file handle at all. */
-static int fh_fileno(pTHX_ SV *sv)
+int fh_fileno(pTHX_ SV *sv)
 {
     IO *io = NULL;
     PerlIO *fp;
@@ -83,7 +132,7 @@ static int fh_fileno(pTHX_ SV *sv)
 }
 
 /* The fd of a glob, glob reference, IO handle (object) or fd number. */
-static int fd_of(pTHX_ SV *fh, const char *who)
+int fd_of(pTHX_ SV *fh, const char *who)
 {
     SV *sv = fh;
     int fd = fh_fileno(aTHX_ fh);
@@ -108,7 +157,7 @@ static int fd_of(pTHX_ SV *fh, const char *who)
 
 /* The code reference to call (a CV, or what an object's &{} overloading yields, as for
  * condvars), with a reference taken for the watcher. */
-static SV *callback_of(pTHX_ SV *cb, const char *who)
+SV *callback_of(pTHX_ SV *cb, const char *who)
 {
     SvGETMAGIC(cb);
     if (SvROK(cb)) {
@@ -152,8 +201,9 @@ static void check_start(pTHX_ int status, SV *cb, const char *who)
 static void invoke_ready(pTHX_ int user_errno)
 {
     aers_ready r;
+    bool found;
     int status;
-    while ((status = aers_next_ready(THE_LOOP, &r)) == 1) {
+    while (!(status = aers_next_ready(THE_LOOP, &r, &found)) && found) {
         dSP;
         SV *cb = (SV *)r.cb;
         errno = user_errno;
@@ -201,17 +251,6 @@ static int signum_of(pTHX_ SV *name)
     return num;
 }
 
-/* The other areas (dns, socket, stream/tls) keep their C declarations and static helpers in
- * xs/<area>.h, included here, and their XSUBs in xs/<area>.xsh, INCLUDEd at the end. They may
- * use the helpers above (croak_caller, croak_status, CHECK_STATUS, fd_of, callback_of). */
-/* area headers: */
-#include "xs/socket.h"
-#include "xs/dns.h"
-#include "xs/handle.h"
-#include "xs/embed.h"
-#include "xs/log.h"
-#include "xs/fileio.h"
-
 MODULE = AnyEvent		PACKAGE = AE
 
 PROTOTYPES: ENABLE
@@ -223,6 +262,8 @@ BOOT:
     for (i = 0; i < KIND_COUNT; i++)
         kind_stash[i] = gv_stashpv(kind_class[i], GV_ADD);
     condvar_stash = gv_stashpv("AnyEvent::CondVar", GV_ADD);
+    for (i = 0; i < (int)(sizeof ae_constants / sizeof ae_constants[0]); i++)
+        newCONSTSUB(gv_stashpv(ae_constants[i].pkg, GV_ADD), ae_constants[i].name, newSViv(ae_constants[i].value));
 }
 
 SV *
@@ -363,7 +404,7 @@ NV
 now()
     PROTOTYPE:
     CODE:
-        RETVAL = aers_now(THE_LOOP);
+        RETVAL = loop_now(aTHX);
     OUTPUT:
         RETVAL
 
@@ -371,13 +412,13 @@ void
 now_update()
     PROTOTYPE:
     CODE:
-        aers_now_update(THE_LOOP);
+        CHECK_STATUS(aers_now_update(THE_LOOP), "AnyEvent->now_update");
 
 NV
 time()
     PROTOTYPE:
     CODE:
-        RETVAL = aers_time();
+        RETVAL = wall_time(aTHX);
     OUTPUT:
         RETVAL
 
@@ -422,7 +463,11 @@ _wait(SV *cv)
 int
 backend_fd()
     CODE:
-        RETVAL = aers_backend_fd(THE_LOOP);
+    {
+        int32_t fd;
+        CHECK_STATUS(aers_backend_fd(THE_LOOP, &fd), "AnyEvent::Impl::Rust::backend_fd");
+        RETVAL = fd;
+    }
     OUTPUT:
         RETVAL
 
@@ -430,11 +475,23 @@ SV *
 next_timeout()
     CODE:
     {
-        double t = aers_next_timeout(THE_LOOP);
+        double t;
+        CHECK_STATUS(aers_next_timeout(THE_LOOP, &t), "AnyEvent::Impl::Rust::next_timeout");
         RETVAL = t < 0 ? &PL_sv_undef : newSVnv(t);
     }
     OUTPUT:
         RETVAL
+
+# Makes the Rust core panic inside its FFI wrapper (for the tests of the panic path: the
+# call croaks with the message, and every later call into the core croaks too).
+void
+_test_panic(SV *what)
+    CODE:
+    {
+        STRLEN len;
+        const char *p = SvPVbyte(what, len);
+        CHECK_STATUS(aers_test_panic(p, len), "AnyEvent::Impl::Rust::_test_panic");
+    }
 
 MODULE = AnyEvent		PACKAGE = AnyEvent::Impl::Rust::io
 
@@ -452,7 +509,9 @@ DESTROY(SV *self)
         if (!SvROK(self))
             XSRETURN_EMPTY;
         status = kind_stop[ix](THE_LOOP, SvUV(SvRV(self)), &cb);
-        if (status)
+        /* (after a panic the core refuses work: the callback stays referenced, silently; the
+         * program was told by the croak of the call that panicked) */
+        if (status && status != AERS_PANICKED)
             warn("AnyEvent: stopping a %s watcher failed (status %d)", kind_class[ix], status);
         if (cb)
             SvREFCNT_dec((SV *)cb);

@@ -11,7 +11,7 @@ use std::collections::VecDeque;
 
 new_key_type! {
     /// Identifies one child watcher.
-    pub struct ChildKey;
+    pub(crate) struct ChildKey;
 }
 
 struct ChildWatcher {
@@ -21,33 +21,33 @@ struct ChildWatcher {
 }
 
 #[derive(Default)]
-pub struct Children {
+pub(crate) struct Children {
     watchers: SlotMap<ChildKey, ChildWatcher>,
     /// A reap pass is due even without SIGCHLD (a watcher was just created).
-    pub reap_due: bool,
+    pub(crate) reap_due: bool,
 }
 
 impl Children {
-    pub fn start(&mut self, pid: i32, cb: Callback) -> ChildKey {
+    pub(crate) fn start(&mut self, pid: i32, cb: Callback) -> ChildKey {
         self.reap_due = true;
         self.watchers.insert(ChildWatcher { pid, cb })
     }
 
-    pub fn stop(&mut self, key: ChildKey) -> Option<Callback> {
+    pub(crate) fn stop(&mut self, key: ChildKey) -> Option<Callback> {
         self.watchers.remove(key).map(|w| w.cb)
     }
 
-    pub fn callback(&self, key: ChildKey) -> Option<Callback> {
+    pub(crate) fn callback(&self, key: ChildKey) -> Option<Callback> {
         self.watchers.get(key).map(|w| w.cb)
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.watchers.is_empty()
     }
 
     /// Reaps the exited children that are watched (every child when a watcher for any child
     /// exists) and queues the watchers for its pid and the catch-all ones.
-    pub fn reap(&mut self, out: &mut VecDeque<Pending>) {
+    pub(crate) fn reap(&mut self, out: &mut VecDeque<Pending>) {
         self.reap_due = false;
         if self.watchers.values().any(|w| w.pid == 0) {
             loop {
@@ -79,10 +79,5 @@ impl Children {
                 out.push_back(Pending::Child(key, pid, status));
             }
         }
-    }
-
-    /// Number of child watchers.
-    pub fn len(&self) -> usize {
-        self.watchers.len()
     }
 }

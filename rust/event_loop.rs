@@ -23,7 +23,7 @@ use std::time::Duration;
 
 new_key_type! {
     /// Identifies one idle watcher.
-    pub struct IdleKey;
+    pub(crate) struct IdleKey;
 }
 
 /// mio token of the signal wake-up pipe.
@@ -31,7 +31,7 @@ const WAKE_TOKEN: Token = Token((TOKEN_SOURCE_BIT | 1) as usize);
 
 /// One ready callback waiting to be called.
 #[derive(Debug)]
-pub enum Pending {
+pub(crate) enum Pending {
     Io(IoKey),
     Timer(TimerKey),
     Signal(SignalKey),
@@ -43,12 +43,12 @@ pub enum Pending {
 }
 
 /// A callback the glue must call now.
-pub struct Ready {
-    pub cb: Callback,
+pub(crate) struct Ready {
+    pub(crate) cb: Callback,
     /// The glue owns the reference (postponed callbacks) instead of borrowing the watcher's.
-    pub owned: bool,
+    pub(crate) owned: bool,
     /// For child watchers: the pid and wait status, passed as arguments.
-    pub child: Option<(i32, i32)>,
+    pub(crate) child: Option<(i32, i32)>,
 }
 
 static FORKED: AtomicBool = AtomicBool::new(false);
@@ -63,23 +63,25 @@ fn clock(id: libc::clockid_t) -> f64 {
         tv_sec: 0,
         tv_nsec: 0,
     };
+    // SAFETY: ts is a valid timespec to fill; a bad clock id only makes the call fail.
     unsafe { libc::clock_gettime(id, &mut ts) };
     ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
 }
 
 /// The current wall-clock time (AnyEvent->time).
-pub fn wall_time() -> f64 {
+pub(crate) fn wall_time() -> f64 {
     clock(libc::CLOCK_REALTIME)
 }
 
+/// The event loop (one per process; the glue holds it as an opaque pointer).
 pub struct Loop {
     poll: Poll,
     events: Events,
     wake: WakePipe,
-    pub io: IoSet,
-    pub timers: Timers,
-    pub signals: Signals,
-    pub children: Children,
+    pub(crate) io: IoSet,
+    pub(crate) timers: Timers,
+    pub(crate) signals: Signals,
+    pub(crate) children: Children,
     idle: SlotMap<IdleKey, Callback>,
     postponed: Vec<Callback>,
     pending: VecDeque<Pending>,
@@ -91,8 +93,9 @@ pub struct Loop {
 }
 
 impl Loop {
-    pub fn new() -> io::Result<Loop> {
+    pub(crate) fn new() -> io::Result<Loop> {
         static ATFORK: std::sync::Once = std::sync::Once::new();
+        // SAFETY: the handler only stores to an atomic, which is allowed in a forked child.
         ATFORK.call_once(|| unsafe {
             libc::pthread_atfork(None, None, Some(after_fork_in_child));
         });
@@ -120,37 +123,37 @@ impl Loop {
     }
 
     /// The epoll fd, for embedding into another event loop.
-    pub fn backend_fd(&self) -> RawFd {
+    pub(crate) fn backend_fd(&self) -> RawFd {
         self.poll.as_raw_fd()
     }
 
-    pub fn now(&self) -> f64 {
+    pub(crate) fn now(&self) -> f64 {
         self.now_wall
     }
 
-    pub fn update_now(&mut self) {
+    pub(crate) fn update_now(&mut self) {
         self.now_mono = clock(libc::CLOCK_MONOTONIC);
         self.now_wall = wall_time();
     }
 
     /// Monotonic deadline `after` seconds from the loop time.
-    pub fn deadline(&self, after: f64) -> f64 {
+    pub(crate) fn deadline(&self, after: f64) -> f64 {
         self.now_mono + after.max(0.0)
     }
 
-    pub fn start_idle(&mut self, cb: Callback) -> IdleKey {
+    pub(crate) fn start_idle(&mut self, cb: Callback) -> IdleKey {
         self.idle.insert(cb)
     }
 
-    pub fn stop_idle(&mut self, key: IdleKey) -> Option<Callback> {
+    pub(crate) fn stop_idle(&mut self, key: IdleKey) -> Option<Callback> {
         self.idle.remove(key)
     }
 
-    pub fn postpone(&mut self, cb: Callback) {
+    pub(crate) fn postpone(&mut self, cb: Callback) {
         self.postponed.push(cb);
     }
 
-    pub fn stop_io(&mut self, key: IoKey) -> Option<Callback> {
+    pub(crate) fn stop_io(&mut self, key: IoKey) -> Option<Callback> {
         // After fork the epoll instance is shared with the parent until the next poll replaces
         // it: removing the fd from it would silence the parent's watcher.
         let epfd = if FORKED.load(Ordering::Relaxed) {
@@ -162,14 +165,14 @@ impl Loop {
     }
 
     /// Starts a child watcher; SIGCHLD is handled while any exist.
-    pub fn start_child(&mut self, pid: i32, cb: Callback) -> io::Result<ChildKey> {
+    pub(crate) fn start_child(&mut self, pid: i32, cb: Callback) -> io::Result<ChildKey> {
         self.signals.acquire_internal(libc::SIGCHLD)?;
         let key = self.children.start(pid, cb);
         self.wake.wake();
         Ok(key)
     }
 
-    pub fn stop_child(&mut self, key: ChildKey) -> Option<Callback> {
+    pub(crate) fn stop_child(&mut self, key: ChildKey) -> Option<Callback> {
         let cb = self.children.stop(key)?;
         self.signals.release_internal(libc::SIGCHLD);
         Some(cb)
@@ -178,24 +181,20 @@ impl Loop {
     /// Whether anything would keep a loop of its own running: a watcher (io, signal, child,
     /// idle), a scheduled timer, a postponed or queued callback. An embedding loop that ends
     /// when it has nothing to watch (EV::run, POE::Kernel->run) asks this.
-    pub fn is_active(&self) -> bool {
+    pub(crate) fn is_active(&self) -> bool {
         self.io.len() > 0
             || !self.timers.is_empty()
             || self.signals.len() > 0
-            || self.children.len() > 0
+            || !self.children.is_empty()
             || !self.idle.is_empty()
             || !self.postponed.is_empty()
             || !self.pending.is_empty()
     }
 
-    pub fn has_pending(&self) -> bool {
-        !self.pending.is_empty()
-    }
-
     /// Seconds until the loop has something to do: 0 when something is due now (including io
     /// watchers that epoll does not know yet: an embedding loop must run us to register them),
     /// None when only an io event or a signal could wake it.
-    pub fn next_timeout(&self) -> Option<f64> {
+    pub(crate) fn next_timeout(&self) -> Option<f64> {
         if !self.pending.is_empty()
             || self.io.has_changes()
             || !self.postponed.is_empty()
@@ -213,7 +212,7 @@ impl Loop {
     /// One iteration: waits for events (at most until the next timer; not at all unless
     /// `block`), then queues every ready watcher. Nothing is polled while callbacks from the
     /// previous iteration are still queued.
-    pub fn poll_once(&mut self, block: bool) -> io::Result<()> {
+    pub(crate) fn poll_once(&mut self, block: bool) -> io::Result<()> {
         if !self.pending.is_empty() {
             return Ok(());
         }
@@ -286,7 +285,7 @@ impl Loop {
     }
 
     /// The next queued callback whose watcher is still alive.
-    pub fn next_ready(&mut self) -> Option<Ready> {
+    pub(crate) fn next_ready(&mut self) -> Option<Ready> {
         while let Some(p) = self.pending.pop_front() {
             let (cb, owned, child) = match p {
                 Pending::Io(k) => (self.io.callback(k), false, None),
@@ -347,8 +346,8 @@ mod tests {
     }
 
     fn put(fd: &OwnedFd) {
-        // SAFETY: a one-byte buffer, valid for the call.
         assert_eq!(
+            // SAFETY: a one-byte buffer, valid for the call.
             unsafe { libc::write(fd.as_raw_fd(), b"x".as_ptr().cast(), 1) },
             1
         );
@@ -432,8 +431,8 @@ mod tests {
         lp.signals.stop(k);
         // SAFETY: a zeroed sigaction is a valid out-parameter; no handler is changed.
         let mut now: libc::sigaction = unsafe { std::mem::zeroed() };
-        // SAFETY: only reads the current disposition into `now`.
         assert_eq!(
+            // SAFETY: only reads the current disposition into `now`.
             unsafe { libc::sigaction(libc::SIGUSR2, std::ptr::null(), &mut now) },
             0
         );

@@ -115,8 +115,11 @@ fn stat_of(target: &Target, follow: bool) -> Outcome {
     let p: *mut libc::stat = &mut *st;
     // SAFETY: `p` points to a live, writable `struct stat`; paths are NUL-terminated.
     let r = match target {
+        // SAFETY: as above.
         Target::Fd(fd) => sys(|| unsafe { libc::fstat(fd.as_raw_fd(), p) }),
+        // SAFETY: as above.
         Target::Path(path) if follow => sys(|| unsafe { libc::stat(path.as_ptr(), p) }),
+        // SAFETY: as above.
         Target::Path(path) => sys(|| unsafe { libc::lstat(path.as_ptr(), p) }),
     };
     r.map(|_| Output::Stat(st))
@@ -219,6 +222,7 @@ pub(crate) fn run(op: Op, spares: &Spares) -> Outcome {
         Op::Truncate(target, len) => unit(match target {
             // SAFETY: plain system calls; paths are NUL-terminated.
             Target::Fd(fd) => sys(|| unsafe { libc::ftruncate(fd.as_raw_fd(), len) }),
+            // SAFETY: as above.
             Target::Path(path) => sys(|| unsafe { libc::truncate(path.as_ptr(), len) }),
         }),
         Op::Utime(target, times) => {
@@ -228,6 +232,7 @@ pub(crate) fn run(op: Op, spares: &Spares) -> Outcome {
                 // SAFETY: `tp` is null or points to two timespecs alive for the call.
                 Target::Fd(fd) => sys(|| unsafe { libc::futimens(fd.as_raw_fd(), tp) }),
                 Target::Path(path) => {
+                    // SAFETY: as above.
                     sys(|| unsafe { libc::utimensat(libc::AT_FDCWD, path.as_ptr(), tp, 0) })
                 }
             })
@@ -235,21 +240,29 @@ pub(crate) fn run(op: Op, spares: &Spares) -> Outcome {
         Op::Chown(target, uid, gid) => unit(match target {
             // SAFETY: plain system calls; paths are NUL-terminated.
             Target::Fd(fd) => sys(|| unsafe { libc::fchown(fd.as_raw_fd(), uid, gid) }),
+            // SAFETY: as above.
             Target::Path(path) => sys(|| unsafe { libc::chown(path.as_ptr(), uid, gid) }),
         }),
         Op::Chmod(target, mode) => unit(match target {
             // SAFETY: plain system calls; paths are NUL-terminated.
             Target::Fd(fd) => sys(|| unsafe { libc::fchmod(fd.as_raw_fd(), mode) }),
+            // SAFETY: as above.
             Target::Path(path) => sys(|| unsafe { libc::chmod(path.as_ptr(), mode) }),
         }),
         Op::Stat(target) => stat_of(&target, true),
         Op::Lstat(target) => stat_of(&target, false),
         // SAFETY (the path operations below): both paths are NUL-terminated C strings.
+        // SAFETY: as above.
         Op::Link(old, new) => unit(sys(|| unsafe { libc::link(old.as_ptr(), new.as_ptr()) })),
+        // SAFETY: as above.
         Op::Symlink(old, new) => unit(sys(|| unsafe { libc::symlink(old.as_ptr(), new.as_ptr()) })),
+        // SAFETY: as above.
         Op::Rename(old, new) => unit(sys(|| unsafe { libc::rename(old.as_ptr(), new.as_ptr()) })),
+        // SAFETY: as above.
         Op::Unlink(path) => unit(sys(|| unsafe { libc::unlink(path.as_ptr()) })),
+        // SAFETY: as above.
         Op::Mkdir(path, mode) => unit(sys(|| unsafe { libc::mkdir(path.as_ptr(), mode) })),
+        // SAFETY: as above.
         Op::Rmdir(path) => unit(sys(|| unsafe { libc::rmdir(path.as_ptr()) })),
         Op::Readlink(path) => readlink(&path),
         Op::Readdir(path) => readdir(&path),
@@ -315,6 +328,7 @@ fn readdir(path: &CString) -> Outcome {
     let result = loop {
         // SAFETY: errno is this thread's; readdir's entry is valid until the next readdir.
         unsafe { *libc::__errno_location() = 0 };
+        // SAFETY: as above.
         let ent = unsafe { libc::readdir64(dir) };
         if ent.is_null() {
             let e = errno();
@@ -461,7 +475,7 @@ impl Shared {
     fn finish(&self, id: u64, outcome: Outcome, hold: bool) {
         let mut f = lock(&self.finished);
         f.items.push((id, outcome));
-        if !f.notified && !(hold && f.items.len() < HOLD_MAX) {
+        if !(f.notified || hold && f.items.len() < HOLD_MAX) {
             f.notified = true;
             drop(f);
             self.signal();
@@ -513,6 +527,7 @@ impl Shared {
     fn start_worker(self: &Arc<Self>, jobs: &mut Jobs) -> std::io::Result<()> {
         // SAFETY: sigset_t values are initialised by sigfillset/pthread_sigmask before use.
         let mut all: libc::sigset_t = unsafe { std::mem::zeroed() };
+        // SAFETY: as above.
         let mut old: libc::sigset_t = unsafe { std::mem::zeroed() };
         // SAFETY: both sets are live; the new thread inherits the blocked mask, ours is put back.
         unsafe {
@@ -838,7 +853,8 @@ impl Pool {
     /// `ptr` and `cap` must come from `take_string`, and nothing may use the buffer any more.
     pub(crate) unsafe fn recycle(&self, ptr: *mut u8, cap: usize) {
         // SAFETY: per the contract, a Vec<u8>'s allocation of `cap` bytes, now unused.
-        self.shared.spares.put(Vec::from_raw_parts(ptr, 0, cap));
+        let buf = unsafe { Vec::from_raw_parts(ptr, 0, cap) };
+        self.shared.spares.put(buf);
     }
 
     /// Duplicates a Perl handle's descriptor for a request (the worker closes its copy).
@@ -943,7 +959,7 @@ mod tests {
             while let Some(d) = pool.next() {
                 let i = d.cb as usize;
                 assert_eq!(d.aux, i as i64);
-                assert_eq!(d.outcome.is_ok(), i % 2 == 0);
+                assert_eq!(d.outcome.is_ok(), i.is_multiple_of(2));
                 seen += 1;
             }
         }

@@ -3,7 +3,7 @@
 
 /// The ASCII ("xn--") form of a domain name; names that are pure ASCII already are returned as
 /// they are, and `None` means the name is not a valid IDN.
-pub fn to_ascii(name: &str) -> Option<String> {
+pub(crate) fn to_ascii(name: &str) -> Option<String> {
     if name.is_ascii() {
         return Some(name.to_owned());
     }
@@ -12,18 +12,18 @@ pub fn to_ascii(name: &str) -> Option<String> {
 
 /// The Unicode (display) form of a domain name, lower-cased and normalised; `None` when some
 /// label is not valid.
-pub fn to_unicode(name: &str) -> Option<String> {
+pub(crate) fn to_unicode(name: &str) -> Option<String> {
     let (unicode, result) = idna::domain_to_unicode(name);
     result.ok().map(|_| unicode)
 }
 
 /// The punycode of one label (no "xn--" prefix, no case folding).
-pub fn punycode_encode(label: &str) -> Option<String> {
+pub(crate) fn punycode_encode(label: &str) -> Option<String> {
     idna::punycode::encode_str(label)
 }
 
 /// The Unicode label a punycode string stands for.
-pub fn punycode_decode(encoded: &str) -> Option<String> {
+pub(crate) fn punycode_decode(encoded: &str) -> Option<String> {
     idna::punycode::decode_to_string(encoded)
 }
 

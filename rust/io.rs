@@ -14,14 +14,14 @@ use std::os::fd::RawFd;
 
 new_key_type! {
     /// Identifies one io watcher.
-    pub struct IoKey;
+    pub(crate) struct IoKey;
 }
 
-pub const READ: u8 = 1;
-pub const WRITE: u8 = 2;
+pub(crate) const READ: u8 = 1;
+pub(crate) const WRITE: u8 = 2;
 
 /// Tokens of level-triggered fds have this bit clear; mio-registered sources set it.
-pub const TOKEN_SOURCE_BIT: u64 = 1 << 63;
+pub(crate) const TOKEN_SOURCE_BIT: u64 = 1 << 63;
 
 struct IoWatcher {
     /// The watched fd, or -1 once the watcher was detached because its fd was invalid.
@@ -48,17 +48,9 @@ struct FdState {
     fresh: bool,
 }
 
-/// What happened to the registration of the fds during a sync or collect.
-#[derive(Default, Debug, PartialEq)]
-pub struct Anomalies {
-    /// An event arrived for a registration we no longer own (closed fd still open elsewhere):
-    /// the epoll set must be rebuilt to get rid of it.
-    pub stale: bool,
-}
-
 /// All io watchers of a loop.
 #[derive(Default)]
-pub struct IoSet {
+pub(crate) struct IoSet {
     watchers: SlotMap<IoKey, IoWatcher>,
     fds: Vec<FdState>,
     changes: Vec<RawFd>,
@@ -69,12 +61,12 @@ pub struct IoSet {
 
 impl IoSet {
     /// Number of io watchers.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.watchers.len()
     }
 
     /// Watches `fd` for `poll` (READ or WRITE).
-    pub fn start(&mut self, fd: RawFd, poll: u8, cb: Callback) -> IoKey {
+    pub(crate) fn start(&mut self, fd: RawFd, poll: u8, cb: Callback) -> IoKey {
         let idx = fd as usize;
         if idx >= self.fds.len() {
             self.fds
@@ -91,7 +83,7 @@ impl IoSet {
 
     /// Forgets a watcher and returns its callback. When it was the last watcher of its fd the
     /// registration is dropped at once: the fd is usually closed right after.
-    pub fn stop(&mut self, key: IoKey, epfd: RawFd) -> Option<Callback> {
+    pub(crate) fn stop(&mut self, key: IoKey, epfd: RawFd) -> Option<Callback> {
         let w = self.watchers.remove(key)?;
         if w.fd >= 0 {
             self.detach(w.fd, w.pos);
@@ -109,22 +101,22 @@ impl IoSet {
     }
 
     /// The callback of a watcher that is still attached to its fd.
-    pub fn callback(&self, key: IoKey) -> Option<Callback> {
+    pub(crate) fn callback(&self, key: IoKey) -> Option<Callback> {
         self.watchers.get(key).map(|w| w.cb)
     }
 
     /// Whether some fd must be reported without waiting (epoll refused it, or it is invalid).
-    pub fn has_immediate(&self) -> bool {
+    pub(crate) fn has_immediate(&self) -> bool {
         !self.always_ready.is_empty() || !self.invalid.is_empty()
     }
 
     /// Whether watchers changed since the last sync (epoll does not know about them yet).
-    pub fn has_changes(&self) -> bool {
+    pub(crate) fn has_changes(&self) -> bool {
         !self.changes.is_empty()
     }
 
     /// Brings epoll's registrations in line with the watchers (once per loop iteration).
-    pub fn sync(&mut self, epfd: RawFd) {
+    pub(crate) fn sync(&mut self, epfd: RawFd) {
         let changes = std::mem::take(&mut self.changes);
         for &fd in &changes {
             self.sync_fd(epfd, fd);
@@ -178,7 +170,7 @@ impl IoSet {
     }
 
     /// Queues the watchers an epoll event concerns. Returns false for a stale event.
-    pub fn collect_event(
+    pub(crate) fn collect_event(
         &self,
         token: u64,
         readable: bool,
@@ -199,7 +191,7 @@ impl IoSet {
     }
 
     /// Queues the watchers of fds that are always ready or were found invalid.
-    pub fn collect_immediate(&mut self, out: &mut VecDeque<Pending>) {
+    pub(crate) fn collect_immediate(&mut self, out: &mut VecDeque<Pending>) {
         for &fd in &self.always_ready {
             self.queue_fd(&self.fds[fd as usize], READ | WRITE, out);
         }
@@ -216,7 +208,7 @@ impl IoSet {
 
     /// Forgets every registration (the epoll instance was replaced): all fds are re-added at the
     /// next sync.
-    pub fn reset_registrations(&mut self) {
+    pub(crate) fn reset_registrations(&mut self) {
         for fd in 0..self.fds.len() {
             let state = &mut self.fds[fd];
             state.registered = 0;
@@ -262,6 +254,7 @@ fn register(epfd: RawFd, fd: RawFd, want: u8, state: &mut FdState) -> Result<(),
             events: epoll_mask(want),
             u64: fd as u64 | ((state.generation as u64 & 0x7fff_ffff) << 32),
         };
+        // SAFETY: ev is a valid epoll_event for the call; bad fds only make it fail.
         if unsafe { libc::epoll_ctl(epfd, op, fd, &mut ev) } == 0 {
             return Ok(());
         }
@@ -289,6 +282,7 @@ fn epoll_mask(want: u8) -> u32 {
 fn epoll_del(epfd: RawFd, fd: RawFd) {
     // Fails harmlessly when the fd was closed already: the kernel dropped it then.
     let mut ev = libc::epoll_event { events: 0, u64: 0 };
+    // SAFETY: as in sync_fd; a bad fd only makes the call fail.
     unsafe { libc::epoll_ctl(epfd, libc::EPOLL_CTL_DEL, fd, &mut ev) };
 }
 
@@ -446,8 +440,8 @@ mod tests {
         let ep = epoll();
         // a number far above what the tests running alongside open (fds are numbered lowest first)
         let fd = 4000;
-        // SAFETY: F_GETFD only asks whether the number is open.
         assert_eq!(
+            // SAFETY: F_GETFD only asks whether the number is open.
             unsafe { libc::fcntl(fd, libc::F_GETFD) },
             -1,
             "fd {fd} is not open"

@@ -6,7 +6,7 @@
 use crate::dns::lookup::LookupRequest;
 use crate::dns::resolver::{Resolver, Settings};
 use crate::dns::wire;
-use crate::ffi::{self, PANICKED};
+use crate::ffi::{dns::aers_dns_unpack, tls::aers_tls_receive, AERS_OK, AERS_PANICKED};
 use crate::stream::{self, Netstring};
 use crate::tls::{Context, Session};
 use hickory_proto::op::{Message, MessageType, OpCode, Query};
@@ -106,10 +106,12 @@ fn answer(id: u16, qname: &Name, qtype: RecordType) -> Vec<u8> {
     msg.to_vec().unwrap()
 }
 
-/// dns_unpack of a packet: 1 (decoded) or 0 (not a DNS message), never an internal error.
+/// dns_unpack of a packet: AERS_OK (decoded) or EBADMSG (not a DNS message), never an
+/// internal error.
 fn unpack_status(pkt: &[u8]) -> i32 {
     let (mut nodes, mut count) = (std::ptr::null(), 0);
-    ffi::aers_dns_unpack(pkt.as_ptr(), pkt.len(), &mut nodes, &mut count)
+    // SAFETY: pkt is readable for its length; nodes and count are writable.
+    unsafe { aers_dns_unpack(pkt.as_ptr(), pkt.len(), &mut nodes, &mut count) }
 }
 
 fn label() -> impl Strategy<Value = Vec<u8>> {
@@ -125,14 +127,14 @@ proptest! {
     #[test]
     fn dns_unpack_takes_random_bytes(pkt in vec(any::<u8>(), 0..600)) {
         let st = unpack_status(&pkt);
-        prop_assert!(st == 0 || st == 1, "status {}", st);
+        prop_assert!(st == AERS_OK || st == libc::EBADMSG, "status {}", st);
     }
 
     #[test]
     fn dns_unpack_takes_mutated_answers(id in any::<u16>(), edits in edits()) {
         let pkt = mutate(answer(id, &name("www.example.test"), RecordType::MX), &edits);
         let st = unpack_status(&pkt);
-        prop_assert!(st == 0 || st == 1, "status {}", st);
+        prop_assert!(st == AERS_OK || st == libc::EBADMSG, "status {}", st);
     }
 
     /// A name parses exactly when it is a domain name (no empty label, labels of at most 63
@@ -351,8 +353,8 @@ fn flight(s: &mut Session) -> Vec<u8> {
 /// 0 (what: records, nothing, end of file), EPROTO (a TLS error), or an errno.
 fn receive_status(session: &mut Session, data: &[u8]) -> (i32, i32) {
     let mut fds = [0; 2];
-    // SAFETY: fds has room for the two descriptors socketpair writes.
     assert_eq!(
+        // SAFETY: fds has room for the two descriptors socketpair writes.
         unsafe {
             libc::socketpair(
                 libc::AF_UNIX,
@@ -367,7 +369,8 @@ fn receive_status(session: &mut Session, data: &[u8]) -> (i32, i32) {
     // SAFETY: fds[1] is ours; closing it makes the reader see end of file after the data.
     unsafe { libc::close(fds[1]) };
     let mut what = -1;
-    let st = ffi::aers_tls_receive(session as *mut Session, fds[0], &mut what);
+    // SAFETY: session is a live session used by this call only; what is writable.
+    let st = unsafe { aers_tls_receive(session as *mut Session, fds[0], &mut what) };
     // SAFETY: fds[0] is ours and no longer used.
     unsafe { libc::close(fds[0]) };
     (st, what)
@@ -392,7 +395,7 @@ proptest! {
             let answer = flight(&mut server);
             let _ = client.feed(&mutate(answer, &edits));
             let (st, _) = receive_status(&mut client, &[]);
-            prop_assert!(st != PANICKED);
+            prop_assert!(st != AERS_PANICKED);
         }
     }
 

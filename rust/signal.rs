@@ -15,11 +15,11 @@ use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
 new_key_type! {
     /// Identifies one signal watcher.
-    pub struct SignalKey;
+    pub(crate) struct SignalKey;
 }
 
 /// Signal numbers are below this (Linux: 64 real-time signals included).
-pub const NSIG: usize = 65;
+pub(crate) const NSIG: usize = 65;
 
 /// Write end of the wake-up pipe, read by the handler.
 static WAKE_FD: AtomicI32 = AtomicI32::new(-1);
@@ -29,6 +29,7 @@ static CAUGHT: [AtomicBool; NSIG] = [NOT_CAUGHT; NSIG];
 
 extern "C" fn on_signal(signum: libc::c_int) {
     // Only async-signal-safe work here: an atomic store and write(2), errno preserved.
+    // SAFETY: this thread's errno slot, always valid to read.
     let saved = unsafe { *libc::__errno_location() };
     if (signum as usize) < NSIG {
         CAUGHT[signum as usize].store(true, Ordering::Release);
@@ -36,26 +37,28 @@ extern "C" fn on_signal(signum: libc::c_int) {
     let fd = WAKE_FD.load(Ordering::Relaxed);
     if fd >= 0 {
         let byte = signum as u8;
+        // SAFETY: one byte from a local; write(2) is async-signal-safe, a bad fd only fails.
         unsafe { libc::write(fd, &byte as *const u8 as *const libc::c_void, 1) };
     }
+    // SAFETY: this thread's errno slot, always valid to write.
     unsafe { *libc::__errno_location() = saved };
 }
 
 /// The pipe that wakes the loop from the signal handler.
-pub struct WakePipe {
-    pub receiver: mio::unix::pipe::Receiver,
+pub(crate) struct WakePipe {
+    pub(crate) receiver: mio::unix::pipe::Receiver,
     sender: mio::unix::pipe::Sender,
 }
 
 impl WakePipe {
-    pub fn new() -> io::Result<WakePipe> {
+    pub(crate) fn new() -> io::Result<WakePipe> {
         let (sender, receiver) = mio::unix::pipe::new()?;
         WAKE_FD.store(sender.as_raw_fd(), Ordering::Relaxed);
         Ok(WakePipe { receiver, sender })
     }
 
     /// Empties the pipe (it is registered edge-triggered with mio).
-    pub fn drain(&mut self) {
+    pub(crate) fn drain(&mut self) {
         let mut buf = [0u8; 256];
         while let Ok(n) = self.receiver.read(&mut buf) {
             if n == 0 {
@@ -65,8 +68,9 @@ impl WakePipe {
     }
 
     /// Makes the next poll return at once (used to reap children that exited earlier).
-    pub fn wake(&self) {
+    pub(crate) fn wake(&self) {
         let byte = 0u8;
+        // SAFETY: one byte from a local to our own pipe; a full pipe only makes it fail.
         unsafe {
             libc::write(
                 self.sender.as_raw_fd(),
@@ -78,7 +82,7 @@ impl WakePipe {
 }
 
 /// Takes the caught flag of `signum`.
-pub fn take_caught(signum: usize) -> bool {
+pub(crate) fn take_caught(signum: usize) -> bool {
     CAUGHT[signum].swap(false, Ordering::Acquire)
 }
 
@@ -88,7 +92,7 @@ struct SignalWatcher {
 }
 
 /// Signal watchers, plus the loop's own interest in SIGCHLD (for child watchers).
-pub struct Signals {
+pub(crate) struct Signals {
     watchers: SlotMap<SignalKey, SignalWatcher>,
     by_signal: Vec<Vec<SignalKey>>,
     /// The disposition in place before we installed our handler, per signal.
@@ -108,13 +112,13 @@ impl Default for Signals {
 }
 
 /// Whether `signum` is a signal a handler can be installed for.
-pub fn is_catchable(signum: i32) -> bool {
+pub(crate) fn is_catchable(signum: i32) -> bool {
     signum > 0 && (signum as usize) < NSIG && signum != libc::SIGKILL && signum != libc::SIGSTOP
 }
 
 impl Signals {
     /// Watches `signum`; installs our handler if this is its first user.
-    pub fn start(&mut self, signum: i32, cb: Callback) -> io::Result<SignalKey> {
+    pub(crate) fn start(&mut self, signum: i32, cb: Callback) -> io::Result<SignalKey> {
         if !is_catchable(signum) {
             return Err(io::Error::from_raw_os_error(libc::EINVAL));
         }
@@ -126,37 +130,37 @@ impl Signals {
     }
 
     /// Forgets a watcher; the previous disposition returns when its signal has no users left.
-    pub fn stop(&mut self, key: SignalKey) -> Option<Callback> {
+    pub(crate) fn stop(&mut self, key: SignalKey) -> Option<Callback> {
         let w = self.watchers.remove(key)?;
         self.by_signal[w.signum].retain(|k| *k != key);
         self.release(w.signum);
         Some(w.cb)
     }
 
-    pub fn callback(&self, key: SignalKey) -> Option<Callback> {
+    pub(crate) fn callback(&self, key: SignalKey) -> Option<Callback> {
         self.watchers.get(key).map(|w| w.cb)
     }
 
     /// Number of signal watchers.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.watchers.len()
     }
 
     /// The loop itself needs `signum` handled (SIGCHLD while child watchers exist).
-    pub fn acquire_internal(&mut self, signum: i32) -> io::Result<()> {
+    pub(crate) fn acquire_internal(&mut self, signum: i32) -> io::Result<()> {
         self.acquire(signum as usize)?;
         self.internal_users[signum as usize] += 1;
         Ok(())
     }
 
-    pub fn release_internal(&mut self, signum: i32) {
+    pub(crate) fn release_internal(&mut self, signum: i32) {
         self.internal_users[signum as usize] -= 1;
         self.release(signum as usize);
     }
 
     /// Queues the watchers of every signal caught since the last call; tells whether SIGCHLD
     /// was among them.
-    pub fn collect(&mut self, out: &mut VecDeque<Pending>) -> bool {
+    pub(crate) fn collect(&mut self, out: &mut VecDeque<Pending>) -> bool {
         let mut child_exited = false;
         for s in 1..NSIG {
             if self.saved[s].is_some() && take_caught(s) {
@@ -182,6 +186,7 @@ impl Signals {
     fn release(&mut self, s: usize) {
         if self.users(s) == 0 {
             if let Some(old) = self.saved[s].take() {
+                // SAFETY: old is the disposition sigaction gave us for this signal.
                 unsafe { libc::sigaction(s as i32, &old, std::ptr::null_mut()) };
             }
         }
@@ -190,6 +195,8 @@ impl Signals {
 
 /// Installs `on_signal` for `signum`, returning the disposition it replaces.
 fn install(signum: i32) -> io::Result<libc::sigaction> {
+    // SAFETY: a zeroed sigaction is valid; on_signal is async-signal-safe (above); old is a
+    // valid out pointer.
     unsafe {
         let mut new: libc::sigaction = std::mem::zeroed();
         new.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as *const () as usize;
@@ -214,8 +221,8 @@ mod tests {
     fn disposition(signum: i32) -> usize {
         // SAFETY: a zeroed sigaction is a valid out-parameter.
         let mut now: libc::sigaction = unsafe { std::mem::zeroed() };
-        // SAFETY: only reads the current disposition of signum.
         assert_eq!(
+            // SAFETY: only reads the current disposition of signum.
             unsafe { libc::sigaction(signum, std::ptr::null(), &mut now) },
             0
         );
@@ -226,8 +233,8 @@ mod tests {
         // SAFETY: a zeroed sigaction with SIG_IGN/SIG_DFL is a valid disposition.
         let mut new: libc::sigaction = unsafe { std::mem::zeroed() };
         new.sa_sigaction = handler;
-        // SAFETY: installs SIG_IGN or SIG_DFL, no handler code.
         assert_eq!(
+            // SAFETY: installs SIG_IGN or SIG_DFL, no handler code.
             unsafe { libc::sigaction(signum, &new, std::ptr::null_mut()) },
             0
         );

@@ -10,17 +10,19 @@ use std::os::fd::{FromRawFd, IntoRawFd, RawFd};
 
 /// Borrows a descriptor the caller owns, for the duration of one call: never closed here.
 fn borrow(fd: RawFd) -> ManuallyDrop<Socket> {
+    // SAFETY: the Socket never closes fd (ManuallyDrop), so ownership stays with the caller.
     ManuallyDrop::new(unsafe { Socket::from_raw_fd(fd) })
 }
 
 /// A socket address from raw `sockaddr` bytes (as Perl's pack_sockaddr_in & co. produce them).
-pub fn sockaddr_from_bytes(bytes: &[u8]) -> io::Result<SockAddr> {
+pub(crate) fn sockaddr_from_bytes(bytes: &[u8]) -> io::Result<SockAddr> {
     if bytes.len() < size_of::<libc::sa_family_t>()
         || bytes.len() > size_of::<libc::sockaddr_storage>()
     {
         return Err(io::Error::from_raw_os_error(libc::EINVAL));
     }
     let mut storage = MaybeUninit::<libc::sockaddr_storage>::zeroed();
+    // SAFETY: bytes fits in the zeroed storage (checked above), which any bytes initialise.
     unsafe {
         std::ptr::copy_nonoverlapping(
             bytes.as_ptr(),
@@ -35,12 +37,13 @@ pub fn sockaddr_from_bytes(bytes: &[u8]) -> io::Result<SockAddr> {
 }
 
 /// The raw bytes of a socket address.
-pub fn sockaddr_bytes(addr: &SockAddr) -> &[u8] {
+pub(crate) fn sockaddr_bytes(addr: &SockAddr) -> &[u8] {
+    // SAFETY: a SockAddr holds addr.len() initialised bytes of storage.
     unsafe { std::slice::from_raw_parts(addr.as_ptr().cast::<u8>(), addr.len() as usize) }
 }
 
 /// A new non-blocking, close-on-exec socket.
-pub fn open(domain: i32, ty: i32, protocol: i32) -> io::Result<RawFd> {
+pub(crate) fn open(domain: i32, ty: i32, protocol: i32) -> io::Result<RawFd> {
     let protocol = if protocol == 0 {
         None
     } else {
@@ -52,13 +55,13 @@ pub fn open(domain: i32, ty: i32, protocol: i32) -> io::Result<RawFd> {
 
 /// Starts a connect; `Err(EINPROGRESS)` means it continues in the background (wait for
 /// writability, then ask [`connect_result`]).
-pub fn connect(fd: RawFd, addr: &SockAddr) -> io::Result<()> {
+pub(crate) fn connect(fd: RawFd, addr: &SockAddr) -> io::Result<()> {
     borrow(fd).connect(addr)
 }
 
 /// The outcome of a background connect: `Ok(None)` while it is still in progress, the peer
 /// address once connected, or the error that ended it.
-pub fn connect_result(fd: RawFd) -> io::Result<Option<SockAddr>> {
+pub(crate) fn connect_result(fd: RawFd) -> io::Result<Option<SockAddr>> {
     let socket = borrow(fd);
     // a connected socket has a peer: one system call in the common case
     match socket.peer_addr() {
@@ -73,7 +76,7 @@ pub fn connect_result(fd: RawFd) -> io::Result<Option<SockAddr>> {
 
 /// Binds a listening socket: SO_REUSEADDR for internet sockets, and IPV6_V6ONLY as asked
 /// (`None` leaves the system default).
-pub fn bind(
+pub(crate) fn bind(
     fd: RawFd,
     addr: &SockAddr,
     reuse_address: bool,
@@ -89,23 +92,19 @@ pub fn bind(
     socket.bind(addr)
 }
 
-pub fn listen(fd: RawFd, backlog: i32) -> io::Result<()> {
+pub(crate) fn listen(fd: RawFd, backlog: i32) -> io::Result<()> {
     borrow(fd).listen(backlog)
 }
 
 /// Accepts one connection as a non-blocking, close-on-exec socket; `Err(EAGAIN)` when none
 /// is pending.
-pub fn accept(fd: RawFd) -> io::Result<(RawFd, SockAddr)> {
+pub(crate) fn accept(fd: RawFd) -> io::Result<(RawFd, SockAddr)> {
     let (socket, peer) = borrow(fd).accept4(libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC)?;
     Ok((socket.into_raw_fd(), peer))
 }
 
-pub fn local_addr(fd: RawFd) -> io::Result<SockAddr> {
+pub(crate) fn local_addr(fd: RawFd) -> io::Result<SockAddr> {
     borrow(fd).local_addr()
-}
-
-pub fn peer_addr(fd: RawFd) -> io::Result<SockAddr> {
-    borrow(fd).peer_addr()
 }
 
 #[cfg(test)]
@@ -114,6 +113,7 @@ mod tests {
     use std::net::{Ipv4Addr, SocketAddr};
 
     fn close(fd: RawFd) {
+        // SAFETY: the tests close only descriptors they opened and no longer use.
         unsafe { libc::close(fd) };
     }
 
@@ -147,6 +147,7 @@ mod tests {
         assert_eq!(connected.as_socket(), addr.as_socket());
         assert_eq!(peer.as_socket(), local_addr(client).unwrap().as_socket());
         for fd in [server_side, client, listener] {
+            // SAFETY: F_GETFD takes no pointer; fd is the test's own.
             let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
             assert!(flags & libc::FD_CLOEXEC != 0);
             close(fd);

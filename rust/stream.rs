@@ -6,8 +6,9 @@ use memchr::{memchr, memmem};
 use std::io;
 
 /// Reads once from `fd` into `buf`. Ok(0) is end of file.
-pub fn read_into(fd: i32, buf: &mut [u8]) -> io::Result<usize> {
+pub(crate) fn read_into(fd: i32, buf: &mut [u8]) -> io::Result<usize> {
     loop {
+        // SAFETY: buf is writable for its length; a bad fd only makes the call fail.
         let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
         if n >= 0 {
             return Ok(n as usize);
@@ -21,10 +22,12 @@ pub fn read_into(fd: i32, buf: &mut [u8]) -> io::Result<usize> {
 
 /// Writes once from `buf` to `fd`. Sockets are written with MSG_NOSIGNAL so a closed peer is
 /// an EPIPE error, not a SIGPIPE; other descriptors fall back to write(2).
-pub fn write_from(fd: i32, buf: &[u8]) -> io::Result<usize> {
+pub(crate) fn write_from(fd: i32, buf: &[u8]) -> io::Result<usize> {
     loop {
+        // SAFETY: buf is readable for its length; a bad fd only makes the call fail.
         let mut n = unsafe { libc::send(fd, buf.as_ptr().cast(), buf.len(), libc::MSG_NOSIGNAL) };
         if n < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::ENOTSOCK) {
+            // SAFETY: as above.
             n = unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) };
         }
         if n >= 0 {
@@ -39,7 +42,7 @@ pub fn write_from(fd: i32, buf: &[u8]) -> io::Result<usize> {
 
 /// Writes the buffers in order with one writev(2) (sockets: sendmsg with MSG_NOSIGNAL, as
 /// `write_from`). Returns how many bytes went out.
-pub fn write_vectored_from(fd: i32, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+pub(crate) fn write_vectored_from(fd: i32, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
     // IoSlice is guaranteed ABI-compatible with iovec on Unix.
     let iov = bufs.as_ptr() as *mut libc::iovec;
     let count = bufs.len().min(libc::UIO_MAXIOV as usize);
@@ -67,7 +70,7 @@ pub fn write_vectored_from(fd: i32, bufs: &[io::IoSlice<'_>]) -> io::Result<usiz
 
 /// The first line end (`\012`, optionally preceded by `\015`) at or after `from`, as the
 /// range (start, end) of the marker.
-pub fn find_line_end(buf: &[u8], from: usize) -> Option<(usize, usize)> {
+pub(crate) fn find_line_end(buf: &[u8], from: usize) -> Option<(usize, usize)> {
     let nl = from + memchr(b'\n', buf.get(from..)?)?;
     let start = if nl > from && buf[nl - 1] == b'\r' {
         nl - 1
@@ -78,13 +81,13 @@ pub fn find_line_end(buf: &[u8], from: usize) -> Option<(usize, usize)> {
 }
 
 /// The offset of the first `needle` at or after `from`.
-pub fn find_marker(buf: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+pub(crate) fn find_marker(buf: &[u8], needle: &[u8], from: usize) -> Option<usize> {
     Some(from + memmem::find(buf.get(from..)?, needle)?)
 }
 
 /// What the start of a buffer says about a netstring (`<digits>:<data>,`).
 #[derive(Debug, PartialEq, Eq)]
-pub enum Netstring {
+pub(crate) enum Netstring {
     /// Not enough data yet.
     Incomplete,
     /// Not a netstring (or a length beyond `max`).
@@ -93,7 +96,7 @@ pub enum Netstring {
     Complete { start: usize, len: usize },
 }
 
-pub fn parse_netstring(buf: &[u8], max: usize) -> Netstring {
+pub(crate) fn parse_netstring(buf: &[u8], max: usize) -> Netstring {
     let digits = buf.iter().take_while(|b| b.is_ascii_digit()).count();
     if digits == buf.len() {
         return if digits > 20 {

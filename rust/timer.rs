@@ -7,7 +7,7 @@ use slotmap::{new_key_type, SlotMap};
 
 new_key_type! {
     /// Identifies one timer watcher.
-    pub struct TimerKey;
+    pub(crate) struct TimerKey;
 }
 
 /// Heap position of a timer that is not scheduled (one-shot timer that has fired).
@@ -29,7 +29,7 @@ struct HeapEntry {
 
 /// All timers of a loop.
 #[derive(Default)]
-pub struct Timers {
+pub(crate) struct Timers {
     timers: SlotMap<TimerKey, Timer>,
     heap: Vec<HeapEntry>,
     next_seq: u32,
@@ -38,7 +38,7 @@ pub struct Timers {
 
 impl Timers {
     /// Schedules `cb` at monotonic time `at`, then every `interval` seconds if `interval > 0`.
-    pub fn start(&mut self, at: f64, interval: f64, cb: Callback) -> TimerKey {
+    pub(crate) fn start(&mut self, at: f64, interval: f64, cb: Callback) -> TimerKey {
         let seq = self.next_seq;
         self.next_seq = self.next_seq.wrapping_add(1);
         let key = self.timers.insert(Timer {
@@ -52,7 +52,7 @@ impl Timers {
     }
 
     /// Forgets a timer; returns its callback so the owner can release it.
-    pub fn stop(&mut self, key: TimerKey) -> Option<Callback> {
+    pub(crate) fn stop(&mut self, key: TimerKey) -> Option<Callback> {
         let timer = self.timers.remove(key)?;
         if timer.heap_pos != NOT_SCHEDULED {
             self.remove_at(timer.heap_pos as usize);
@@ -61,23 +61,24 @@ impl Timers {
     }
 
     /// The callback of a live timer.
-    pub fn callback(&self, key: TimerKey) -> Option<Callback> {
+    pub(crate) fn callback(&self, key: TimerKey) -> Option<Callback> {
         self.timers.get(key).map(|t| t.cb)
     }
 
     /// The earliest deadline, if any timer is scheduled.
-    pub fn next_deadline(&self) -> Option<f64> {
+    pub(crate) fn next_deadline(&self) -> Option<f64> {
         self.heap.first().map(|e| e.at)
     }
 
-    pub fn is_empty(&self) -> bool {
+    /// Whether no timer is scheduled.
+    pub(crate) fn is_empty(&self) -> bool {
         self.heap.is_empty()
     }
 
     /// Moves every timer due at `now` into `out`, in deadline order (creation order on ties);
     /// repeating timers are rescheduled one interval after their deadline, or one interval from
     /// `now` when they are that late (so each fires at most once per call).
-    pub fn expire(&mut self, now: f64, out: &mut std::collections::VecDeque<Pending>) {
+    pub(crate) fn expire(&mut self, now: f64, out: &mut std::collections::VecDeque<Pending>) {
         while let Some(&top) = self.heap.first() {
             if top.at > now {
                 break;
@@ -212,7 +213,7 @@ mod tests {
             .map(|i| t.start(i as f64, 0.0, cb(i + 1)))
             .collect();
         for k in keys.iter().step_by(2) {
-            assert_eq!(t.stop(*k).is_some(), true);
+            assert!(t.stop(*k).is_some());
         }
         let all = fired(&mut t, 1000.0);
         assert_eq!(

@@ -31,22 +31,24 @@ thread_local! {
 
 /// The settings of an AnyEvent::TLS context.
 #[derive(Default)]
-pub struct Settings {
-    pub tls12: bool,
-    pub tls13: bool,
-    pub verify: bool,
-    pub require_client_cert: bool,
-    pub check_peername: bool,
-    pub defer_verdict: bool,
+pub(crate) struct Settings {
+    pub(crate) tls12: bool,
+    pub(crate) tls13: bool,
+    pub(crate) verify: bool,
+    pub(crate) require_client_cert: bool,
+    pub(crate) check_peername: bool,
+    pub(crate) defer_verdict: bool,
     /// RFC 5077 tickets on the client side (TLS 1.2; AnyEvent's default: off).
-    pub client_tickets: bool,
+    pub(crate) client_tickets: bool,
     /// A server issues tickets (AnyEvent's default: on).
-    pub server_tickets: bool,
-    pub alpn: Vec<Vec<u8>>,
+    pub(crate) server_tickets: bool,
+    pub(crate) alpn: Vec<Vec<u8>>,
 }
 
+/// A TLS context: settings, trust anchors, certificate chain and key, and the rustls
+/// configurations made from them (the glue holds it as an opaque pointer).
 pub struct Context {
-    pub settings: Settings,
+    pub(crate) settings: Settings,
     roots: RootCertStore,
     chain: Vec<CertificateDer<'static>>,
     key: Option<PrivateKeyDer<'static>>,
@@ -63,7 +65,7 @@ fn bad(msg: impl Into<String>) -> Error {
 }
 
 impl Context {
-    pub fn new(settings: Settings) -> Self {
+    pub(crate) fn new(settings: Settings) -> Self {
         Context {
             settings,
             roots: RootCertStore::empty(),
@@ -75,7 +77,7 @@ impl Context {
     }
 
     /// Adds every certificate of a PEM text to the trust anchors; returns how many.
-    pub fn add_trusted_pem(&mut self, pem: &[u8]) -> Result<usize, Error> {
+    pub(crate) fn add_trusted_pem(&mut self, pem: &[u8]) -> Result<usize, Error> {
         let certs = CertificateDer::pem_slice_iter(pem)
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| bad(format!("bad PEM certificate: {e}")))?;
@@ -84,7 +86,7 @@ impl Context {
     }
 
     /// Sets this side's certificate chain (leaf first) from PEM text.
-    pub fn set_chain_pem(&mut self, pem: &[u8]) -> Result<usize, Error> {
+    pub(crate) fn set_chain_pem(&mut self, pem: &[u8]) -> Result<usize, Error> {
         self.chain = CertificateDer::pem_slice_iter(pem)
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| bad(format!("bad PEM certificate: {e}")))?;
@@ -92,7 +94,7 @@ impl Context {
     }
 
     /// Sets this side's private key from PEM text (PKCS#8, PKCS#1 or SEC1; not encrypted).
-    pub fn set_key_pem(&mut self, pem: &[u8]) -> Result<(), Error> {
+    pub(crate) fn set_key_pem(&mut self, pem: &[u8]) -> Result<(), Error> {
         if memchr::memmem::find(pem, b"ENCRYPTED").is_some() {
             return Err(bad("the private key is encrypted; rustls cannot use encrypted keys (cert_password): decrypt it first, e.g. with `openssl pkey`"));
         }
@@ -139,7 +141,7 @@ impl Context {
         }))
     }
 
-    pub fn client_config(&mut self) -> Result<Arc<ClientConfig>, Error> {
+    pub(crate) fn client_config(&mut self) -> Result<Arc<ClientConfig>, Error> {
         if let Some(c) = &self.client {
             return Ok(c.clone());
         }
@@ -169,7 +171,7 @@ impl Context {
         Ok(config)
     }
 
-    pub fn server_config(&mut self) -> Result<Arc<ServerConfig>, Error> {
+    pub(crate) fn server_config(&mut self) -> Result<Arc<ServerConfig>, Error> {
         if let Some(c) = &self.server {
             return Ok(c.clone());
         }
@@ -352,7 +354,7 @@ impl ClientCertVerifier for DeferringClientVerifier {
 }
 
 /// What reading from the socket and decrypting yielded.
-pub enum Received {
+pub(crate) enum Received {
     /// Records were read (plaintext may be waiting).
     Records,
     /// The socket had nothing to read.
@@ -363,9 +365,9 @@ pub enum Received {
 
 /// One TLS connection over a non-blocking file descriptor.
 pub struct Session {
-    pub conn: Connection,
+    pub(crate) conn: Connection,
     /// Set once the peer's certificate was judged and Perl has to decide (see `defer`).
-    pub deferred: Option<Option<String>>,
+    pub(crate) deferred: Option<Option<String>>,
 }
 
 /// The socket as rustls sees it. `last_read` remembers how much the last read asked for and
@@ -408,7 +410,7 @@ impl Write for Fd {
 }
 
 impl Session {
-    pub fn client(ctx: &mut Context, peername: Option<&str>) -> Result<Session, Error> {
+    pub(crate) fn client(ctx: &mut Context, peername: Option<&str>) -> Result<Session, Error> {
         // Without a peer name there is no SNI; an IP address name makes rustls send none. A
         // name that is no host name (it came from the caller or from DNS data) only fails the
         // session when the certificate has to be checked against it; otherwise it is left out.
@@ -429,7 +431,7 @@ impl Session {
         })
     }
 
-    pub fn server(ctx: &mut Context) -> Result<Session, Error> {
+    pub(crate) fn server(ctx: &mut Context) -> Result<Session, Error> {
         Ok(Session {
             conn: rustls::ServerConnection::new(ctx.server_config()?)?.into(),
             deferred: None,
@@ -440,7 +442,7 @@ impl Session {
     /// `Err(Ok(error))`, an I/O error as `Err(Err(io))`. Reading stops at a short read (the
     /// socket is drained), so the end of the stream is seen by a read of its own, on a later
     /// call, as with a plain socket.
-    pub fn receive(&mut self, fd: i32) -> Result<Received, Result<Error, io::Error>> {
+    pub(crate) fn receive(&mut self, fd: i32) -> Result<Received, Result<Error, io::Error>> {
         let mut got_any = false;
         let mut socket = Fd::new(fd);
         loop {
@@ -474,7 +476,7 @@ impl Session {
     }
 
     /// Processes records that were read before TLS started (left in the read buffer).
-    pub fn feed(&mut self, mut data: &[u8]) -> Result<(), Error> {
+    pub(crate) fn feed(&mut self, mut data: &[u8]) -> Result<(), Error> {
         while !data.is_empty() {
             if self
                 .conn
@@ -500,12 +502,12 @@ impl Session {
 
     /// Moves decrypted data into `buf`: Ok(n), or Ok(0) when the peer sent close_notify,
     /// Err(WouldBlock) when nothing is buffered, Err(UnexpectedEof) on a truncated stream.
-    pub fn read_plaintext(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+    pub(crate) fn read_plaintext(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.conn.reader().read(buf)
     }
 
     /// Sends what rustls has buffered; Ok(true) when everything went out.
-    pub fn flush(&mut self, fd: i32) -> io::Result<bool> {
+    pub(crate) fn flush(&mut self, fd: i32) -> io::Result<bool> {
         while self.conn.wants_write() {
             match self.conn.write_tls(&mut Fd::new(fd)) {
                 Ok(_) => {}
@@ -530,8 +532,8 @@ mod tests {
     fn packet_pair() -> (OwnedFd, OwnedFd) {
         let mut fds = [0; 2];
         let kind = libc::SOCK_SEQPACKET | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
-        // SAFETY: fds has room for the two descriptors socketpair writes.
         assert_eq!(
+            // SAFETY: fds has room for the two descriptors socketpair writes.
             unsafe { libc::socketpair(libc::AF_UNIX, kind, 0, fds.as_mut_ptr()) },
             0
         );

@@ -19,10 +19,15 @@ _rs_free(SV *handle)
     {
         aers_dns *r = dns_handle(aTHX_ handle);
         void *cb;
-        while (aers_dns_take_callback(r, &cb) == 1)
+        int st;
+        /* after a panic the core refuses work: the resolver and its callbacks are left alone */
+        while (!(st = aers_dns_take_callback(r, &cb)) && cb)
             SvREFCNT_dec((SV *)cb);
-        aers_dns_free(r);
+        if (!st)
+            st = aers_dns_free(r);
         sv_setiv(handle, 0);
+        if (st && st != AERS_PANICKED)    /* (called from DESTROY: no croak for the panic again) */
+            croak_status(aTHX_ st, "AnyEvent::DNS");
     }
 
 U32
@@ -54,7 +59,7 @@ _rs_configure(SV *handle, SV *servers, SV *timeouts, SV *search, UV ndots, UV ma
         s.reuse = reuse;
         s.edns_payload = (uint32_t)edns;
         s.cache = cache;
-        dns_check(aTHX_ r, aers_dns_configure(r, &s, &RETVAL), "AnyEvent::DNS");
+        dns_check(aTHX_ aers_dns_configure(r, &s, &RETVAL), "AnyEvent::DNS");
         FREETMPS;
         LEAVE;
     }
@@ -114,7 +119,7 @@ _rs_resolve(SV *handle, SV *name, UV qtype, UV qclass, SV *search, SV *accept, S
         status = aers_dns_resolve(r, code, &l, &RETVAL);
         if (status)
             SvREFCNT_dec(code);
-        dns_check(aTHX_ r, status, "AnyEvent::DNS resolve");
+        dns_check(aTHX_ status, "AnyEvent::DNS resolve");
         FREETMPS;
         LEAVE;
     }
@@ -132,7 +137,7 @@ _rs_request(SV *handle, SV *pkt, SV *cb)
         int status = aers_dns_request(r, code, p, len, &RETVAL);
         if (status)
             SvREFCNT_dec(code);
-        dns_check(aTHX_ r, status, "AnyEvent::DNS request");
+        dns_check(aTHX_ status, "AnyEvent::DNS request");
     }
     OUTPUT:
         RETVAL
@@ -160,7 +165,8 @@ SV *
 _rs_next_timeout(SV *handle)
     CODE:
     {
-        double t = aers_dns_next_timeout(dns_handle(aTHX_ handle));
+        double t;
+        CHECK_STATUS(aers_dns_next_timeout(dns_handle(aTHX_ handle), &t), "AnyEvent::DNS");
         RETVAL = t < 0 ? &PL_sv_undef : newSVnv(t);
     }
     OUTPUT:
@@ -187,7 +193,7 @@ _rs_dispatch(SV *handle)
         const aers_dns_node *nodes;
         size_t count;
         int status;
-        while ((status = aers_dns_next_completion(r, &cb, &nodes, &count)) == 1) {
+        while (!(status = aers_dns_next_completion(r, &cb, &nodes, &count)) && cb) {
             dSP;
             uint32_t i, nargs = nodes[0].n;
             const aers_dns_node *node = nodes + 1;
@@ -239,9 +245,9 @@ _unpack(SV *pkt)
         const aers_dns_node *nodes;
         size_t count;
         int status = aers_dns_unpack(p, len, &nodes, &count);
-        if (status < 0 || status > 1)
+        if (status && status != EBADMSG)    /* EBADMSG: not a DNS message */
             croak_status(aTHX_ status, "AnyEvent::DNS::dns_unpack");
-        RETVAL = status == 1 ? dns_node_sv(aTHX_ nodes) : &PL_sv_undef;
+        RETVAL = status ? &PL_sv_undef : dns_node_sv(aTHX_ nodes);
     }
     OUTPUT:
         RETVAL
@@ -275,9 +281,11 @@ _pack(UV id, UV flags, UV edns, SV *names, SV *types, SV *classes)
         }
         req.types = t;
         req.classes = c;
-        status = aers_dns_pack(&req, &nodes, &count, err, sizeof err);
+        status = aers_dns_pack(&req, &nodes, &count);
         if (status && status != EINVAL)
             croak_status(aTHX_ status, "AnyEvent::DNS::dns_pack");
+        if (status)
+            last_error(err, sizeof err);
         FREETMPS;
         LEAVE;
         if (status == EINVAL) {

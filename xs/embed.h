@@ -15,32 +15,21 @@
  * The Perl code these call (detection loads modules, the foreign loop makes system calls)
  * leaves errno as it found it, like every other part of a watcher constructor. */
 
-static int model_known;
-static SV *embed_hook;
-static int embed_armed;
-static SV *delegate[KIND_COUNT];
+#ifndef AE_EMBED_H
+#define AE_EMBED_H
 
-static void detect_model(pTHX)
-{
-    dSP;
-    int saved_errno = errno;
-    model_known = 1;
-    PUSHMARK(SP);
-    call_pv("AnyEvent::detect", G_DISCARD | G_NOARGS);
-    errno = saved_errno;
-}
+extern int model_known;
+extern SV *embed_hook;
+extern int embed_armed;
+extern SV *delegate[KIND_COUNT];
+
+/* Runs AnyEvent::detect (errno kept). */
+void detect_model(pTHX);
 
 #define ENSURE_MODEL STMT_START { if (!model_known) detect_model(aTHX); } STMT_END
 
-static void embed_wake(pTHX)
-{
-    dSP;
-    int saved_errno = errno;
-    embed_armed = 1;
-    PUSHMARK(SP);
-    call_sv(embed_hook, G_DISCARD | G_NOARGS);
-    errno = saved_errno;
-}
+/* Calls the embedding model's hook (errno kept): a run of ours is due. */
+void embed_wake(pTHX);
 
 /* After a watcher was added: make sure an embedding loop runs us soon. */
 #define WATCHER_ADDED STMT_START { if (embed_hook && !embed_armed) embed_wake(aTHX); } STMT_END
@@ -48,26 +37,6 @@ static void embed_wake(pTHX)
 /* Calls the model's own function for a watcher kind with the XSUB's arguments; returns its
  * result (the watcher), or NULL when it returned nothing or undef: then our loop serves the
  * watcher itself (a Glib model, say, hands over child watchers for one pid but not pid 0). */
-static SV *call_delegate(pTHX_ enum kind kind, SV *a, SV *b)
-{
-    dSP;
-    SV *ret;
-    int n;
-    int saved_errno = errno;
-    ENTER;
-    SAVETMPS;
-    PUSHMARK(SP);
-    EXTEND(SP, 2);
-    PUSHs(a);
-    PUSHs(b);
-    PUTBACK;
-    n = call_sv(delegate[kind], G_SCALAR);
-    SPAGAIN;
-    ret = n ? POPs : NULL;
-    ret = ret && SvOK(ret) ? newSVsv(ret) : NULL;
-    PUTBACK;
-    FREETMPS;
-    LEAVE;
-    errno = saved_errno;
-    return ret;
-}
+SV *call_delegate(pTHX_ enum kind kind, SV *a, SV *b);
+
+#endif

@@ -21,19 +21,27 @@ void
 _embed_state()
     PPCODE:
     {
-        double t = aers_next_timeout(THE_LOOP);
-        int active = aers_is_active(THE_LOOP);
+        double t;
+        bool active;
+        int32_t fd;
+        CHECK_STATUS(aers_next_timeout(THE_LOOP, &t), "AnyEvent::Impl::Rust::_embed_state");
+        CHECK_STATUS(aers_is_active(THE_LOOP, &active), "AnyEvent::Impl::Rust::_embed_state");
+        CHECK_STATUS(aers_backend_fd(THE_LOOP, &fd), "AnyEvent::Impl::Rust::_embed_state");
         embed_armed = 0;
         EXTEND(SP, 3);
         PUSHs(t < 0 ? &PL_sv_undef : sv_2mortal(newSVnv(t)));
-        mPUSHi(active > 0);
-        mPUSHi(aers_backend_fd(THE_LOOP));
+        mPUSHi(active);
+        mPUSHi(fd);
     }
 
 int
 is_active()
     CODE:
-        RETVAL = aers_is_active(THE_LOOP) > 0;
+    {
+        bool active;
+        CHECK_STATUS(aers_is_active(THE_LOOP, &active), "AnyEvent::Impl::Rust::is_active");
+        RETVAL = active;
+    }
     OUTPUT:
         RETVAL
 

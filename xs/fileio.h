@@ -3,313 +3,34 @@
  * makes the Perl values (strings, file handles, the stat buffer of `_`), sets $! and calls the
  * callback. Results come back when the pool's wake-up descriptor, watched by an io watcher that
  * AnyEvent::IO::Rust::_watch makes, is readable (fio_drain). */
-#include <sys/stat.h>
+#ifndef AE_FILEIO_H
+#define AE_FILEIO_H
 
-typedef struct aers_fio aers_fio;
+extern aers_fio *fio_pool;       /* made by the first request */
+extern U32 fio_max_threads;      /* for the pool, before it is made */
 
-enum {
-    AERS_FIO_LOAD, AERS_FIO_OPEN, AERS_FIO_CLOSE, AERS_FIO_READ, AERS_FIO_WRITE, AERS_FIO_SEEK,
-    AERS_FIO_TRUNCATE, AERS_FIO_UTIME, AERS_FIO_CHOWN, AERS_FIO_CHMOD, AERS_FIO_STAT,
-    AERS_FIO_LSTAT, AERS_FIO_LINK, AERS_FIO_SYMLINK, AERS_FIO_READLINK, AERS_FIO_RENAME,
-    AERS_FIO_UNLINK, AERS_FIO_MKDIR, AERS_FIO_RMDIR, AERS_FIO_READDIR
-};
-
-typedef struct {
-    uint32_t op;
-    int32_t use_fd, fd;
-    const char *path; size_t path_len;
-    const char *path2; size_t path2_len;
-    const char *data; size_t data_len;
-    int64_t a, b;
-    double t1, t2;
-    int32_t now;
-} aers_fio_req;
-
-typedef struct {
-    void *cb;
-    uint32_t op;
-    int32_t err;
-    int64_t value, aux;
-    const char *data; size_t len; size_t count;
-    const struct stat *stat;
-} aers_fio_done;
-
-int aers_fio_new(uint32_t max_threads, aers_fio **out);
-int aers_fio_dup(int fd, int *out);
-int aers_fio_submit(aers_fio *p, const aers_fio_req *r, void *cb, int *watch_fd);
-int aers_fio_watched(aers_fio *p);
-int aers_fio_collect(aers_fio *p, int *watch_fd);
-int aers_fio_next(aers_fio *p, aers_fio_done *out);
-int aers_fio_delivered(aers_fio *p);
-int aers_fio_take_bytes(aers_fio *p, char **ptr, size_t *len, size_t *cap);
-int aers_fio_recycle(aers_fio *p, char *ptr, size_t cap);
-int aers_fio_outstanding(aers_fio *p, uint64_t *out);
-int aers_fio_wait(aers_fio *p, double timeout, int *ready);
-
-/* PL_statcache is filled from the pool's struct stat. */
-typedef char fio_stat_matches[sizeof(Stat_t) == sizeof(struct stat) ? 1 : -1];
-
-static aers_fio *fio_pool;
-static U32 fio_max_threads = 4;
-
-static aers_fio *fio_get(pTHX)
-{
-    if (!fio_pool)
-        CHECK_STATUS(aers_fio_new(fio_max_threads, &fio_pool), "AnyEvent::IO");
-    return fio_pool;
-}
-
-/* Starts watching the pool's wake-up descriptor when the pool asks for it (first request,
- * first use after a fork): AnyEvent::IO::Rust::_watch($fd) replaces the io watcher. */
-static void fio_watch(pTHX_ int fd)
-{
-    dSP;
-    if (fd < 0)
-        return;
-    ENTER;
-    SAVETMPS;
-    PUSHMARK(SP);
-    mXPUSHi(fd);
-    PUTBACK;
-    call_pv("AnyEvent::IO::Rust::_watch", G_VOID | G_DISCARD);
-    FREETMPS;
-    LEAVE;
-    CHECK_STATUS(aers_fio_watched(fio_pool), "AnyEvent::IO");
-}
+/* Delivers the results finished so far (those finishing meanwhile wait for the next wake-up,
+ * so that timers and other watchers get their turn). */
+void fio_drain(pTHX);
 
 /* The descriptor of a Perl file handle (glob, glob reference, IO object): -1 when it is a
  * handle but not open, -2 when `sv` is not a handle at all (a path, for the requests that take
  * either). */
-static int fio_fd(pTHX_ SV *sv)
-{
-    IO *io = NULL;
-    SvGETMAGIC(sv);
-    if (SvROK(sv))
-        sv = SvRV(sv);
-    if (isGV_with_GP(sv))
-        io = GvIO((GV *)sv);
-    else if (SvTYPE(sv) == SVt_PVIO)
-        io = (IO *)sv;
-    else
-        return -2;
-    if (io) {
-        PerlIO *fp = IoIFP(io) ? IoIFP(io) : IoOFP(io);
-        int fd = fp ? PerlIO_fileno(fp) : -1;
-        return fd < 0 ? -1 : fd;
-    }
-    return -1;
-}
-
-/* A path argument: undef is the empty path (which names no file: ENOENT), without a warning. */
-static void fio_path(pTHX_ SV *sv, const char **p, size_t *len)
-{
-    STRLEN l = 0;
-    SvGETMAGIC(sv);
-    if (SvOK(sv)) {
-        *p = SvPV_nomg(sv, l);
-    } else {
-        *p = "";
-    }
-    *len = l;
-}
-
-/* The target of a request that takes a handle or a path. */
-static void fio_target(pTHX_ aers_fio_req *r, SV *sv)
-{
-    int fd = fio_fd(aTHX_ sv);
-    if (fd == -2) {
-        fio_path(aTHX_ sv, &r->path, &r->path_len);
-    } else {
-        r->use_fd = 1;
-        r->fd = fd;
-    }
-}
+int fio_fd(pTHX_ SV *sv);
 
 /* The target of a request that takes a handle: anything else is no open handle (EBADF). */
-static void fio_handle_target(pTHX_ aers_fio_req *r, SV *sv)
-{
-    int fd = fio_fd(aTHX_ sv);
-    r->use_fd = 1;
-    r->fd = fd < 0 ? -1 : fd;
-}
+void fio_handle_target(pTHX_ aers_fio_req *r, SV *sv);
 
-static IV fio_iv(pTHX_ SV *sv, IV dflt)
-{
-    SvGETMAGIC(sv);
-    return SvOK(sv) ? SvIV_nomg(sv) : dflt;
-}
+/* An integer argument, `dflt` for undef. */
+IV fio_iv(pTHX_ SV *sv, IV dflt);
 
-static NV fio_nv(pTHX_ SV *sv)
-{
-    SvGETMAGIC(sv);
-    return SvOK(sv) ? SvNV_nomg(sv) : 0.;
-}
+/* A path argument: undef is the empty path (which names no file: ENOENT), without a warning. */
+void fio_path(pTHX_ SV *sv, const char **p, size_t *len);
 
-static void fio_submit(pTHX_ aers_fio_req *r, SV *cb, const char *who)
-{
-    SV *code = callback_of(aTHX_ cb, who);
-    int watch = -1;
-    int status = aers_fio_submit(fio_get(aTHX), r, code, &watch);
-    if (status) {
-        SvREFCNT_dec(code);
-        croak_status(aTHX_ status, who);
-    }
-    fio_watch(aTHX_ watch);
-}
+/* Queues a request whose result goes to cb (croaks for a bad cb or a panic). */
+void fio_submit(pTHX_ aers_fio_req *r, SV *cb, const char *who);
 
-/* A Perl file handle for a descriptor the pool opened, made as sysopen makes one for `flags`;
- * NULL (errno set, descriptor closed) when Perl cannot take it. */
-static SV *fio_open_handle(pTHX_ int fd, int flags)
-{
-    GV *gv = MUTABLE_GV(newSV_type(SVt_NULL));
-    char mode[32];
-    int acc = flags & O_ACCMODE, len;
-    const char *how = acc == O_RDONLY ? "<"
-                    : acc == O_WRONLY ? (flags & O_APPEND ? ">>" : ">")
-                    : (flags & O_APPEND ? "+>>" : "+<");
-    gv_init_pvn(gv, gv_stashpvs("AnyEvent::IO", GV_ADD), "$fh", 3, 0);
-    len = snprintf(mode, sizeof mode, "%s&=%d", how, fd);
-    if (!do_openn(gv, mode, len, 0, 0, 0, NULL, NULL, 0)) {
-        int err = errno ? errno : EBADF;
-        close(fd);
-        SvREFCNT_dec(gv);
-        SETERRNO(err, 0);
-        return NULL;
-    }
-    return newRV_noinc((SV *)gv);
-}
+/* The target of a request that takes a handle or a path. */
+void fio_target(pTHX_ aers_fio_req *r, SV *sv);
 
-/* Perl's allocator is malloc (no perl malloc, no memory pool tracking): a string can adopt the
- * malloc'ed buffer a result was read into, instead of copying it (a large aio_load would
- * otherwise hold up the loop for the copy). */
-#if !defined(MYMALLOC) && !defined(PERL_TRACK_MEMPOOL)
-#  define FIO_ADOPT 1
-#else
-#  define FIO_ADOPT 1
 #endif
-
-/* A string adopting a result's buffer: what fio_unadopt needs to take the buffer back. */
-typedef struct { char *ptr; size_t cap; STRLEN len; } fio_adopted;
-
-static SV *fio_bytes(pTHX_ const aers_fio_done *d, fio_adopted *a)
-{
-    a->ptr = NULL;
-    if (FIO_ADOPT && d->len > 0) {
-        size_t len = 0;
-        CHECK_STATUS(aers_fio_take_bytes(fio_pool, &a->ptr, &len, &a->cap), "AnyEvent::IO");
-        if (a->ptr) {
-            SV *sv = newSV_type(SVt_PV);
-            sv_usepvn_flags(sv, a->ptr, len, SV_HAS_TRAILING_NUL);
-            a->len = SvLEN(sv);
-            return sv;
-        }
-    }
-    return newSVpvn(d->data ? d->data : "", d->len);
-}
-
-/* After the callback: a string that nothing else refers to and that still has the adopted
- * buffer, untouched in size, gives it back to the pool for the next request. */
-static void fio_unadopt(pTHX_ SV *sv, const fio_adopted *a)
-{
-    if (!a->ptr || SvREFCNT(sv) != 1 || SvTYPE(sv) != SVt_PV || !SvPOK(sv) || SvOOK(sv) || SvIsCOW(sv)
-        || SvPVX(sv) != a->ptr || SvLEN(sv) != a->len)
-        return;
-    SvPV_set(sv, NULL);
-    SvLEN_set(sv, 0);
-    SvCUR_set(sv, 0);
-    SvPOK_off(sv);
-    CHECK_STATUS(aers_fio_recycle(fio_pool, a->ptr, a->cap), "AnyEvent::IO");
-}
-
-/* Calls the callback of one result: with the result, or with nothing and $! set. */
-static void fio_deliver(pTHX_ const aers_fio_done *d, int user_errno)
-{
-    dSP;
-    SV *cb = (SV *)d->cb;
-    SV *arg = NULL;
-    int err = d->err;
-    fio_adopted adopted = { NULL, 0, 0 };
-    ENTER;
-    SAVETMPS;
-    SAVEFREESV(cb);
-    if (!err) {
-        switch (d->op) {
-        case AERS_FIO_LOAD: case AERS_FIO_READ: case AERS_FIO_READLINK:
-            arg = fio_bytes(aTHX_ d, &adopted);
-            break;
-        case AERS_FIO_OPEN:
-            if (!(arg = fio_open_handle(aTHX_ (int)d->value, (int)d->aux)))
-                err = errno;
-            break;
-        case AERS_FIO_WRITE: case AERS_FIO_SEEK:
-            arg = newSViv((IV)d->value);
-            break;
-        case AERS_FIO_STAT: case AERS_FIO_LSTAT:
-            PL_laststype = d->op == AERS_FIO_LSTAT ? OP_LSTAT : OP_STAT;
-            PL_laststatval = 0;
-            PL_statcache = *(const Stat_t *)d->stat;
-            arg = newSViv(1);
-            break;
-        case AERS_FIO_READDIR: {
-            AV *names = newAV();
-            const char *p = d->data;
-            size_t i;
-            av_extend(names, d->count);
-            for (i = 0; i < d->count; i++) {
-                size_t n = strlen(p);
-                av_push(names, newSVpvn(p, n));
-                p += n + 1;
-            }
-            arg = newRV_noinc((SV *)names);
-            break;
-        }
-        default:
-            arg = newSViv(1);
-        }
-    } else if (d->op == AERS_FIO_STAT || d->op == AERS_FIO_LSTAT) {
-        PL_laststype = d->op == AERS_FIO_LSTAT ? OP_LSTAT : OP_STAT;
-        PL_laststatval = -1;
-    }
-    PUSHMARK(SP);
-    if (arg)
-        mXPUSHs(arg);
-    PUTBACK;
-    errno = err ? err : user_errno;
-    call_sv(cb, G_VOID | G_DISCARD);
-    if (adopted.ptr) {
-        int e = errno;
-        fio_unadopt(aTHX_ arg, &adopted);
-        errno = e;
-    }
-    FREETMPS;
-    LEAVE;
-}
-
-/* On the way out of fio_drain (also when a callback dies): the workers are woken for the
- * callbacks' requests, and results left undelivered make the loop come back. */
-static void fio_delivered(pTHX_ void *p)
-{
-    PERL_UNUSED_ARG(p);
-    aers_fio_delivered(fio_pool);
-}
-
-/* Delivers the results finished so far (those finishing meanwhile wait for the next wake-up,
- * so that timers and other watchers get their turn). */
-static void fio_drain(pTHX)
-{
-    int user_errno = errno;
-    aers_fio_done d;
-    int status, watch = -1;
-    if (!fio_pool)
-        return;
-    ENTER;
-    SAVEDESTRUCTOR_X(fio_delivered, NULL);
-    CHECK_STATUS(aers_fio_collect(fio_pool, &watch), "AnyEvent::IO");
-    fio_watch(aTHX_ watch);
-    while ((status = aers_fio_next(fio_pool, &d)) == 1)
-        fio_deliver(aTHX_ &d, user_errno);
-    LEAVE;
-    errno = user_errno;
-    if (status)
-        croak_status(aTHX_ status, "AnyEvent::IO");
-}

@@ -45,7 +45,8 @@ aio_close(SV *fh, SV *cb)
         /* The Perl handle is closed now (its descriptor's close cannot block: a duplicate stays
          * open); the worker closes the duplicate, the close that may block, and reports. */
         aers_fio_req r;
-        int fd = fio_fd(aTHX_ fh), dup = -1, status;
+        int fd = fio_fd(aTHX_ fh), status;
+        int32_t dup = -1;
         SV *code = callback_of(aTHX_ cb, "AnyEvent::IO");
         SvREFCNT_dec(code); /* checked here, taken by fio_submit */
         Zero(&r, 1, aers_fio_req);
@@ -53,8 +54,7 @@ aio_close(SV *fh, SV *cb)
         r.fd = -1;
         if (fd >= 0) {
             status = aers_fio_dup(fd, &dup);
-            if (status == AERS_PANICKED)
-                croak_status(aTHX_ status, "AnyEvent::IO");
+            CHECK_PANIC(status, "AnyEvent::IO");
             if (status) {
                 r.a = status;
             } else {
@@ -217,15 +217,15 @@ _flush(NV timeout = -1.)
     CODE:
     {
         uint64_t n = 0;
-        NV deadline = timeout >= 0. ? aers_time() + timeout : 0.;
+        NV deadline = timeout >= 0. ? wall_time(aTHX) + timeout : 0.;
         if (fio_pool) {
             for (;;) {
                 NV left = -1.;
-                int ready;
+                bool ready;
                 CHECK_STATUS(aers_fio_outstanding(fio_pool, &n), "AnyEvent::IO");
                 if (!n)
                     break;
-                if (timeout >= 0. && (left = deadline - aers_time()) <= 0.)
+                if (timeout >= 0. && (left = deadline - wall_time(aTHX)) <= 0.)
                     break;
                 CHECK_STATUS(aers_fio_wait(fio_pool, left, &ready), "AnyEvent::IO");
                 fio_drain(aTHX);

@@ -12,8 +12,7 @@ _write(SV *fh, IV fd, SV *wbuf)
         size_t put = 0;
         char *p = bytes_of(aTHX_ wbuf, &len, "AnyEvent::Handle write");
         int st = fd_owned(aTHX_ fh, fd) ? aers_stream_write((int)fd, p, len, &put) : EBADF;
-        if (st == AERS_PANICKED)
-            croak_status(aTHX_ st, "AnyEvent::Handle write");
+        CHECK_PANIC(st, "AnyEvent::Handle write");
         if (st)
             RETURN_ERRNO(st);
         IO_SUCCEEDED();
@@ -37,16 +36,16 @@ _take_line(SV *rbuf, SV *eol = NULL)
         STRLEN len, nlen = 0;
         size_t start, end;
         const char *p, *needle = NULL;
-        int found;
+        bool found;
         if (!SvOK(rbuf))
             XSRETURN_EMPTY;
         p = bytes_of(aTHX_ rbuf, &len, "AnyEvent::Handle line");
         if (eol) {
             needle = SvPVbyte(eol, nlen);
-            found = aers_find_marker(p, len, needle, nlen, 0, &start);
+            CHECK_STATUS(aers_find_marker(p, len, needle, nlen, 0, &start, &found), "AnyEvent::Handle line");
             end = start + nlen;
         } else
-            found = aers_find_line_end(p, len, 0, &start, &end);
+            CHECK_STATUS(aers_find_line_end(p, len, 0, &start, &end, &found), "AnyEvent::Handle line");
         if (!found)
             XSRETURN_EMPTY;
         EXTEND(SP, 2);
@@ -65,6 +64,8 @@ _drain_queue(SV *self)
     OUTPUT:
         RETVAL
 
+# (1, data) for a complete netstring at the start of rbuf (taken off it), 0 when incomplete,
+# -1 when malformed.
 void
 _take_netstring(SV *rbuf)
     PPCODE:
@@ -72,13 +73,13 @@ _take_netstring(SV *rbuf)
         STRLEN len;
         size_t start, dlen;
         const char *p;
-        int r;
+        int32_t state;
         if (!SvOK(rbuf))
             XSRETURN_EMPTY;
         p = bytes_of(aTHX_ rbuf, &len, "AnyEvent::Handle netstring");
-        r = aers_parse_netstring(p, len, (size_t)1 << 40, &start, &dlen);
-        mXPUSHi(r);
-        if (r == 1) {
+        CHECK_STATUS(aers_parse_netstring(p, len, (size_t)1 << 40, &state, &start, &dlen), "AnyEvent::Handle netstring");
+        mXPUSHi(state == AERS_NETSTRING_COMPLETE ? 1 : state == AERS_NETSTRING_MALFORMED ? -1 : 0);
+        if (state == AERS_NETSTRING_COMPLETE) {
             mXPUSHp(p + start, dlen);
             chop_front(aTHX_ rbuf, start + dlen + 1);
             SvSETMAGIC(rbuf);
@@ -140,8 +141,7 @@ _ctx_new(UV flags, SV *alpn)
         const char *p = SvPVbyte(alpn, len);
         aers_tls_ctx *c;
         int st = aers_tls_ctx_new((uint32_t)flags, p, len, &c);
-        if (st == AERS_PANICKED)
-            croak_status(aTHX_ st, "AnyEvent::TLS");
+        CHECK_PANIC(st, "AnyEvent::TLS");
         if (st) {
             tls_note_error(aTHX);
             croak_caller(aTHX_ "AnyEvent::TLS: %" SVf, SVfARG(get_sv("AnyEvent::TLS::ERROR", 0)));
@@ -164,8 +164,7 @@ _load(SV *self, int what, SV *pem)
         int st = what == 0 ? aers_tls_ctx_add_trusted(c, p, len, &count)
                : what == 1 ? aers_tls_ctx_set_chain(c, p, len, &count)
                : aers_tls_ctx_set_key(c, p, len);
-        if (st == AERS_PANICKED)
-            croak_status(aTHX_ st, "AnyEvent::TLS");
+        CHECK_PANIC(st, "AnyEvent::TLS");
         if (st) {
             tls_note_error(aTHX);
             croak("%" SVf, SVfARG(get_sv("AnyEvent::TLS::ERROR", 0)));
@@ -184,8 +183,7 @@ session(SV *self, int server, SV *name)
         const char *p = SvOK(name) ? SvPVutf8(name, len) : ""; /* (wide characters: no host name) */
         aers_tls *s;
         int st = aers_tls_new(c, server, p, len, &s);
-        if (st == AERS_PANICKED)
-            croak_status(aTHX_ st, "AnyEvent::TLS");
+        CHECK_PANIC(st, "AnyEvent::TLS");
         if (st) {
             tls_note_error(aTHX);
             RETURN_ERRNO(st);
@@ -197,7 +195,7 @@ void
 DESTROY(SV *self)
     CODE:
         if (SvROK(self))
-            aers_tls_ctx_free(INT2PTR(aers_tls_ctx *, SvIV(SvRV(self))));
+            (void)aers_tls_ctx_free(INT2PTR(aers_tls_ctx *, SvIV(SvRV(self))));    /* (fails only after a panic: then it is left alone) */
 
 MODULE = AnyEvent		PACKAGE = AnyEvent::TLS::_Session
 
@@ -205,16 +203,15 @@ void
 receive(SV *self, SV *fh, IV fd)
     PPCODE:
     {
-        int what = 0;
+        int32_t what = 0;
         aers_tls *s = tls_ptr(aTHX_ self, "AnyEvent::TLS::_Session");
         int st = fd_owned(aTHX_ fh, fd) ? aers_tls_receive(s, (int)fd, &what) : EBADF;
-        if (st == AERS_PANICKED)
-            croak_status(aTHX_ st, "AnyEvent::TLS");
+        CHECK_PANIC(st, "AnyEvent::TLS");
         if (st == EPROTO)
             tls_note_error(aTHX);
         if (st)
             RETURN_ERRNO(st);
-        if (what != 1)    /* records or end of file were read */
+        if (what != AERS_TLS_WOULD_BLOCK)    /* records or end of file were read */
             IO_SUCCEEDED();
         mXPUSHi(what);
     }
@@ -226,8 +223,7 @@ feed(SV *self, SV *data)
         STRLEN len;
         const char *p = SvPVbyte(data, len);
         int st = aers_tls_feed(tls_ptr(aTHX_ self, "AnyEvent::TLS::_Session"), p, len);
-        if (st == AERS_PANICKED)
-            croak_status(aTHX_ st, "AnyEvent::TLS");
+        CHECK_PANIC(st, "AnyEvent::TLS");
         if (st) {
             tls_note_error(aTHX);
             RETURN_ERRNO(st);
@@ -246,8 +242,7 @@ read_into(SV *self, SV *rbuf, UV size)
             size_t got = 0;
             char *spare = spare_of(aTHX_ rbuf, size, "AnyEvent::Handle TLS read");
             int st = aers_tls_read(s, spare, size, &got);
-            if (st == AERS_PANICKED)
-                croak_status(aTHX_ st, "AnyEvent::TLS");
+            CHECK_PANIC(st, "AnyEvent::TLS");
             if (st == EAGAIN)
                 break;
             if (st == EPIPE) { end = 2; break; }
@@ -271,8 +266,7 @@ write_from(SV *self, SV *wbuf)
         size_t put = 0;
         char *p = bytes_of(aTHX_ wbuf, &len, "AnyEvent::Handle TLS write");
         int st = aers_tls_write(tls_ptr(aTHX_ self, "AnyEvent::TLS::_Session"), p, len, &put);
-        if (st == AERS_PANICKED)
-            croak_status(aTHX_ st, "AnyEvent::TLS write");
+        CHECK_PANIC(st, "AnyEvent::TLS write");
         if (st) {
             tls_note_error(aTHX);
             RETURN_ERRNO(st);
@@ -286,30 +280,39 @@ void
 flush(SV *self, SV *fh, IV fd)
     PPCODE:
     {
-        int done = 0;
+        bool done = 0;
         aers_tls *s = tls_ptr(aTHX_ self, "AnyEvent::TLS::_Session");
         int st = fd_owned(aTHX_ fh, fd) ? aers_tls_flush(s, (int)fd, &done) : EBADF;
-        if (st == AERS_PANICKED)
-            croak_status(aTHX_ st, "AnyEvent::TLS");
+        CHECK_PANIC(st, "AnyEvent::TLS");
         if (st)
             RETURN_ERRNO(st);
         IO_SUCCEEDED();
         mXPUSHi(done);
     }
 
+# State bits: AERS_TLS_HANDSHAKING (1), AERS_TLS_WANTS_WRITE (2).
 int
 state(SV *self)
     CODE:
-        RETVAL = aers_tls_state(tls_ptr(aTHX_ self, "AnyEvent::TLS::_Session"));
+    {
+        int32_t state;
+        CHECK_STATUS(aers_tls_state(tls_ptr(aTHX_ self, "AnyEvent::TLS::_Session"), &state), "AnyEvent::TLS");
+        RETVAL = state;
+    }
     OUTPUT:
         RETVAL
 
+# The deferred verdict: 0 none (Rust decided), 1 passed, 2 failed ($AnyEvent::TLS::ERROR says why).
 int
 take_verdict(SV *self)
     CODE:
-        RETVAL = aers_tls_take_verdict(tls_ptr(aTHX_ self, "AnyEvent::TLS::_Session"));
-        if (RETVAL == 2)
+    {
+        int32_t verdict;
+        CHECK_STATUS(aers_tls_take_verdict(tls_ptr(aTHX_ self, "AnyEvent::TLS::_Session"), &verdict), "AnyEvent::TLS");
+        if (verdict == AERS_TLS_VERDICT_FAILED)
             tls_note_error(aTHX);
+        RETVAL = verdict;
+    }
     OUTPUT:
         RETVAL
 
@@ -319,7 +322,8 @@ alpn(SV *self)
     {
         const char *p;
         size_t len;
-        RETVAL = aers_tls_alpn(tls_ptr(aTHX_ self, "AnyEvent::TLS::_Session"), &p, &len) ? newSVpvn(p, len) : &PL_sv_undef;
+        CHECK_STATUS(aers_tls_alpn(tls_ptr(aTHX_ self, "AnyEvent::TLS::_Session"), &p, &len), "AnyEvent::TLS");
+        RETVAL = p ? newSVpvn(p, len) : &PL_sv_undef;
     }
     OUTPUT:
         RETVAL
@@ -328,7 +332,8 @@ SV *
 version(SV *self)
     CODE:
     {
-        int v = aers_tls_version(tls_ptr(aTHX_ self, "AnyEvent::TLS::_Session"));
+        int32_t v;
+        CHECK_STATUS(aers_tls_version(tls_ptr(aTHX_ self, "AnyEvent::TLS::_Session"), &v), "AnyEvent::TLS");
         RETVAL = v == 0x0304 ? newSVpvs("TLSv1_3") : v == 0x0303 ? newSVpvs("TLSv1_2") : &PL_sv_undef;
     }
     OUTPUT:
@@ -340,7 +345,8 @@ peer_cert(SV *self, UV idx = 0)
     {
         const char *p;
         size_t len;
-        RETVAL = aers_tls_peer_cert(tls_ptr(aTHX_ self, "AnyEvent::TLS::_Session"), idx, &p, &len) ? newSVpvn(p, len) : &PL_sv_undef;
+        CHECK_STATUS(aers_tls_peer_cert(tls_ptr(aTHX_ self, "AnyEvent::TLS::_Session"), idx, &p, &len), "AnyEvent::TLS");
+        RETVAL = p ? newSVpvn(p, len) : &PL_sv_undef;
     }
     OUTPUT:
         RETVAL
@@ -348,10 +354,10 @@ peer_cert(SV *self, UV idx = 0)
 void
 close_notify(SV *self)
     CODE:
-        aers_tls_close_notify(tls_ptr(aTHX_ self, "AnyEvent::TLS::_Session"));
+        CHECK_STATUS(aers_tls_close_notify(tls_ptr(aTHX_ self, "AnyEvent::TLS::_Session")), "AnyEvent::TLS");
 
 void
 DESTROY(SV *self)
     CODE:
         if (SvROK(self))
-            aers_tls_free(INT2PTR(aers_tls *, SvIV(SvRV(self))));
+            (void)aers_tls_free(INT2PTR(aers_tls *, SvIV(SvRV(self))));    /* (as for contexts) */

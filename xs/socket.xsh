@@ -9,7 +9,7 @@ SV *
 _rs_open(int domain, int type, int protocol)
     CODE:
     {
-        int fd;
+        int32_t fd;
         SV *fh = NULL;
         if (socket_status_ok(aTHX_ aers_socket_open(domain, type, protocol, &fd), "socket"))
             fh = socket_handle(aTHX_ fd);
@@ -74,7 +74,7 @@ _rs_accept(SV *fh)
     {
         uint8_t peer[sizeof(struct sockaddr_storage)];
         size_t len = sizeof peer;
-        int new_fd;
+        int32_t new_fd;
         SV *handle;
         int fd = fd_of(aTHX_ fh, "accept");
         if (socket_status_ok(aTHX_ aers_socket_accept(fd, &new_fd, peer, &len), "accept")
@@ -102,9 +102,9 @@ MODULE = AnyEvent		PACKAGE = AnyEvent::Util
 
 PROTOTYPES: DISABLE
 
-# The IDN conversions of AnyEvent::Util: op 0 to ASCII, 1 to Unicode, 2 punycode encode,
-# 3 punycode decode. Takes and returns character strings; nothing defined when the input
-# cannot be converted.
+# The IDN conversions of AnyEvent::Util: op is one of AERS_IDN_* (aers.h; in Perl
+# AnyEvent::Util::_IDN_TO_ASCII etc.). Takes and returns character strings; nothing defined
+# when the input cannot be converted.
 SV *
 _rs_idn(int op, SV *input)
     CODE:
@@ -118,14 +118,13 @@ _rs_idn(int op, SV *input)
         sv_utf8_upgrade(copy);
         in = SvPV(copy, len);
         status = aers_idn_convert(op, (const uint8_t *)in, len, &out, &out_len);
-        if (status == AERS_PANICKED)
-            croak_status(aTHX_ status, "idn");
+        CHECK_PANIC(status, "idn");
         if (status) {
             RETVAL = &PL_sv_undef;
         } else {
             RETVAL = newSVpvn((const char *)out, out_len);
             SvUTF8_on(RETVAL);
-            aers_idn_free(out, out_len);
+            CHECK_STATUS(aers_idn_free(out, out_len), "idn");
         }
     }
     OUTPUT:

@@ -1,7 +1,7 @@
 package AnyEvent::Handle;
 
 # Buffered, queued, non-blocking stream I/O. The byte work (read(2)/write(2), TLS records,
-# line/marker/netstring scanning) is done by the Rust core through XSUBs (xs/handle.xsh); the
+# line/marker/netstring scanning) is done by the Rust core and C (xs/handle.xsh, xs/handle.c); the
 # queues, callbacks and the read and write buffers ($self->{rbuf}, $self->{wbuf}) are plain
 # Perl data, so user code and subclasses may look at and edit them.
 
@@ -18,8 +18,8 @@ our $VERSION = '7.17';
 # The default max_read_size (the name is AnyEvent 7.17's).
 sub MAX_READ_SIZE() { 131072 }
 
-my $HANDSHAKING = 1;    # bits of AnyEvent::TLS::_Session::state
-my $WANTS_WRITE = 2;
+my $HANDSHAKING = _TLS_HANDSHAKING;    # bits of AnyEvent::TLS::_Session::state (from rust/ffi/tls.rs)
+my $WANTS_WRITE = _TLS_WANTS_WRITE;
 
 our (%RH, %WH);         # read and write types: name => constructor
 my ($LINE_TYPE, $CHUNK_TYPE);    # the built-in read type constructors (set where they are defined)
@@ -412,7 +412,7 @@ sub _queue_read {
 
 
 # A read request of a type: the common line and chunk requests become data the XS drain loop
-# serves directly ([kind, cb, arg], see xs/handle.h); the others are reader closures.
+# serves directly ([kind, cb, arg], see xs/handle.c serve_typed); the others are reader closures.
 sub _request {
     my ($self, $cb, $type, @args) = @_;
     my $make = $RH{$type} ||= _load_type($type, 'read');
@@ -430,7 +430,7 @@ sub _request {
     $make->($self, $cb, @args);
 }
 
-# _drain_rbuf is an XSUB (xs/handle.h drain_rbuf): it feeds the read buffer to the queue, then
+# _drain_rbuf is an XSUB (xs/handle.c drain_rbuf): it feeds the read buffer to the queue, then
 # on_read, then reports EOF; restarts reading when something still waits for data. What the
 # callbacks push_write meanwhile is collected and written in one go at the end (one write(2)
 # for many answers to one read).
@@ -450,7 +450,7 @@ sub start_read {
     $self->{_rw} = AE::io($self->{fh}, 0, sub { _on_readable($weak) if $weak });
 }
 
-# _on_readable (the read watcher's callback) is an XSUB (xs/handle.h on_readable): one read(2)
+# _on_readable (the read watcher's callback) is an XSUB (xs/handle.c on_readable): one read(2)
 # into rbuf, then _drain_rbuf; TLS handles go to _tls_receive.
 
 ############################################################################ read types
@@ -760,8 +760,8 @@ sub _tls_receive {
         return if $! == EAGAIN || $! == EINTR || $! == EWOULDBLOCK;
         return $! == EPROTO ? $self->_tls_send_alert_and_fail : $self->_error($!, 1);
     }
-    return if $what == 1;    # nothing was there after all
-    $self->_tls_progress($what == 2);
+    return if $what == _TLS_WOULD_BLOCK;    # nothing was there after all
+    $self->_tls_progress($what == _TLS_EOF);
 }
 
 sub _tls_send_alert_and_fail {
@@ -837,9 +837,9 @@ sub _tls_handshake_done {
     my ($self) = @_;
     my $session = $self->{_tls};
     my $ctx = $self->{tls_ctx};
-    my $verdict = $session->take_verdict;    # 0: Rust decided; 1 passed; 2 failed
-    if ($verdict && !$ctx->_final_verdict($self, $session, $verdict == 1)) {
-        my $why = $verdict == 2 ? $AnyEvent::TLS::ERROR : "certificate rejected by verify_cb";
+    my $verdict = $session->take_verdict;    # _TLS_VERDICT_NONE: Rust decided during the handshake
+    if ($verdict != _TLS_VERDICT_NONE && !$ctx->_final_verdict($self, $session, $verdict == _TLS_VERDICT_PASSED)) {
+        my $why = $verdict == _TLS_VERDICT_FAILED ? $AnyEvent::TLS::ERROR : "certificate rejected by verify_cb";
         $self->_tls_failed("TLS error: certificate verification failed: $why");
         return 0;
     }

@@ -11,9 +11,10 @@ use AnyEvent ();
 our $VERSION = '7.17';
 our $ERROR;    # the message of the last TLS failure
 
-# Flags of AnyEvent::TLS::_ctx_new (rust/ffi/tls.rs).
-my %FLAG = (tls12 => 1, tls13 => 2, verify => 4, require_client_cert => 8,
-            check_peername => 16, defer => 32, client_tickets => 64, server_tickets => 128);
+# Flags of AnyEvent::TLS::_ctx_new (AERS_TLS* of rust/ffi/tls.rs, installed by AnyEvent.xs).
+my %FLAG = (tls12 => _TLS12, tls13 => _TLS13, verify => _VERIFY, require_client_cert => _REQUIRE_CLIENT_CERT,
+            check_peername => _CHECK_PEERNAME, defer => _DEFER_VERDICT,
+            client_tickets => _CLIENT_TICKETS, server_tickets => _SERVER_TICKETS);
 
 my %METHOD = (any => [1, 1], sslv23 => [1, 1], tls => [1, 1], tlsv1_2 => [1, 0], tlsv1_3 => [0, 1]);
 

@@ -338,25 +338,26 @@ sub _exec_child {
 
 # ---- internationalised domain names ------------------------------------------------------
 
-use constant { IDN_TO_ASCII => 0, IDN_TO_UNICODE => 1, PUNYCODE_ENCODE => 2, PUNYCODE_DECODE => 3 };
+# The conversions of _rs_idn: _IDN_TO_ASCII, _IDN_TO_UNICODE, _PUNYCODE_ENCODE, _PUNYCODE_DECODE
+# (rust/ffi/idn.rs, installed by AnyEvent.xs).
 
 sub punycode_encode($) {
     my ($string) = @_;
-    my $encoded = _rs_idn(PUNYCODE_ENCODE, $string // '');
+    my $encoded = _rs_idn(_PUNYCODE_ENCODE, $string // '');
     Carp::croak("punycode_encode: cannot encode '$string'") unless defined $encoded;
     return $encoded;
 }
 
 sub punycode_decode($) {
     my ($string) = @_;
-    my $decoded = _rs_idn(PUNYCODE_DECODE, $string // '');
+    my $decoded = _rs_idn(_PUNYCODE_DECODE, $string // '');
     Carp::croak("punycode_decode: '$string' is not valid punycode") unless defined $decoded;
     return $decoded;
 }
 
 sub idn_nameprep($;$) {
     my ($name, $display) = @_;
-    my $prepared = _rs_idn(IDN_TO_UNICODE, $name // '');
+    my $prepared = _rs_idn(_IDN_TO_UNICODE, $name // '');
     Carp::croak("idn_nameprep: '$name' is not a valid domain name") unless defined $prepared;
     return $prepared;
 }
@@ -364,13 +365,13 @@ sub idn_nameprep($;$) {
 sub idn_to_ascii($) {
     my ($name) = @_;
     return $name unless defined $name && $name =~ /[^\x00-\x7f]/;
-    return _rs_idn(IDN_TO_ASCII, $name) // $name;
+    return _rs_idn(_IDN_TO_ASCII, $name) // $name;
 }
 
 sub idn_to_unicode($) {
     my ($name) = @_;
     return $name unless defined $name;
-    return _rs_idn(IDN_TO_UNICODE, $name) // $name;
+    return _rs_idn(_IDN_TO_UNICODE, $name) // $name;
 }
 
 1;

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 const MAX_TTL: u32 = 86_400;
 const MAX_ENTRIES: usize = 10_000;
 
-pub type Key = (Vec<u8>, u16, u16);
+pub(crate) type Key = (Vec<u8>, u16, u16);
 
 struct Entry {
     answers: Vec<Record>,
@@ -23,22 +23,22 @@ struct Entry {
 }
 
 #[derive(Default)]
-pub struct Cache {
+pub(crate) struct Cache {
     entries: HashMap<Key, Entry>,
 }
 
 /// A cached answer: its records and the whole seconds they have spent in the cache.
-pub struct Hit {
-    pub answers: Vec<Record>,
-    pub age: u32,
+pub(crate) struct Hit {
+    pub(crate) answers: Vec<Record>,
+    pub(crate) age: u32,
 }
 
-pub fn key(name: &[u8], qtype: u16, qclass: u16) -> Key {
+pub(crate) fn key(name: &[u8], qtype: u16, qclass: u16) -> Key {
     (name.to_ascii_lowercase(), qtype, qclass)
 }
 
 impl Cache {
-    pub fn get(&mut self, key: &Key, now: Instant) -> Option<Hit> {
+    pub(crate) fn get(&mut self, key: &Key, now: Instant) -> Option<Hit> {
         let entry = self.entries.get(key)?;
         if entry.expires <= now {
             self.entries.remove(key);
@@ -51,7 +51,7 @@ impl Cache {
         })
     }
 
-    pub fn put(&mut self, key: Key, msg: &Message, now: Instant) {
+    pub(crate) fn put(&mut self, key: Key, msg: &Message, now: Instant) {
         let Some(ttl) = cache_ttl(msg) else { return };
         if self.entries.len() >= MAX_ENTRIES {
             self.entries.retain(|_, e| e.expires > now);
@@ -70,16 +70,12 @@ impl Cache {
         );
     }
 
-    pub fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         self.entries.clear();
     }
 
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.entries.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
     }
 }
 
@@ -159,6 +155,6 @@ mod tests {
         assert!(c
             .get(&key(b"a.test", 1, 1), now + Duration::from_secs(5))
             .is_none());
-        assert!(c.is_empty());
+        assert_eq!(c.len(), 0);
     }
 }

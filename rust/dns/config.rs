@@ -5,19 +5,19 @@
 use std::net::{IpAddr, SocketAddr};
 
 #[derive(Debug, Default, PartialEq)]
-pub struct ResolvConf {
-    /// Addresses, with a port when the line gave one ("ip:port", "[ipv6]:port": an extension
+pub(crate) struct ResolvConf {
+    /// Addresses, with a port when the line gave one (`ip:port`, `[ipv6]:port`: an extension
     /// of ours so that tests can point at a server on a high port).
-    pub servers: Vec<SocketAddr>,
+    pub(crate) servers: Vec<SocketAddr>,
     /// Nameserver lines whose address did not parse (the caller logs them).
-    pub invalid_servers: Vec<String>,
-    pub search: Vec<String>,
-    pub ndots: Option<u32>,
+    pub(crate) invalid_servers: Vec<String>,
+    pub(crate) search: Vec<String>,
+    pub(crate) ndots: Option<u32>,
     /// The per-try timeouts, when an option set them (`timeout:N` repeated `attempts:N` times).
-    pub timeouts: Option<Vec<u32>>,
+    pub(crate) timeouts: Option<Vec<u32>>,
 }
 
-pub fn parse_resolv_conf(text: &str) -> ResolvConf {
+pub(crate) fn parse_resolv_conf(text: &str) -> ResolvConf {
     let mut conf = ResolvConf::default();
     let (mut timeout, mut attempts) = (None, None);
     for line in text.lines() {

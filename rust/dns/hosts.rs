@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 #[derive(Default)]
-pub struct Hosts {
+pub(crate) struct Hosts {
     path: PathBuf,
     mtime: Option<SystemTime>,
     /// name (lower case) -> (IPv4 addresses, IPv6 addresses), as text.
@@ -17,7 +17,7 @@ pub struct Hosts {
 
 impl Hosts {
     /// The addresses `name` has in the file at `path` (IPv6 ones when `v6`).
-    pub fn lookup(&mut self, path: &Path, name: &[u8], v6: bool) -> Vec<String> {
+    pub(crate) fn lookup(&mut self, path: &Path, name: &[u8], v6: bool) -> Vec<String> {
         self.refresh(path);
         let name = name.strip_suffix(b".").unwrap_or(name).to_ascii_lowercase();
         self.names
@@ -39,7 +39,7 @@ impl Hosts {
     }
 }
 
-pub fn parse_hosts(text: &[u8]) -> HashMap<Vec<u8>, (Vec<String>, Vec<String>)> {
+pub(crate) fn parse_hosts(text: &[u8]) -> HashMap<Vec<u8>, (Vec<String>, Vec<String>)> {
     let mut names: HashMap<Vec<u8>, (Vec<String>, Vec<String>)> = HashMap::new();
     for line in text.split(|&b| b == b'\n') {
         let line = line.split(|&b| b == b'#').next().unwrap_or(&[]);

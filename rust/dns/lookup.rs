@@ -15,7 +15,7 @@ use std::time::Instant;
 const MAX_CNAME_DEPTH: u32 = 10;
 
 /// What a look-up accepts as an answer.
-pub enum Accept {
+pub(crate) enum Accept {
     Any,
     Types(Vec<u16>),
 }
@@ -30,17 +30,17 @@ impl Accept {
 }
 
 /// A look-up as `resolve` asks for it.
-pub struct LookupRequest {
+pub(crate) struct LookupRequest {
     /// The name asked for; none when the caller passed something that is no name at all
     /// (undef, wide characters): such a look-up finds nothing, like an invalid name.
-    pub name: Option<Vec<u8>>,
-    pub qtype: u16,
-    pub qclass: u16,
+    pub(crate) name: Option<Vec<u8>>,
+    pub(crate) qtype: u16,
+    pub(crate) qclass: u16,
     /// The search list to use instead of the configured one (with `ndots`).
-    pub search: Option<Vec<Vec<u8>>>,
-    pub accept: Option<Vec<u16>>,
+    pub(crate) search: Option<Vec<Vec<u8>>>,
+    pub(crate) accept: Option<Vec<u16>>,
     /// Hosts file to fall back to when DNS has no A/AAAA answer.
-    pub hosts_file: Option<PathBuf>,
+    pub(crate) hosts_file: Option<PathBuf>,
 }
 
 pub(super) struct Lookup {
@@ -61,7 +61,7 @@ impl Resolver {
     /// is not a valid domain name (empty label, label over 63 octets, name over 255) cannot be
     /// asked: the look-up finds nothing (the hosts file may still have it), as AnyEvent 7.17
     /// ends up calling back with nothing. The callback is delivered from the loop all the same.
-    pub fn resolve(&mut self, cb: Callback, req: LookupRequest) -> Flags {
+    pub(crate) fn resolve(&mut self, cb: Callback, req: LookupRequest) -> Flags {
         let is_name = req.name.is_some();
         let name = req.name.unwrap_or_default();
         let dotted = name.ends_with(b".");

@@ -7,11 +7,11 @@
 //! the sockets ([`transport`]), the query state machine ([`resolver`]) and the look-ups made
 //! on it ([`lookup`]).
 
-pub mod cache;
-pub mod config;
-pub mod hosts;
-pub mod lookup;
-pub mod resolver;
-pub mod transport;
-pub mod value;
-pub mod wire;
+pub(crate) mod cache;
+pub(crate) mod config;
+pub(crate) mod hosts;
+pub(crate) mod lookup;
+pub(crate) mod resolver;
+pub(crate) mod transport;
+pub(crate) mod value;
+pub(crate) mod wire;

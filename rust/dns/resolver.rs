@@ -25,33 +25,33 @@ use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
 
 new_key_type! {
-    pub struct WireKey;
-    pub struct LookupKey;
-    pub struct SockKey;
+    pub(crate) struct WireKey;
+    pub(crate) struct LookupKey;
+    pub(crate) struct SockKey;
 }
 
 /// The set of descriptors to watch changed: ask [`Resolver::watch_list`] again.
-pub const FLAG_FDS: u32 = 1;
+pub(crate) const FLAG_FDS: u32 = 1;
 /// The next deadline is earlier than the one last reported: ask [`Resolver::next_timeout`].
-pub const FLAG_TIMER: u32 = 2;
+pub(crate) const FLAG_TIMER: u32 = 2;
 /// Callbacks are ready: take them with [`Resolver::next_completion`].
-pub const FLAG_DONE: u32 = 4;
-pub type Flags = u32;
+pub(crate) const FLAG_DONE: u32 = 4;
+pub(crate) type Flags = u32;
 
 /// Datagrams read per readiness report, so one busy socket cannot starve the loop.
 const MAX_DATAGRAMS_PER_WAKEUP: usize = 512;
 
 #[derive(Clone, Debug)]
-pub struct Settings {
-    pub servers: Vec<SocketAddr>,
-    pub timeouts: Vec<Duration>,
-    pub search: Vec<Vec<u8>>,
-    pub ndots: usize,
-    pub max_outstanding: usize,
-    pub reuse: Duration,
+pub(crate) struct Settings {
+    pub(crate) servers: Vec<SocketAddr>,
+    pub(crate) timeouts: Vec<Duration>,
+    pub(crate) search: Vec<Vec<u8>>,
+    pub(crate) ndots: usize,
+    pub(crate) max_outstanding: usize,
+    pub(crate) reuse: Duration,
     /// EDNS0 payload size advertised in queries, or none to send plain queries.
-    pub edns_payload: Option<u16>,
-    pub cache: bool,
+    pub(crate) edns_payload: Option<u16>,
+    pub(crate) cache: bool,
 }
 
 impl Default for Settings {
@@ -70,9 +70,9 @@ impl Default for Settings {
 }
 
 /// A finished request: the callback and its arguments.
-pub struct Completion {
-    pub cb: Callback,
-    pub args: Vec<Value>,
+pub(crate) struct Completion {
+    pub(crate) cb: Callback,
+    pub(crate) args: Vec<Value>,
 }
 
 pub(super) enum Owner {
@@ -102,7 +102,7 @@ enum FdOwner {
     Tcp(WireKey),
 }
 
-pub struct Resolver {
+pub(crate) struct Resolver {
     pub(super) settings: Settings,
     /// (server, timeout) per try: every server with the first timeout, then the second ...
     tries: Vec<(SocketAddr, Duration)>,
@@ -128,7 +128,7 @@ pub struct Resolver {
 }
 
 impl Resolver {
-    pub fn new(settings: Settings) -> Resolver {
+    pub(crate) fn new(settings: Settings) -> Resolver {
         let mut r = Resolver {
             settings: Settings::default(),
             tries: Vec::new(),
@@ -157,7 +157,7 @@ impl Resolver {
     }
 
     /// Replaces the configuration; requests in flight finish with the tries they have.
-    pub fn configure(&mut self, mut settings: Settings) -> Flags {
+    pub(crate) fn configure(&mut self, mut settings: Settings) -> Flags {
         if settings.servers.is_empty() {
             settings.servers = Settings::default().servers;
         }
@@ -178,39 +178,35 @@ impl Resolver {
         self.flags()
     }
 
-    pub fn settings(&self) -> &Settings {
-        &self.settings
-    }
-
     /// Answers dropped because they did not match a query (id, question, source) or did not
     /// parse.
-    pub fn dropped(&self) -> u64 {
+    pub(crate) fn dropped(&self) -> u64 {
         self.dropped
     }
 
     /// Truncated answers retried over TCP so far.
-    pub fn tcp_exchanges(&self) -> u64 {
+    pub(crate) fn tcp_exchanges(&self) -> u64 {
         self.tcp_exchanges
     }
 
-    pub fn outstanding(&self) -> usize {
+    pub(crate) fn outstanding(&self) -> usize {
         self.outstanding
     }
 
-    pub fn queued(&self) -> usize {
+    pub(crate) fn queued(&self) -> usize {
         self.waiting.len()
     }
 
     /// Whether a request submitted now would go out at once.
-    pub fn has_slot(&self) -> bool {
+    pub(crate) fn has_slot(&self) -> bool {
         self.outstanding < self.settings.max_outstanding && self.waiting.is_empty()
     }
 
-    pub fn cache_len(&self) -> usize {
+    pub(crate) fn cache_len(&self) -> usize {
         self.cache.len()
     }
 
-    pub fn clear_cache(&mut self) {
+    pub(crate) fn clear_cache(&mut self) {
         self.cache.clear();
     }
 
@@ -218,7 +214,7 @@ impl Resolver {
 
     /// Sends a ready-made query packet (its id is replaced); the callback gets the answer packet,
     /// or nothing when no server answered.
-    pub fn request(&mut self, cb: Callback, packet: Vec<u8>) -> Result<Flags, String> {
+    pub(crate) fn request(&mut self, cb: Callback, packet: Vec<u8>) -> Result<Flags, String> {
         let msg = Message::from_vec(&packet).map_err(|e| format!("not a DNS packet: {e}"))?;
         let q = msg.queries.first().ok_or("the request has no question")?;
         let key = self.new_wire(
@@ -429,7 +425,7 @@ impl Resolver {
 
     // ---- readiness -----------------------------------------------------------------------
 
-    pub fn on_readable(&mut self, fd: RawFd) -> Flags {
+    pub(crate) fn on_readable(&mut self, fd: RawFd) -> Flags {
         match self.fds.get(&fd) {
             Some(&FdOwner::Udp(sk)) => self.read_udp(sk),
             Some(&FdOwner::Tcp(key)) => self.read_tcp(key),
@@ -438,7 +434,7 @@ impl Resolver {
         self.flags()
     }
 
-    pub fn on_writable(&mut self, fd: RawFd) -> Flags {
+    pub(crate) fn on_writable(&mut self, fd: RawFd) -> Flags {
         if let Some(&FdOwner::Tcp(key)) = self.fds.get(&fd) {
             let tcp = self.wires[key]
                 .tcp
@@ -552,7 +548,7 @@ impl Resolver {
     }
 
     /// Handles the deadlines that have passed: each expired try moves to the next one.
-    pub fn on_timeout(&mut self) -> Flags {
+    pub(crate) fn on_timeout(&mut self) -> Flags {
         self.armed = None;
         let now = Instant::now();
         while let Some(&Reverse((deadline, key))) = self.deadlines.peek() {
@@ -575,7 +571,7 @@ impl Resolver {
     }
 
     /// Seconds until the next deadline (the glue arms its timer for this), or none.
-    pub fn next_timeout(&mut self) -> Option<f64> {
+    pub(crate) fn next_timeout(&mut self) -> Option<f64> {
         self.drop_stale_deadlines();
         let &Reverse((deadline, _)) = self.deadlines.peek()?;
         self.armed = Some(deadline);
@@ -619,7 +615,7 @@ impl Resolver {
 
     /// The descriptors to watch: (fd, true to write / false to read, serial). The serial tells
     /// a new socket from a closed one that had the same fd number.
-    pub fn watch_list(&self) -> Vec<(RawFd, bool, u64)> {
+    pub(crate) fn watch_list(&self) -> Vec<(RawFd, bool, u64)> {
         self.fds
             .values()
             .filter_map(|owner| match *owner {
@@ -634,12 +630,12 @@ impl Resolver {
             .collect()
     }
 
-    pub fn next_completion(&mut self) -> Option<Completion> {
+    pub(crate) fn next_completion(&mut self) -> Option<Completion> {
         self.done.pop_front()
     }
 
     /// Every callback still held (the resolver is going away; none of them will be called).
-    pub fn take_callbacks(&mut self) -> Vec<Callback> {
+    pub(crate) fn take_callbacks(&mut self) -> Vec<Callback> {
         let mut cbs: Vec<Callback> = self.done.drain(..).map(|c| c.cb).collect();
         cbs.extend(self.lookups.drain().map(|(_, l)| l.cb));
         cbs.extend(self.wires.drain().filter_map(|(_, w)| match w.owner {

@@ -8,27 +8,27 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::fd::{AsRawFd, RawFd};
 
 /// Sockets kept open per address family.
-pub const POOL_SIZE: usize = 4;
+pub(crate) const POOL_SIZE: usize = 4;
 /// Queries a UDP socket sends before it is replaced by one on a fresh random port.
-pub const QUERIES_PER_SOCKET: u32 = 256;
+pub(crate) const QUERIES_PER_SOCKET: u32 = 256;
 
-pub struct UdpSock {
-    pub socket: UdpSocket,
-    pub v6: bool,
+pub(crate) struct UdpSock {
+    pub(crate) socket: UdpSocket,
+    pub(crate) v6: bool,
     /// Queries sent from it so far.
-    pub sent: u32,
+    pub(crate) sent: u32,
     /// Queries still waiting for an answer on it.
-    pub pending: u32,
+    pub(crate) pending: u32,
     /// No new queries go out on it; it closes when nothing is pending.
-    pub retired: bool,
+    pub(crate) retired: bool,
     /// Tells this socket from an earlier one that had the same fd number.
-    pub serial: u64,
+    pub(crate) serial: u64,
 }
 
 impl UdpSock {
     /// A socket on a random unprivileged port (the kernel's choice if none of a few random
     /// picks is free).
-    pub fn bind_random(v6: bool) -> io::Result<UdpSock> {
+    pub(crate) fn bind_random(v6: bool) -> io::Result<UdpSock> {
         let ip = if v6 {
             Ipv6Addr::UNSPECIFIED.into()
         } else {
@@ -60,24 +60,24 @@ impl UdpSock {
         })
     }
 
-    pub fn fd(&self) -> RawFd {
+    pub(crate) fn fd(&self) -> RawFd {
         self.socket.as_raw_fd()
     }
 }
 
 /// One DNS exchange over TCP: connect, write the length-prefixed query, read one
 /// length-prefixed answer.
-pub struct TcpExchange {
+pub(crate) struct TcpExchange {
     stream: TcpStream,
     out: Vec<u8>,
     written: usize,
     input: Vec<u8>,
     /// Tells this connection from an earlier socket that had the same fd number.
-    pub serial: u64,
+    pub(crate) serial: u64,
 }
 
 impl TcpExchange {
-    pub fn start(server: SocketAddr, query: &[u8]) -> io::Result<TcpExchange> {
+    pub(crate) fn start(server: SocketAddr, query: &[u8]) -> io::Result<TcpExchange> {
         let stream = TcpStream::connect(server)?;
         let mut out = Vec::with_capacity(query.len() + 2);
         out.extend_from_slice(&(query.len() as u16).to_be_bytes());
@@ -91,16 +91,16 @@ impl TcpExchange {
         })
     }
 
-    pub fn fd(&self) -> RawFd {
+    pub(crate) fn fd(&self) -> RawFd {
         self.stream.as_raw_fd()
     }
 
-    pub fn wants_write(&self) -> bool {
+    pub(crate) fn wants_write(&self) -> bool {
         self.written < self.out.len()
     }
 
     /// Finishes the connect and writes what the socket takes.
-    pub fn on_writable(&mut self) -> io::Result<()> {
+    pub(crate) fn on_writable(&mut self) -> io::Result<()> {
         if let Some(e) = self.stream.take_error()? {
             return Err(e);
         }
@@ -117,7 +117,7 @@ impl TcpExchange {
     }
 
     /// Reads what is there; the answer once it is complete.
-    pub fn on_readable(&mut self) -> io::Result<Option<Vec<u8>>> {
+    pub(crate) fn on_readable(&mut self) -> io::Result<Option<Vec<u8>>> {
         let mut chunk = [0u8; 16384];
         loop {
             match self.stream.read(&mut chunk) {

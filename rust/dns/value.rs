@@ -2,7 +2,7 @@
 //! hashes for decoded packets. The glue turns a [`Value`] into the matching Perl structure.
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum Value {
+pub(crate) enum Value {
     Undef,
     Bytes(Vec<u8>),
     Int(i64),
@@ -12,7 +12,7 @@ pub enum Value {
 }
 
 impl Value {
-    pub fn str(s: impl AsRef<[u8]>) -> Value {
+    pub(crate) fn str(s: impl AsRef<[u8]>) -> Value {
         Value::Bytes(s.as_ref().to_vec())
     }
 }
@@ -22,19 +22,19 @@ impl Value {
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct FlatNode {
-    pub kind: u32,
-    pub n: u32,
-    pub num: i64,
-    pub ptr: *const u8,
-    pub len: usize,
+    pub(crate) kind: u32,
+    pub(crate) n: u32,
+    pub(crate) num: i64,
+    pub(crate) ptr: *const u8,
+    pub(crate) len: usize,
 }
 
-pub const KIND_UNDEF: u32 = 0;
-pub const KIND_BYTES: u32 = 1;
-pub const KIND_INT: u32 = 2;
-pub const KIND_LIST: u32 = 3;
-pub const KIND_MAP: u32 = 4;
-pub const KIND_BOOL: u32 = 5;
+pub(crate) const KIND_UNDEF: u32 = 0;
+pub(crate) const KIND_BYTES: u32 = 1;
+pub(crate) const KIND_INT: u32 = 2;
+pub(crate) const KIND_LIST: u32 = 3;
+pub(crate) const KIND_MAP: u32 = 4;
+pub(crate) const KIND_BOOL: u32 = 5;
 
 fn node(kind: u32, n: usize, num: i64, bytes: &[u8]) -> FlatNode {
     FlatNode {
@@ -47,7 +47,7 @@ fn node(kind: u32, n: usize, num: i64, bytes: &[u8]) -> FlatNode {
 }
 
 /// Flattens `v`; the nodes borrow the bytes of `v`, which must outlive their use.
-pub fn flatten(v: &Value, out: &mut Vec<FlatNode>) {
+pub(crate) fn flatten(v: &Value, out: &mut Vec<FlatNode>) {
     match v {
         Value::Undef => out.push(node(KIND_UNDEF, 0, 0, &[])),
         Value::Bytes(b) => out.push(node(KIND_BYTES, 0, 0, b)),

@@ -10,15 +10,13 @@ use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 use hickory_proto::serialize::binary::{BinEncodable, BinEncoder};
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-pub const TYPE_A: u16 = 1;
-pub const TYPE_CNAME: u16 = 5;
-pub const TYPE_SOA: u16 = 6;
-pub const TYPE_AAAA: u16 = 28;
-pub const TYPE_ANY: u16 = 255;
-pub const CLASS_IN: u16 = 1;
+pub(crate) const TYPE_A: u16 = 1;
+pub(crate) const TYPE_AAAA: u16 = 28;
+pub(crate) const TYPE_ANY: u16 = 255;
+pub(crate) const CLASS_IN: u16 = 1;
 
 /// AnyEvent's names for record types (its `%type_str`).
-pub fn type_name(code: u16) -> Option<&'static str> {
+pub(crate) fn type_name(code: u16) -> Option<&'static str> {
     Some(match code {
         1 => "a",
         2 => "ns",
@@ -68,7 +66,7 @@ pub fn type_name(code: u16) -> Option<&'static str> {
     })
 }
 
-pub fn class_name(code: u16) -> Option<&'static str> {
+pub(crate) fn class_name(code: u16) -> Option<&'static str> {
     Some(match code {
         1 => "in",
         3 => "ch",
@@ -115,7 +113,7 @@ fn named(name: Option<&'static str>, code: i64) -> Value {
 /// Parses a domain name as AnyEvent takes it: labels separated by dots, any bytes in a label,
 /// an optional final dot. Empty labels, labels over 63 bytes and names over 255 bytes on the
 /// wire are errors.
-pub fn parse_name(text: &[u8]) -> Result<Name, String> {
+pub(crate) fn parse_name(text: &[u8]) -> Result<Name, String> {
     let text = text.strip_suffix(b".").unwrap_or(text);
     if text.is_empty() {
         return Ok(Name::root());
@@ -139,7 +137,7 @@ pub fn parse_name(text: &[u8]) -> Result<Name, String> {
 }
 
 /// The name as AnyEvent prints it: the labels joined by dots, no final dot, case kept.
-pub fn name_bytes(name: &Name) -> Vec<u8> {
+pub(crate) fn name_bytes(name: &Name) -> Vec<u8> {
     let mut out = Vec::with_capacity(name.len());
     for (i, label) in name.iter().enumerate() {
         if i > 0 {
@@ -151,7 +149,7 @@ pub fn name_bytes(name: &Name) -> Vec<u8> {
 }
 
 /// Whether two names are the same, ignoring ASCII case.
-pub fn same_name(a: &Name, b: &Name) -> bool {
+pub(crate) fn same_name(a: &Name, b: &Name) -> bool {
     a.num_labels() == b.num_labels()
         && a.iter()
             .zip(b.iter())
@@ -159,15 +157,15 @@ pub fn same_name(a: &Name, b: &Name) -> bool {
 }
 
 /// The header fields of a packet `dns_pack` builds, in the 16-bit flags layout of RFC 1035.
-pub struct PackRequest {
-    pub id: u16,
-    pub flags: u16,
-    pub edns_payload: Option<u16>,
-    pub questions: Vec<(Name, u16, u16)>,
+pub(crate) struct PackRequest {
+    pub(crate) id: u16,
+    pub(crate) flags: u16,
+    pub(crate) edns_payload: Option<u16>,
+    pub(crate) questions: Vec<(Name, u16, u16)>,
 }
 
 /// Encodes a message with questions only (what `dns_pack` and the resolver send).
-pub fn pack(req: &PackRequest) -> Result<Vec<u8>, String> {
+pub(crate) fn pack(req: &PackRequest) -> Result<Vec<u8>, String> {
     let f = req.flags;
     let kind = if f & 0x8000 != 0 {
         MessageType::Response
@@ -196,7 +194,7 @@ pub fn pack(req: &PackRequest) -> Result<Vec<u8>, String> {
 }
 
 /// A recursive query for one question, as the resolver sends it.
-pub fn query_packet(
+pub(crate) fn query_packet(
     id: u16,
     name: &Name,
     qtype: u16,
@@ -213,7 +211,7 @@ pub fn query_packet(
 
 /// IPv6 text as AnyEvent::Socket::format_ipv6 writes it (v4-mapped and v4-compatible
 /// addresses keep their dotted quad).
-pub fn format_ipv6(ip: &Ipv6Addr) -> String {
+pub(crate) fn format_ipv6(ip: &Ipv6Addr) -> String {
     let o = ip.octets();
     let quad = || Ipv4Addr::new(o[12], o[13], o[14], o[15]);
     if o[..8].iter().all(|&b| b == 0) {
@@ -319,7 +317,7 @@ fn rdata_fields(code: u16, data: &RData) -> Vec<Value> {
 }
 
 /// `[name, type, class, ttl, data...]`, with `ttl` given separately (the cache lowers it).
-pub fn record_value_ttl(rec: &Record, ttl: u32) -> Value {
+pub(crate) fn record_value_ttl(rec: &Record, ttl: u32) -> Value {
     let code: u16 = rec.record_type().into();
     let class: u16 = rec.dns_class.into();
     let mut fields = vec![
@@ -332,12 +330,12 @@ pub fn record_value_ttl(rec: &Record, ttl: u32) -> Value {
     Value::List(fields)
 }
 
-pub fn record_value(rec: &Record) -> Value {
+pub(crate) fn record_value(rec: &Record) -> Value {
     record_value_ttl(rec, rec.ttl)
 }
 
 /// The hash `dns_unpack` returns.
-pub fn message_value(msg: &Message, raw: &[u8]) -> Value {
+pub(crate) fn message_value(msg: &Message, raw: &[u8]) -> Value {
     let m = &msg.metadata;
     let rcode: u16 = m.response_code.into();
     let opcode: u8 = m.op_code.into();
@@ -377,7 +375,7 @@ pub fn message_value(msg: &Message, raw: &[u8]) -> Value {
 /// The PTR name of an IPv4 or IPv6 address (v4-mapped and v4-compatible IPv6 addresses
 /// are treated as IPv4, as AnyEvent does - except `::` and `::1`, which are not embedded IPv4
 /// addresses), or none when `text` is not an address.
-pub fn ptr_name(text: &str) -> Option<String> {
+pub(crate) fn ptr_name(text: &str) -> Option<String> {
     let ip: std::net::IpAddr = text.parse().ok()?;
     let v4 = match ip {
         std::net::IpAddr::V4(v4) => Some(v4),

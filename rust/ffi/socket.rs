@@ -1,110 +1,165 @@
-//! C ABI of the socket area (rust/socket.rs). Addresses cross as raw `sockaddr` bytes: inputs as
-//! pointer + length, outputs into a caller buffer whose capacity `*len` holds on entry and
-//! whose used length it holds on return. Statuses as everywhere: 0, an errno, or PANICKED.
+//! C ABI of the socket area (rust/socket.rs), for `AnyEvent::Socket`'s glue (xs/socket.xsh).
+//! Addresses cross as raw `sockaddr` bytes: inputs as pointer + length, outputs into a caller
+//! buffer whose capacity `*len` holds on entry and whose used length it holds on return.
+//!
+//! Safety, for every function here: a pointer/length pair points at that many readable bytes
+//! (an address output: `*len` writable bytes), and every out-pointer points at a writable value
+//! of its type.
 
-use super::guarded;
+use super::bytes;
+use super::contract::{call, Fail, Status};
 use crate::socket;
 use socket2::SockAddr;
-use std::io;
 
-fn addr_in(addr: *const u8, len: usize) -> io::Result<SockAddr> {
+/// The address in the caller's bytes (EINVAL for null).
+///
+/// # Safety
+/// Unless null, `addr` points at `len` readable bytes.
+unsafe fn addr_in(addr: *const u8, len: usize) -> Result<SockAddr, Fail> {
     if addr.is_null() {
-        return Err(io::Error::from_raw_os_error(libc::EINVAL));
+        return Err(Fail::errno(libc::EINVAL));
     }
-    socket::sockaddr_from_bytes(unsafe { std::slice::from_raw_parts(addr, len) })
+    // SAFETY: the caller's guarantee.
+    Ok(socket::sockaddr_from_bytes(unsafe { bytes(addr, len) })?)
 }
 
-fn addr_out(addr: &SockAddr, buf: *mut u8, len: *mut usize) -> io::Result<i32> {
+/// Copies `addr` into the caller's buffer (ENOSPC when it does not fit).
+///
+/// # Safety
+/// `len` is writable and holds the capacity of `buf`, which is writable.
+unsafe fn addr_out(addr: &SockAddr, buf: *mut u8, len: *mut usize) -> Result<(), Fail> {
     let bytes = socket::sockaddr_bytes(addr);
-    let capacity = unsafe { *len };
-    if bytes.len() > capacity {
-        return Err(io::Error::from_raw_os_error(libc::ENOSPC));
-    }
+    // SAFETY: the caller's guarantee.
     unsafe {
+        if bytes.len() > *len {
+            return Err(Fail::errno(libc::ENOSPC));
+        }
         std::ptr::copy_nonoverlapping(bytes.as_ptr(), buf, bytes.len());
-        *len = bytes.len();
+        len.write(bytes.len());
     }
-    Ok(0)
+    Ok(())
 }
 
 /// A new non-blocking, close-on-exec socket in `*fd`.
+///
+/// # Safety
+/// As in the module documentation.
 #[no_mangle]
-pub extern "C" fn aers_socket_open(domain: i32, ty: i32, protocol: i32, fd: *mut i32) -> i32 {
-    guarded(|| {
-        unsafe { *fd = socket::open(domain, ty, protocol)? };
-        Ok(0)
+pub unsafe extern "C" fn aers_socket_open(
+    domain: i32,
+    ty: i32,
+    protocol: i32,
+    fd: *mut i32,
+) -> Status {
+    call(|| {
+        let new = socket::open(domain, ty, protocol)?;
+        // SAFETY: the module's contract.
+        unsafe { fd.write(new) };
+        Ok(())
     })
 }
 
 /// Starts a connect: 0 when connected at once, EINPROGRESS when it goes on in the background.
+///
+/// # Safety
+/// As in the module documentation.
 #[no_mangle]
-pub extern "C" fn aers_socket_connect(fd: i32, addr: *const u8, len: usize) -> i32 {
-    guarded(|| {
-        socket::connect(fd, &addr_in(addr, len)?)?;
-        Ok(0)
+pub unsafe extern "C" fn aers_socket_connect(fd: i32, addr: *const u8, len: usize) -> Status {
+    call(|| {
+        // SAFETY: the module's contract.
+        socket::connect(fd, &unsafe { addr_in(addr, len) }?)?;
+        Ok(())
     })
 }
 
 /// Where a background connect stands: 0 with the peer address in `peer` when connected, 0 with
 /// `*len` = 0 while in progress, the connect's errno when it failed.
+///
+/// # Safety
+/// As in the module documentation.
 #[no_mangle]
-pub extern "C" fn aers_socket_connect_result(fd: i32, peer: *mut u8, len: *mut usize) -> i32 {
-    guarded(|| match socket::connect_result(fd)? {
-        Some(addr) => addr_out(&addr, peer, len),
+pub unsafe extern "C" fn aers_socket_connect_result(
+    fd: i32,
+    peer: *mut u8,
+    len: *mut usize,
+) -> Status {
+    call(|| match socket::connect_result(fd)? {
+        // SAFETY: the module's contract.
+        Some(addr) => unsafe { addr_out(&addr, peer, len) },
         None => {
-            unsafe { *len = 0 };
-            Ok(0)
+            // SAFETY: the module's contract.
+            unsafe { len.write(0) };
+            Ok(())
         }
     })
 }
 
 /// Binds `fd`, with SO_REUSEADDR when `reuse_address` is non-zero and IPV6_V6ONLY set to
 /// `only_v6` unless it is negative.
+///
+/// # Safety
+/// As in the module documentation.
 #[no_mangle]
-pub extern "C" fn aers_socket_bind(
+pub unsafe extern "C" fn aers_socket_bind(
     fd: i32,
     addr: *const u8,
     len: usize,
     reuse_address: i32,
     only_v6: i32,
-) -> i32 {
-    guarded(|| {
+) -> Status {
+    call(|| {
         let only_v6 = if only_v6 < 0 {
             None
         } else {
             Some(only_v6 != 0)
         };
-        socket::bind(fd, &addr_in(addr, len)?, reuse_address != 0, only_v6)?;
-        Ok(0)
+        // SAFETY: the module's contract.
+        let addr = unsafe { addr_in(addr, len) }?;
+        socket::bind(fd, &addr, reuse_address != 0, only_v6)?;
+        Ok(())
     })
 }
 
+/// Listens on `fd` with room for `backlog` pending connections.
 #[no_mangle]
-pub extern "C" fn aers_socket_listen(fd: i32, backlog: i32) -> i32 {
-    guarded(|| {
+pub extern "C" fn aers_socket_listen(fd: i32, backlog: i32) -> Status {
+    call(|| {
         socket::listen(fd, backlog)?;
-        Ok(0)
+        Ok(())
     })
 }
 
 /// Accepts one pending connection into `*out_fd` (non-blocking, close-on-exec) with the peer
 /// address in `peer`; EAGAIN when none is pending.
+///
+/// # Safety
+/// As in the module documentation.
 #[no_mangle]
-pub extern "C" fn aers_socket_accept(
+pub unsafe extern "C" fn aers_socket_accept(
     fd: i32,
     out_fd: *mut i32,
     peer: *mut u8,
     len: *mut usize,
-) -> i32 {
-    guarded(|| {
+) -> Status {
+    call(|| {
         let (new_fd, addr) = socket::accept(fd)?;
-        unsafe { *out_fd = new_fd };
-        addr_out(&addr, peer, len)
+        // SAFETY: the module's contract.
+        unsafe {
+            out_fd.write(new_fd);
+            addr_out(&addr, peer, len)
+        }
     })
 }
 
-/// The local address of `fd` (getsockname).
+/// The local address of `fd` (getsockname) in `buf`.
+///
+/// # Safety
+/// As in the module documentation.
 #[no_mangle]
-pub extern "C" fn aers_socket_local_addr(fd: i32, buf: *mut u8, len: *mut usize) -> i32 {
-    guarded(|| addr_out(&socket::local_addr(fd)?, buf, len))
+pub unsafe extern "C" fn aers_socket_local_addr(fd: i32, buf: *mut u8, len: *mut usize) -> Status {
+    call(|| {
+        let addr = socket::local_addr(fd)?;
+        // SAFETY: the module's contract.
+        unsafe { addr_out(&addr, buf, len) }
+    })
 }

@@ -78,4 +78,12 @@ With Glib (as in the AnyEvent tutorial's Gtk2 example):
     Glib::IO->add_watch($fd, in => sub { AnyEvent::Impl::Rust::run_nowait(); 1 });
     # and re-arm a Glib timeout from next_timeout() after each run_nowait
 
+=head1 INTERNAL ERRORS
+
+A bug in the Rust core (a Rust panic) never unwinds into Perl: the call that met it croaks with
+C<... internal error in the Rust core: MESSAGE>. The core's state may be broken after that, so
+it refuses further work: every later call into it (new watchers, C<AnyEvent-E<gt>now>, running
+the loop, sockets, DNS, TLS, AnyEvent::IO) croaks with C<... the Rust core refuses further work
+after an internal error (...)>. Destroying watchers stays quiet, so the program can still end.
+
 =cut

@@ -1,0 +1,83 @@
+/* Glue helpers for AnyEvent::DNS (declared in xs/dns.h). */
+#define PERL_NO_GET_CONTEXT
+#include "EXTERN.h"
+#include "perl.h"
+#include "XSUB.h"
+
+#include <errno.h>
+#include "aers.h"
+#include "xs/glue.h"
+#include "xs/dns.h"
+
+SV *dns_sv_from_node(pTHX_ const aers_dns_node **node)
+{
+    const aers_dns_node *n = (*node)++;
+    uint32_t i;
+    switch (n->kind) {
+    case 1: return newSVpvn(n->ptr, n->len);
+    case 2: return newSViv((IV)n->num);
+    case 5: return newSVsv(n->num ? &PL_sv_yes : &PL_sv_no);
+    case 3: {
+        AV *av = newAV();
+        av_extend(av, n->n);
+        for (i = 0; i < n->n; i++)
+            av_push(av, dns_sv_from_node(aTHX_ node));
+        return newRV_noinc((SV *)av);
+    }
+    case 4: {
+        HV *hv = newHV();
+        for (i = 0; i < n->n; i++) {
+            const aers_dns_node *key = (*node)++;
+            (void)hv_store(hv, key->ptr, (I32)key->len, dns_sv_from_node(aTHX_ node), 0);
+        }
+        return newRV_noinc((SV *)hv);
+    }
+    default: return newSV(0);
+    }
+}
+
+SV *dns_node_sv(pTHX_ const aers_dns_node *nodes)
+{
+    return dns_sv_from_node(aTHX_ &nodes);
+}
+
+aers_dns *dns_handle(pTHX_ SV *sv)
+{
+    if (!SvOK(sv) || !SvIOK(sv) || !SvIV(sv))
+        croak("AnyEvent::DNS: the resolver was destroyed or not constructed with new");
+    return INT2PTR(aers_dns *, SvIV(sv));
+}
+
+void dns_check(pTHX_ int status, const char *who)
+{
+    if (status == EINVAL) {
+        char buf[512];
+        last_error(buf, sizeof buf);
+        croak_caller(aTHX_ "%s: %s", who, buf);
+    }
+    if (status)
+        croak_status(aTHX_ status, who);
+}
+
+size_t dns_strings(pTHX_ SV *aref, const char *const **ptrs, const size_t **lens, const char *who)
+{
+    AV *av;
+    SSize_t i, n;
+    const char **p;
+    size_t *l;
+    if (!SvROK(aref) || SvTYPE(SvRV(aref)) != SVt_PVAV)
+        croak_caller(aTHX_ "%s must be an array reference", who);
+    av = (AV *)SvRV(aref);
+    n = av_len(av) + 1;
+    Newx(p, n + 1, const char *); SAVEFREEPV(p);
+    Newx(l, n + 1, size_t); SAVEFREEPV(l);
+    for (i = 0; i < n; i++) {
+        SV **e = av_fetch(av, i, 0);
+        STRLEN len = 0;
+        p[i] = e && SvOK(*e) ? SvPVbyte(*e, len) : "";
+        l[i] = len;
+    }
+    *ptrs = p;
+    *lens = l;
+    return (size_t)n;
+}
