@@ -45,17 +45,17 @@ sub _session {
     my $s = POE::Session->create(inline_states => {
         _start    => sub { },
         _stop     => sub { undef $session },
-        fd_ready  => sub { my $cb = $fd_cb{ fileno $_[POE::Session::ARG0()] }; $cb->() if $cb },
-        alarm     => sub { my $cb = delete $alarm_cb{ $_[POE::Session::ARG0()] }; $cb->() if $cb },
+        fd_ready  => sub { my $cb = $fd_cb{ fileno $_[POE::Session::ARG0()] }; _guarded($cb) if $cb },
+        alarm     => sub { my $cb = delete $alarm_cb{ $_[POE::Session::ARG0()] }; _guarded($cb) if $cb },
         watch     => sub { $_[POE::Session::KERNEL()]->select_read($_[POE::Session::ARG0()], 'fd_ready') },
         unwatch   => sub { $_[POE::Session::KERNEL()]->select_read($_[POE::Session::ARG0()]) },
         set_alarm => sub { $_[POE::Session::KERNEL()]->delay_set(alarm => $_[POE::Session::ARG0()], $_[POE::Session::ARG1()]) },
         clear     => sub { $_[POE::Session::KERNEL()]->alarm_remove($_[POE::Session::ARG0()]) },
         # a signal's arguments (CHLD: pid, status) come between its name and ours
-        sig_catch => sub { my $cb = $_[-1]; $_[POE::Session::KERNEL()]->sig_handled; $cb->(@_[POE::Session::ARG1() .. $#_ - 1]) },
+        sig_catch => sub { my $cb = $_[-1]; $_[POE::Session::KERNEL()]->sig_handled; _guarded($cb, @_[POE::Session::ARG1() .. $#_ - 1]) },
         sig_watch => sub { $_[POE::Session::KERNEL()]->sig($_[POE::Session::ARG0()], 'sig_catch', $_[POE::Session::ARG1()]) },
         sig_stop  => sub { $_[POE::Session::KERNEL()]->sig($_[POE::Session::ARG0()]) },
-        child_done => sub { my $cb = $_[-1]; $cb->($_[POE::Session::ARG1()], $_[POE::Session::ARG2()]) },
+        child_done => sub { my $cb = $_[-1]; _guarded($cb, $_[POE::Session::ARG1()], $_[POE::Session::ARG2()]) },
         child_watch => sub { $_[POE::Session::KERNEL()]->sig_child($_[POE::Session::ARG0()], 'child_done', $_[POE::Session::ARG1()]) },
         child_stop => sub { $_[POE::Session::KERNEL()]->sig_child($_[POE::Session::ARG0()]) },
     });
@@ -111,7 +111,35 @@ sub _timer {
     });
 }
 
-sub _poll { _resume(); POE::Kernel->loop_do_timeslice }
+# An exception from our callbacks. Under POE::Kernel->run it is POE's, as from any handler: POE
+# signals DIE to the session and, unless a session handles that, stops every session and
+# rethrows it from run (our source is made anew when POE runs again). During our recv
+# (loop_do_timeslice, which has no rethrow point of its own: the stopped kernel would be left
+# without even its own session) it is held back from POE and rethrown by recv, as the models
+# whose loop passes it on do; POE's sessions carry on.
+our ($IN_POLL, $ERROR) = (0);
+
+sub _guarded {
+    my ($cb, @args) = @_;
+    return $cb->(@args) unless $IN_POLL;
+    local $@;
+    eval { $cb->(@args); 1 } and return;
+    my $e = $@ // 'Died';
+    # a second one in the same timeslice: appended, as POE does (unless either is an object)
+    $ERROR = !defined $ERROR ? $e
+           : ref $ERROR || ref $e ? $ERROR
+           : "$ERROR" . "Additional error thrown in the same timeslice:\n$e";
+    return;
+}
+
+sub _poll {
+    _resume();
+    local $IN_POLL = 1;
+    local $ERROR;
+    POE::Kernel->loop_do_timeslice;
+    die $ERROR if defined $ERROR;
+    return;
+}
 
 sub _keepalive {
     my (undef, $source, $alive) = @_;
@@ -223,9 +251,33 @@ until the condvar is sent. As AnyEvent 7.17 does, selecting this model runs POE'
 with an empty session, so that POE does not complain at exit that it was never run.
 
 Signal watchers use POE's C<sig> and child watchers for a pid POE's C<sig_child>, as in
-AnyEvent 7.17: POE installs C<%SIG> handlers and reaps children itself. Several AnyEvent
-watchers for one pid share one C<sig_child> registration. C<< AnyEvent->child(pid => 0) >> is
-served by the Rust loop (POE has no catch-all child watcher): do not mix it with C<sig_child>.
+AnyEvent 7.17: POE installs C<%SIG> handlers and, once anything watches C<SIGCHLD>, reaps every
+child itself. Several AnyEvent watchers for one signal or pid share one registration.
+C<< AnyEvent->child(pid => 0) >> (any child) watches POE's C<CHLD> signal, which POE raises
+with the pid and status of every child it reaps: a program that uses both C<sig_child> (or
+C<sig(CHLD =E<gt> ...)>) and AnyEvent's child watchers sees each child once on each side. After
+C<< POE::Kernel->stop >> (which takes every session, ours too) these registrations are made again
+when POE runs again.
+
+Selecting this model does not run POE's kernel, unlike AnyEvent 7.17 (which runs it once with
+an empty session, so that POE does not complain at exit that it was never run): every return
+of C<< POE::Kernel->run >> reaps all exited children (POE's "Stopped child process reaped"),
+which would take any child forked before the model was chosen from its watcher (and hang
+C<run_cmd>). POE's flag that says it was run is set instead; should a POE version keep it
+elsewhere, the model runs the kernel once as 7.17 does. Programs that call
+C<< POE::Kernel->run >> themselves are subject to that reaping each time it returns.
+
+A callback of ours that dies while C<< POE::Kernel->run >> is in charge is treated as POE
+treats an exception from any of its handlers: POE signals C<DIE> to the session that ran it
+(ours) and its parents and, unless one of them handles that, stops every session, the
+program's too, and C<run> dies with the exception. Our loop is not left half-iterated: when POE
+runs again our watchers carry on, and callbacks that were due are delivered. This cannot be
+contained further without departing from POE: an exception can leave C<run> only that way, and
+a C<DIE> handler of the program sees it only if its session is a parent of ours (ours is
+created under whichever session is active when AnyEvent first needs it). During C<< $cv->recv >>, which drives POE one C<loop_do_timeslice> at a time (that
+has no point where POE would rethrow, and a kernel stopped there is left without even its own
+session), the exception is kept from POE and C<recv> dies with it, as with the models whose
+loop passes exceptions on: POE's sessions and our watchers carry on.
 
 =head1 FUNCTIONS
 

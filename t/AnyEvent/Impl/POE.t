@@ -31,7 +31,8 @@ AETest::Loops::check(
     # run returns when no session has work; ours has while watchers of ours exist: stop it
     quit   => sub { $quit = 1; POE::Kernel->stop },
     # POE answers an exception in any handler by stopping every session (the DIE signal)
-    death_ends_loop => "POE stops every session, the test's own timer included, when a callback dies",
+    death_ends_loop => "under POE::Kernel->run, POE stops every session when a handler dies, the test's own timer included; "
+        . 'see the subtests below for what carries on',
     timer  => sub {
         my ($secs, $cb) = @_;
         my $id = ++$tid;
@@ -59,6 +60,73 @@ subtest 'POE::Kernel->run returns when nothing of ours is left' => sub {
     my $t = AE::timer 0.01, 0, sub { $fired++ };
     POE::Kernel->run;
     is $fired, 1, 'POE::Kernel->run ran our timer, then returned on its own';
+};
+
+# A callback of ours that dies. Under POE::Kernel->run POE treats it as it treats an exception
+# from any handler (it stops every session and rethrows it from run); our watchers carry on when
+# POE runs again.
+subtest 'a callback that dies under POE::Kernel->run: POE passes it on; our io watcher carries on' => sub {
+    pipe my $r, my $w or die "pipe: $!";
+    my @read;
+    my $io = AE::io $r, 0, sub {
+        sysread $r, my $buf, 1;
+        push @read, $buf;
+        die "deliberate io\n" if $buf eq 'a';
+        $quit = 1;
+        POE::Kernel->stop;
+    };
+    syswrite $w, 'a';
+    my $err = eval { run_kernel(); 1 } ? 'returned' : $@;
+    is $err, "deliberate io\n", 'POE::Kernel->run died with the exception';
+    syswrite $w, 'b';
+    run_kernel();
+    is join('', @read), 'ab', 'the io event after it was delivered when POE ran again';
+};
+
+# During recv, which drives POE one timeslice at a time, the exception leaves recv, and POE's
+# sessions are left alone.
+subtest 'a callback that dies during recv: recv passes it on; POE and our loop carry on' => sub {
+    my $ticks = 0;
+    my $ticking = 1;
+    POE::Session->create(inline_states => {
+        _start => sub { $_[KERNEL]->delay(tick => 0.005) },
+        tick   => sub { $ticks++; $_[KERNEL]->delay(tick => 0.005) if $ticking },
+    });
+    my @fired;
+    my $t1 = AE::timer 0.01, 0, sub { push @fired, 1; die "deliberate\n" };
+    my $t2 = AE::timer 0.01, 0, sub { push @fired, 2 };
+    my $cv = AE::cv;
+    my $t3 = AE::timer 0.03, 0, sub { push @fired, 3; $cv->send('done') };
+    my $err = eval { $cv->recv; 1 } ? 'returned' : $@;
+    is $err, "deliberate\n", 'recv died with the exception';
+    is $cv->recv, 'done', 'the next recv went on';
+    is_deeply \@fired, [1, 2, 3], 'the callback queued after the dying one, then the rest';
+    my $before = $ticks;
+    my $cv2 = AE::cv;
+    my $t4 = AE::timer 0.03, 0, sub { $cv2->send };
+    $cv2->recv;
+    cmp_ok $ticks, '>', $before, "the program's POE session still runs";
+    $ticking = 0;
+};
+
+# POE::Kernel->stop takes every session with its signal and child registrations: ours are made
+# again when POE runs again.
+subtest 'signal and child watchers made before POE::Kernel->stop work when POE runs again' => sub {
+    my (%got, $kid);
+    my $done = sub { keys %got == 2 and do { $quit = 1; POE::Kernel->stop } };
+    my $s = AE::signal USR2 => sub { $got{signal}++; $done->() };
+    pipe my $r, my $w or die "pipe: $!";
+    $kid = fork // die "fork: $!";
+    unless ($kid) { close $w; sysread $r, my $go, 1; POSIX::_exit(6) }
+    close $r;
+    my $c = AE::child $kid, sub { $got{child} = $_[1] >> 8; $done->() };
+    my $t = AE::timer 0, 0, sub { $quit = 1; POE::Kernel->stop };
+    run_kernel();    # stopped at once
+    undef $t;
+    # the signal and the child's exit come while POE runs again
+    my $t2 = AE::timer 0.01, 0, sub { kill USR2 => $$; close $w };
+    run_kernel();
+    is_deeply \%got, { signal => 1, child => 6 }, 'the signal and the child were reported';
 };
 
 # POE reaps every exited child whenever one of its runs returns: choosing the model must not run
