@@ -24,6 +24,7 @@ my $stopped;
 
 sub _stopping {
     undef $session;
+    _held_by(undef);
     %fd_cb = %alarm_cb = ();
     $stopped = 1;
     return;
@@ -44,7 +45,7 @@ sub _session {
     return $session if $session;
     my $s = POE::Session->create(inline_states => {
         _start    => sub { },
-        _stop     => sub { undef $session },
+        _stop     => sub { undef $session; _held_by(undef) },
         fd_ready  => sub { my $cb = $fd_cb{ fileno $_[POE::Session::ARG0()] }; _guarded($cb) if $cb },
         alarm     => sub { my $cb = delete $alarm_cb{ $_[POE::Session::ARG0()] }; _guarded($cb) if $cb },
         watch     => sub { $_[POE::Session::KERNEL()]->select_read($_[POE::Session::ARG0()], 'fd_ready') },
@@ -182,7 +183,10 @@ sub _watch_pid {
     my $set = $child_by_pid{$pid};
     _call(child_watch => $pid, sub {
         # POE forgets a sig_child registration once its child is reaped
-        delete $child_by_pid{$pid} if ($child_by_pid{$pid} // 0) == $set;
+        if (($child_by_pid{$pid} // 0) == $set) {
+            delete $child_by_pid{$pid};
+            _hold();
+        }
         _call_set($set, @_);
     });
     return;
@@ -192,6 +196,28 @@ sub _watch_pid {
 sub _rewatch {
     _watch_signal($_) for keys %sig_cbs;
     _watch_pid($_) for keys %child_by_pid;
+    _hold();
+    return;
+}
+
+# Signal registrations do not keep a POE session alive, and ours has nothing else to watch while
+# the Rust loop is empty: while watchers of ours are registered with POE, our session holds a
+# reference count, so that they are not lost with it and keep POE::Kernel->run going, as active
+# watchers keep every loop going.
+my $held;    # the session that holds it
+
+sub _held_by { $held = $_[0] }
+
+sub _hold {
+    my $want = %sig_cbs || %child_by_pid;
+    return if $stopped;
+    if ($want && !defined $held) {
+        $held = _session();
+        $POE::Kernel::poe_kernel->refcount_increment($held, 'AnyEvent');
+    } elsif (!$want && defined $held) {
+        $POE::Kernel::poe_kernel->refcount_decrement($held, 'AnyEvent') if $session && $session eq $held;
+        undef $held;
+    }
     return;
 }
 
@@ -204,11 +230,13 @@ sub _join {
     $watch->($key) if $new;
     my $id = ++$AnyEvent::Impl::Embed::NEXT_KEY;
     $set->{$id} = $cb;
+    _hold();
     return AnyEvent::Impl::Embed::_guard(sub {
         delete $set->{$id};
         return if %$set || ($sets->{$key} // 0) != $set;
         delete $sets->{$key};
         _call($unwatch => $key) if $session;
+        _hold();
     });
 }
 
@@ -255,9 +283,11 @@ AnyEvent 7.17: POE installs C<%SIG> handlers and, once anything watches C<SIGCHL
 child itself. Several AnyEvent watchers for one signal or pid share one registration.
 C<< AnyEvent->child(pid => 0) >> (any child) watches POE's C<CHLD> signal, which POE raises
 with the pid and status of every child it reaps: a program that uses both C<sig_child> (or
-C<sig(CHLD =E<gt> ...)>) and AnyEvent's child watchers sees each child once on each side. After
-C<< POE::Kernel->stop >> (which takes every session, ours too) these registrations are made again
-when POE runs again.
+C<sig(CHLD =E<gt> ...)>) and AnyEvent's child watchers sees each child once on each side. While
+such watchers exist our session holds a reference count (POE would otherwise collect it when the
+Rust loop has nothing to watch, registrations and all), so they keep C<< POE::Kernel->run >>
+running, as under every other loop. After C<< POE::Kernel->stop >> (which takes every session,
+ours too) these registrations are made again when POE runs again.
 
 Selecting this model does not run POE's kernel, unlike AnyEvent 7.17 (which runs it once with
 an empty session, so that POE does not complain at exit that it was never run): every return

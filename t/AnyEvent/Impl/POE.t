@@ -129,6 +129,26 @@ subtest 'signal and child watchers made before POE::Kernel->stop work when POE r
     is_deeply \%got, { signal => 1, child => 6 }, 'the signal and the child were reported';
 };
 
+# POE registrations alone (signals, any child) do not keep a POE session: ours must hold on while
+# they exist, also when the Rust loop has nothing to watch.
+subtest 'a signal watcher and a watcher for any child alone keep working' => sub {
+    my %got;
+    my $cv = AE::cv;
+    my $s = AE::signal WINCH => sub { $got{signal}++; $cv->send if keys %got == 2 };
+    my $c = AE::child 0, sub { $got{child} = $_[1] >> 8; $cv->send if keys %got == 2 };
+    # our loop's one timer ends, which leaves it empty: POE collects sessions with nothing left
+    my $cv0 = AE::cv;
+    my $t = AE::timer 0.01, 0, sub { $cv0->send };
+    $cv0->recv;
+    undef $t;
+    kill WINCH => $$;
+    my $pid = fork // die "fork: $!";
+    POSIX::_exit(5) unless $pid;
+    my $watchdog = AE::timer 5, 0, sub { $cv->send };
+    $cv->recv;
+    is_deeply \%got, { signal => 1, child => 5 }, 'the signal and the child were reported';
+};
+
 # POE reaps every exited child whenever one of its runs returns: choosing the model must not run
 # it, or a child that exited before then is lost to its watcher (run_cmd's first child was).
 subtest 'a child that exited before the model was chosen is reported to its watcher' => sub {
