@@ -81,6 +81,7 @@ sub _share_children {
             _report_any($_[0], $_[1]) if $watch;
             &$cb;
         }, @rest);
+        $watch->[1] = 1;    # counted (GLib took the watch)
         $foreign{$pid}++;
         AnyEvent::Impl::Rust::_child_foreign($pid, 1);
         return $id;
@@ -92,8 +93,8 @@ sub _share_children {
 # it (and has perhaps restored the default SIGCHLD disposition), in our next run, the pid is our
 # loop's again, if no other watch took it, and our handler back on top.
 sub AnyEvent::Impl::Glib::foreign::DESTROY {
-    my ($pid) = @{ $_[0] };
-    return if ${^GLOBAL_PHASE} eq 'DESTRUCT';
+    my ($pid, $counted) = @{ $_[0] };
+    return if !$counted || ${^GLOBAL_PHASE} eq 'DESTRUCT';
     delete $foreign{$pid} unless --$foreign{$pid} > 0;
     AE::postpone(sub { AnyEvent::Impl::Rust::_child_foreign($foreign{$pid} ? 0 : $pid, $foreign{$pid} ? 1 : 0) });
 }
