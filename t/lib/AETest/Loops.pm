@@ -163,6 +163,22 @@ sub check {
         is $got, 'inner (and the loop ran)', "a recv in a callback of ours, under the loop's main function";
     };
 
+    subtest "a timer made in the loop's own callback counts from then" => sub {
+        plan skip_all => $spec{no_rerun} unless $rerun_ok;
+        # Nothing of ours runs for 0.3 s, so our last iteration is that old when the loop's own
+        # timer fires; AnyEvent's time there is the current one (as EV::now or Glib's clock).
+        my ($lag, $after, $start, $t);
+        my $g = $spec{timer}->(0.3, sub {
+            return if $start;
+            $start = AE::time;
+            $lag = abs(AE::now - $start);
+            $t = AE::timer 0.2, 0, sub { $after = AE::time - $start; $spec{quit}->() };
+        });
+        $run->(sub { defined $after });
+        cmp_ok $after, '>=', 0.19, 'AE::timer 0.2 made there fires 0.2 s later, not at once';
+        cmp_ok $lag, '<', 0.1, 'AE::now there is the current time';
+    };
+
     subtest 'a callback that dies does not leave our loop half-iterated' => sub {
         plan skip_all => $spec{no_rerun} unless $rerun_ok;
         my @fired;
