@@ -34,7 +34,9 @@ use AnyEvent::DNS;
 our @CORE = qw(t/AnyEvent/io.t t/AnyEvent/timer.t t/AnyEvent/signal.t t/AnyEvent/child.t
                t/AnyEvent/idle.t t/AnyEvent/lifetime.t t/AE.t t/AnyEvent/DNS/records.t
                t/AnyEvent/Handle/write.t t/AnyEvent/Util/run_cmd.t t/AnyEvent/Util/fork_call.t
-               t/AnyEvent/errno.t t/AnyEvent/IO/Rust.t);
+               t/AnyEvent/errno.t t/AnyEvent/IO/Rust.t t/AnyEvent/TLS/openssl_peers.t
+               t/AnyEvent/TLS/http_contexts.t t/AnyEvent/Socket/connect.t t/AnyEvent/Handle/order.t
+               t/AnyEvent/Handle/read_types.t);
 
 # A watchdog that works while a foreign loop blocks in C (Perl's deferred %SIG handlers would
 # wait for it to return): an immediate SIGALRM handler that reports and exits.
