@@ -90,6 +90,11 @@ pub struct Loop {
     now_wall: f64,
     /// Set when a stale event showed that the epoll set holds a registration we cannot remove.
     rebuild_due: bool,
+    /// Another event loop runs this one as one of its sources (AnyEvent::Impl::Embed).
+    embedded: bool,
+    /// The glue is calling the callbacks of an iteration (from `poll_once` until `next_ready`
+    /// finds none left).
+    dispatching: bool,
 }
 
 impl Loop {
@@ -117,6 +122,8 @@ impl Loop {
             now_mono: 0.0,
             now_wall: 0.0,
             rebuild_due: false,
+            embedded: false,
+            dispatching: false,
         };
         lp.update_now();
         Ok(lp)
@@ -127,8 +134,25 @@ impl Loop {
         self.poll.as_raw_fd()
     }
 
-    pub(crate) fn now(&self) -> f64 {
+    /// The loop time (`AnyEvent->now`).
+    pub(crate) fn now(&mut self) -> f64 {
+        self.refresh_outside_dispatch();
         self.now_wall
+    }
+
+    /// Marks the loop as run by another event loop (or not).
+    pub(crate) fn set_embedded(&mut self, on: bool) {
+        self.embedded = on;
+    }
+
+    /// Embedded, our iterations are as rare as our own events, while the foreign loop's
+    /// callbacks create timers and read `now` in between: there the loop time is the current
+    /// time (as the foreign loop's own time would be), not that of our last iteration, else a
+    /// timer made in a foreign callback would count from a time long past and fire early.
+    fn refresh_outside_dispatch(&mut self) {
+        if self.embedded && !self.dispatching {
+            self.update_now();
+        }
     }
 
     pub(crate) fn update_now(&mut self) {
@@ -137,7 +161,8 @@ impl Loop {
     }
 
     /// Monotonic deadline `after` seconds from the loop time.
-    pub(crate) fn deadline(&self, after: f64) -> f64 {
+    pub(crate) fn deadline(&mut self, after: f64) -> f64 {
+        self.refresh_outside_dispatch();
         self.now_mono + after.max(0.0)
     }
 
@@ -170,6 +195,20 @@ impl Loop {
         let key = self.children.start(pid, cb);
         self.wake.wake();
         Ok(key)
+    }
+
+    /// A foreign loop reaps `pid` itself (`on`), or no longer; `pid` 0 names no pid. Either way
+    /// SIGCHLD is shared with that loop from now on (our handler goes back on top of one it
+    /// installed, and calls it), and a reap pass is due.
+    pub(crate) fn child_foreign(&mut self, pid: i32, on: bool) -> io::Result<()> {
+        self.signals.share(libc::SIGCHLD)?;
+        if pid > 0 {
+            self.children.set_foreign(pid, on);
+        } else {
+            self.children.reap_due = true;
+        }
+        self.wake.wake();
+        Ok(())
     }
 
     pub(crate) fn stop_child(&mut self, key: ChildKey) -> Option<Callback> {
@@ -213,6 +252,8 @@ impl Loop {
     /// `block`), then queues every ready watcher. Nothing is polled while callbacks from the
     /// previous iteration are still queued.
     pub(crate) fn poll_once(&mut self, block: bool) -> io::Result<()> {
+        // the glue calls next_ready until it finds nothing (see refresh_outside_dispatch)
+        self.dispatching = true;
         if !self.pending.is_empty() {
             return Ok(());
         }
@@ -301,6 +342,7 @@ impl Loop {
                 return Some(Ready { cb, owned, child });
             }
         }
+        self.dispatching = false;
         None
     }
 
@@ -406,6 +448,34 @@ mod tests {
     }
 
     #[test]
+    fn embedded_the_loop_time_outside_our_callbacks_is_the_current_time() {
+        let _g = serial();
+        let mut lp = Loop::new().unwrap();
+        let started = lp.deadline(0.0);
+        std::thread::sleep(Duration::from_millis(30));
+        assert_eq!(
+            lp.deadline(0.0),
+            started,
+            "our own loop: the time of the last iteration"
+        );
+        lp.set_embedded(true);
+        assert!(
+            lp.deadline(0.0) >= started + 0.03,
+            "embedded, outside callbacks: now"
+        );
+        // inside an iteration's callbacks the iteration's time holds
+        let at = lp.deadline(0.0);
+        lp.timers.start(at, 0.0, cb(1));
+        lp.poll_once(false).unwrap();
+        let iteration = lp.deadline(0.0);
+        std::thread::sleep(Duration::from_millis(10));
+        assert_eq!(lp.next_ready().unwrap().cb, cb(1));
+        assert_eq!(lp.deadline(0.0), iteration);
+        assert!(lp.next_ready().is_none());
+        assert!(lp.deadline(0.0) >= iteration + 0.01, "the batch is over");
+    }
+
+    #[test]
     fn postponed_callbacks_are_handed_over_once() {
         let _g = serial();
         let mut lp = Loop::new().unwrap();
@@ -467,6 +537,55 @@ mod tests {
         let (got_pid, status) = ready.child.unwrap();
         assert_eq!(got_pid, pid);
         assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 3);
+        lp.stop_child(k);
+    }
+
+    /// A watcher for any child leaves the pids a foreign loop reaps to that loop, and finds the
+    /// other children behind them.
+    #[test]
+    fn a_watcher_for_any_child_leaves_foreign_pids_alone() {
+        let _g = serial();
+        let mut lp = Loop::new().unwrap();
+        let spawn = |code| {
+            // SAFETY: the child only calls _exit.
+            let pid = unsafe { libc::fork() };
+            if pid == 0 {
+                // SAFETY: _exit is async-signal-safe and ends the child at once.
+                unsafe { libc::_exit(code) };
+            }
+            assert!(pid > 0);
+            pid
+        };
+        let theirs = spawn(4);
+        let ours = [spawn(5), spawn(6)];
+        lp.child_foreign(theirs, true).unwrap();
+        let k = lp.start_child(0, cb(7)).unwrap();
+        let at = lp.deadline(5.0);
+        let t = lp.timers.start(at, 0.0, cb(99));
+        let mut got = Vec::new();
+        while got.len() < 2 {
+            lp.poll_once(true).unwrap();
+            while let Some(r) = lp.next_ready() {
+                assert_eq!(r.cb, cb(7), "only the watcher for any child, within 5 s");
+                got.push(r.child.unwrap());
+            }
+        }
+        got.sort_unstable();
+        let codes: Vec<_> = got
+            .iter()
+            .map(|&(p, s)| (p, libc::WEXITSTATUS(s)))
+            .collect();
+        assert_eq!(codes, vec![(ours[0], 5), (ours[1], 6)]);
+        let mut status = 0;
+        // SAFETY: status is a valid out pointer.
+        let reaped = unsafe { libc::waitpid(theirs, &mut status, 0) };
+        assert_eq!(
+            (reaped, libc::WEXITSTATUS(status)),
+            (theirs, 4),
+            "the foreign pid is left to its loop"
+        );
+        lp.child_foreign(theirs, false).unwrap();
+        lp.timers.stop(t);
         lp.stop_child(k);
     }
 

@@ -15,6 +15,7 @@ _embed(SV *hook)
             SvREFCNT_dec(embed_hook);
         embed_hook = SvOK(hook) ? callback_of(aTHX_ hook, "AnyEvent::Impl::Rust::_embed") : NULL;
         embed_armed = 0;
+        CHECK_STATUS(aers_set_embedded(THE_LOOP, embed_hook != NULL), "AnyEvent::Impl::Rust::_embed");
     }
 
 void
@@ -44,6 +45,11 @@ is_active()
     }
     OUTPUT:
         RETVAL
+
+void
+_child_foreign(int pid, int on)
+    CODE:
+        CHECK_STATUS(aers_child_foreign(THE_LOOP, pid, on != 0), "AnyEvent::Impl::Rust::_child_foreign");
 
 void
 _delegate(const char *what, SV *fn)
