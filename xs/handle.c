@@ -89,7 +89,8 @@ void tls_note_error(pTHX)
 
 /* The keys of the handle's hash the engine uses. Each is kept as a shared-string SV with its hash
  * computed (made at boot, handle_boot): a lookup compares HEK pointers, as Perl's own
- * $self->{key} does, instead of hashing and comparing the bytes every time. */
+ * $self->{key} does, instead of hashing and comparing the bytes every time. (Per process, for
+ * one Perl interpreter, as the rest of the glue's state: the loop, the watcher stashes.) */
 #define HANDLE_KEYS(K)                                                                           \
     K(fh) K(_fd) K(rbuf) K(wbuf) K(_queue) K(_tls) K(_ww) K(_rw) K(_eof) K(on_read) K(on_eof)    \
     K(on_drain) K(rbuf_max) K(wbuf_max) K(read_size) K(max_read_size) K(autocork)                \
