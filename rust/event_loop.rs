@@ -95,6 +95,9 @@ pub struct Loop {
     /// The glue is calling the callbacks of an iteration (from `poll_once` until `next_ready`
     /// finds none left).
     dispatching: bool,
+    /// The loop time is older than the foreign loop's callbacks: our last batch ended since it
+    /// was taken.
+    time_stale: bool,
 }
 
 impl Loop {
@@ -124,6 +127,7 @@ impl Loop {
             rebuild_due: false,
             embedded: false,
             dispatching: false,
+            time_stale: true,
         };
         lp.update_now();
         Ok(lp)
@@ -136,22 +140,28 @@ impl Loop {
 
     /// The loop time (`AnyEvent->now`).
     pub(crate) fn now(&mut self) -> f64 {
-        self.refresh_outside_dispatch();
+        if self.embedded && !self.dispatching {
+            self.update_now();
+        }
         self.now_wall
     }
 
     /// Marks the loop as run by another event loop (or not).
     pub(crate) fn set_embedded(&mut self, on: bool) {
         self.embedded = on;
+        self.time_stale = true;
     }
 
     /// Embedded, our iterations are as rare as our own events, while the foreign loop's
-    /// callbacks create timers and read `now` in between: there the loop time is the current
-    /// time (as the foreign loop's own time would be), not that of our last iteration, else a
-    /// timer made in a foreign callback would count from a time long past and fire early.
+    /// callbacks create timers and read `now` in between: there `now` is the current time (as
+    /// 7.17's under those loops), and the first timer made after our last batch ended counts
+    /// from the current time, not from that batch, else it would count from a time long past
+    /// and fire early. Later timers count from the same time until our loop has run again
+    /// (creating a watcher makes it run soon), so timers made together keep their order.
     fn refresh_outside_dispatch(&mut self) {
-        if self.embedded && !self.dispatching {
+        if self.embedded && !self.dispatching && self.time_stale {
             self.update_now();
+            self.time_stale = false;
         }
     }
 
@@ -343,6 +353,7 @@ impl Loop {
             }
         }
         self.dispatching = false;
+        self.time_stale = true;
         None
     }
 
