@@ -454,9 +454,13 @@ AnyEvent::DNS - asynchronous DNS resolution, with the resolver written in Rust
 
 The AnyEvent::DNS interface of AnyEvent 7.17 - convenience functions, the resolver class,
 C<dns_pack> and C<dns_unpack> - on a stub resolver implemented in Rust. The resolver owns its
-sockets and all query state (ids, retries, deadlines, the answer cache) and uses hickory-proto
-to encode and decode messages; the Perl side watches the resolver's sockets with ordinary
-AnyEvent watchers in the same event loop as everything else and runs your callbacks.
+sockets and all query state (ids, retries, deadlines, the answer cache, the hosts file) and
+uses hickory-proto to encode and decode messages. It is part of the event loop, whatever the
+model: its sockets are watched and its deadlines kept by the loop, which calls your callbacks
+among its other ready callbacks (under a foreign loop such as EV or Glib, the loop embedded in
+it: see L<AnyEvent::Impl::Embed>). The tables of names and numbers (C<%type_id> ...) and the
+defaults of C<new> come from the Rust core. A request in flight keeps the loop active (an
+embedding loop such as C<EV::run> does not return while one is).
 
 Callbacks are never called from inside the call that starts a request: even an answer from the
 cache is delivered from the event loop. A request that fails (no answer, NXDOMAIN, no records
@@ -831,9 +835,12 @@ by the decoder.
 
 =head1 FORK
 
-A resolver used in a child process after C<fork> opens new sockets there on its first
-request, so parent and child never read each other's answers. Requests the parent had in
-flight at the time of the fork are not answered in the child (they still are in the parent).
+After C<fork>, the child's event loop starts its resolvers over (at its next iteration, or at
+the child's first call on a resolver, whichever comes first): they keep their configuration
+but close the parent's sockets and open new ones, so parent and child never read each other's
+answers, and their answer caches start empty. Requests the parent had in flight at the time of
+the fork are not answered in the child (they still are in the parent); their callbacks are
+released there without being called.
 
 =head1 SEE ALSO
 

@@ -745,8 +745,10 @@ C<%AnyEvent::Socket::HOSTS>: the hosts file's contents, C<< $HOSTS{$name} = [[$i
 [$ipv6, ...]] >> with names in lower case and addresses in network (binary) form.
 
 C<AnyEvent::Socket::_parse_hosts $text>: empties C<%HOSTS> and fills it from the text of a
-hosts file (comments and lines without names are skipped; a final dot on a name is dropped).
-Returns nothing.
+hosts file (comments and lines without names are skipped; a final dot on a name is dropped;
+addresses are read as C<parse_ipv4>, else C<parse_ipv6>, read them). Returns nothing. The
+parser is the Rust core's, the one behind the hosts fallback of L<AnyEvent::DNS>'s C<a> and
+C<aaaa>.
 
 C<AnyEvent::Socket::_load_hosts_unless { ... } $cv, @dns_results>: when C<@dns_results> is
 empty, checks the hosts file's modification time (with L<AnyEvent::IO>, so without blocking the
