@@ -59,6 +59,7 @@ int aers_postpone(aers_loop *l, void *cb);
 int aers_poll(aers_loop *l, int32_t block);
 int aers_next_ready(aers_loop *l, aers_ready *out, bool *found);
 int aers_now(aers_loop *l, double *now);
+int aers_set_embedded(aers_loop *l, bool on);
 int aers_now_update(aers_loop *l);
 int aers_time(double *now);
 int aers_backend_fd(aers_loop *l, int32_t *fd);

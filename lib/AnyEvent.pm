@@ -374,7 +374,10 @@ croaks for a missing or non-code C<cb>.
 =head2 AnyEvent->now
 
 The loop time: wall-clock seconds since the epoch (fractional), as of the start of the current
-loop iteration. Timers count from this time.
+loop iteration. Timers count from this time. When a foreign loop is in charge (L</MODELS>), the
+loop time outside our own callbacks (in the foreign loop's callbacks, or in code before its main
+function runs) is the current time, as AnyEvent 7.17's time under Glib, POE, Tk and the other
+loops without a cached time: a timer made there counts from the moment it is made.
 
 =head2 AnyEvent->time
 

@@ -123,6 +123,11 @@ pub struct Loop {
     now_wall: f64,
     /// Set when a stale event showed that the epoll set holds a registration we cannot remove.
     rebuild_due: bool,
+    /// Another event loop runs this one as one of its sources (AnyEvent::Impl::Embed).
+    embedded: bool,
+    /// The glue is calling the callbacks of an iteration (from `poll_once` until `next_ready`
+    /// finds none left).
+    dispatching: bool,
 }
 
 impl Loop {
@@ -151,6 +156,8 @@ impl Loop {
             now_mono: 0.0,
             now_wall: 0.0,
             rebuild_due: false,
+            embedded: false,
+            dispatching: false,
         };
         lp.update_now();
         Ok(lp)
@@ -161,8 +168,25 @@ impl Loop {
         self.poll.as_raw_fd()
     }
 
-    pub(crate) fn now(&self) -> f64 {
+    /// The loop time (`AnyEvent->now`).
+    pub(crate) fn now(&mut self) -> f64 {
+        self.refresh_outside_dispatch();
         self.now_wall
+    }
+
+    /// Marks the loop as run by another event loop (or not).
+    pub(crate) fn set_embedded(&mut self, on: bool) {
+        self.embedded = on;
+    }
+
+    /// Embedded, our iterations are as rare as our own events, while the foreign loop's
+    /// callbacks create timers and read `now` in between: there the loop time is the current
+    /// time (as the foreign loop's own time would be), not that of our last iteration, else a
+    /// timer made in a foreign callback would count from a time long past and fire early.
+    fn refresh_outside_dispatch(&mut self) {
+        if self.embedded && !self.dispatching {
+            self.update_now();
+        }
     }
 
     pub(crate) fn update_now(&mut self) {
@@ -171,7 +195,8 @@ impl Loop {
     }
 
     /// Monotonic deadline `after` seconds from the loop time.
-    pub(crate) fn deadline(&self, after: f64) -> f64 {
+    pub(crate) fn deadline(&mut self, after: f64) -> f64 {
+        self.refresh_outside_dispatch();
         self.now_mono + after.max(0.0)
     }
 
@@ -295,6 +320,8 @@ impl Loop {
     /// `block`), then queues every ready watcher. Nothing is polled while callbacks from the
     /// previous iteration are still queued.
     pub(crate) fn poll_once(&mut self, block: bool) -> io::Result<()> {
+        // the glue calls next_ready until it finds nothing (see refresh_outside_dispatch)
+        self.dispatching = true;
         if !self.pending.is_empty() {
             return Ok(());
         }
@@ -401,6 +428,7 @@ impl Loop {
                 return ready;
             }
         }
+        self.dispatching = false;
         None
     }
 
@@ -510,6 +538,34 @@ mod tests {
         lp.stop_io(io);
         lp.poll_once(true).unwrap();
         assert_eq!(batch(&mut lp), vec![cb(9)]);
+    }
+
+    #[test]
+    fn embedded_the_loop_time_outside_our_callbacks_is_the_current_time() {
+        let _g = serial();
+        let mut lp = Loop::new().unwrap();
+        let started = lp.deadline(0.0);
+        std::thread::sleep(Duration::from_millis(30));
+        assert_eq!(
+            lp.deadline(0.0),
+            started,
+            "our own loop: the time of the last iteration"
+        );
+        lp.set_embedded(true);
+        assert!(
+            lp.deadline(0.0) >= started + 0.03,
+            "embedded, outside callbacks: now"
+        );
+        // inside an iteration's callbacks the iteration's time holds
+        let at = lp.deadline(0.0);
+        lp.timers.start(at, 0.0, cb(1));
+        lp.poll_once(false).unwrap();
+        let iteration = lp.deadline(0.0);
+        std::thread::sleep(Duration::from_millis(10));
+        assert_eq!(lp.next_ready().unwrap().cb, cb(1));
+        assert_eq!(lp.deadline(0.0), iteration);
+        assert!(lp.next_ready().is_none());
+        assert!(lp.deadline(0.0) >= iteration + 0.01, "the batch is over");
     }
 
     #[test]

@@ -74,7 +74,13 @@ subtest 'AE::cv, AE::now, AE::now_update, AE::time, AE::postpone' => sub {
     my $now = AE::now;
     my $end = AE::time + 0.01;
     1 while AE::time < $end;
-    is AE::now, $now, 'AE::now is cached';
+    if (AnyEvent::detect() =~ /::(?:Rust|Perl)$/) {
+        is AE::now, $now, 'AE::now is cached';
+    } else {
+        # a foreign loop runs ours as one of its sources: outside our callbacks the loop time
+        # is the current time, as AnyEvent 7.17's time under those loops
+        cmp_ok AE::now, '>=', $end, 'AE::now outside our callbacks is the current time (foreign loop)';
+    }
     AE::now_update;
     cmp_ok AE::now, '>=', $end, 'AE::now_update refreshes it';
     my $ran = 0;

@@ -15,6 +15,7 @@ _embed(SV *hook)
             SvREFCNT_dec(embed_hook);
         embed_hook = SvOK(hook) ? callback_of(aTHX_ hook, "AnyEvent::Impl::Rust::_embed") : NULL;
         embed_armed = 0;
+        CHECK_STATUS(aers_set_embedded(THE_LOOP, embed_hook != NULL), "AnyEvent::Impl::Rust::_embed");
     }
 
 void

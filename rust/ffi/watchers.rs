@@ -298,6 +298,20 @@ pub unsafe extern "C" fn aers_now(l: *mut Loop, now: *mut f64) -> Status {
     })
 }
 
+/// Tells the loop whether another event loop runs it as one of its sources (`on`): the loop
+/// time then follows the current time outside our own callbacks.
+///
+/// # Safety
+/// As in the module documentation.
+#[no_mangle]
+pub unsafe extern "C" fn aers_set_embedded(l: *mut Loop, on: bool) -> Status {
+    call(|| {
+        // SAFETY: the module's contract.
+        unsafe { lp(l) }.set_embedded(on);
+        Ok(())
+    })
+}
+
 /// Sets the loop time to the current time (`AnyEvent->now_update`).
 ///
 /// # Safety

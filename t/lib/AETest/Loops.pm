@@ -34,7 +34,9 @@ use AnyEvent::DNS;
 our @CORE = qw(t/AnyEvent/io.t t/AnyEvent/timer.t t/AnyEvent/signal.t t/AnyEvent/child.t
                t/AnyEvent/idle.t t/AnyEvent/lifetime.t t/AE.t t/AnyEvent/DNS/records.t
                t/AnyEvent/Handle/write.t t/AnyEvent/Util/run_cmd.t t/AnyEvent/Util/fork_call.t
-               t/AnyEvent/errno.t t/AnyEvent/IO/Rust.t);
+               t/AnyEvent/errno.t t/AnyEvent/IO/Rust.t t/AnyEvent/TLS/openssl_peers.t
+               t/AnyEvent/TLS/http_contexts.t t/AnyEvent/Socket/connect.t t/AnyEvent/Handle/order.t
+               t/AnyEvent/Handle/read_types.t);
 
 # A watchdog that works while a foreign loop blocks in C (Perl's deferred %SIG handlers would
 # wait for it to return): an immediate SIGALRM handler that reports and exits.
@@ -161,6 +163,22 @@ sub check {
         };
         $run->(sub { defined $got });
         is $got, 'inner (and the loop ran)', "a recv in a callback of ours, under the loop's main function";
+    };
+
+    subtest "a timer made in the loop's own callback counts from then" => sub {
+        plan skip_all => $spec{no_rerun} unless $rerun_ok;
+        # Nothing of ours runs for 0.3 s, so our last iteration is that old when the loop's own
+        # timer fires; AnyEvent's time there is the current one (as EV::now or Glib's clock).
+        my ($lag, $after, $start, $t);
+        my $g = $spec{timer}->(0.3, sub {
+            return if $start;
+            $start = AE::time;
+            $lag = abs(AE::now - $start);
+            $t = AE::timer 0.2, 0, sub { $after = AE::time - $start; $spec{quit}->() };
+        });
+        $run->(sub { defined $after });
+        cmp_ok $after, '>=', 0.19, 'AE::timer 0.2 made there fires 0.2 s later, not at once';
+        cmp_ok $lag, '<', 0.1, 'AE::now there is the current time';
     };
 
     subtest 'a callback that dies does not leave our loop half-iterated' => sub {
