@@ -379,19 +379,17 @@ impl Resolver {
             self.release_socket(sk);
             self.wires[key].sock = None;
         }
-        let live: Vec<SockKey> = self
-            .socks
-            .iter()
-            .filter(|(_, s)| s.v6 == v6 && !s.retired)
-            .map(|(k, _)| k)
-            .collect();
-        let sk = if live.len() < POOL_SIZE {
+        let live = |(_, s): &(SockKey, &UdpSock)| s.v6 == v6 && !s.retired;
+        let n = self.socks.iter().filter(live).count();
+        let sk = if n < POOL_SIZE {
             let sock = UdpSock::bind_random(v6)?;
             let sk = self.socks.insert(sock);
             self.socks[sk].token = self.new_token(FdOwner::Udp(sk));
             sk
         } else {
-            live[rand::random_range(0..live.len())]
+            let pick = rand::random_range(0..n);
+            let (sk, _) = self.socks.iter().filter(live).nth(pick).expect("n live");
+            sk
         };
         let s = &mut self.socks[sk];
         s.sent += 1;
