@@ -125,7 +125,15 @@ typedef struct {
 
 typedef struct {
     uint16_t id;
-    uint16_t flags;
+    uint16_t opcode;
+    uint16_t rcode;
+    uint8_t qr; /* the header flags: non-zero for set */
+    uint8_t aa;
+    uint8_t tc;
+    uint8_t rd;
+    uint8_t ra;
+    uint8_t ad;
+    uint8_t cd;
     uint32_t edns_payload;
     const char *const *names;
     const size_t *name_lens;

@@ -309,9 +309,10 @@ _unpack(SV *pkt)
     OUTPUT:
         RETVAL
 
-# The packet, or (undef, why) when a name cannot be encoded.
+# The packet, or (undef, why) when a name cannot be encoded. The header flags are read from
+# the request hash (qr aa tc rd ra ad cd, true or false).
 void
-_pack(UV id, UV flags, UV edns, SV *names, SV *types, SV *classes)
+_pack(UV id, UV opcode, UV rcode, HV *req_hv, UV edns, SV *names, SV *types, SV *classes)
     PPCODE:
     {
         aers_dns_pack_req req;
@@ -324,7 +325,12 @@ _pack(UV id, UV flags, UV edns, SV *names, SV *types, SV *classes)
         ENTER;
         SAVETMPS;
         req.id = (uint16_t)id;
-        req.flags = (uint16_t)flags;
+        req.opcode = (uint16_t)opcode;
+        req.rcode = (uint16_t)rcode;
+#define PACK_FLAG(f) STMT_START { SV **e = hv_fetchs(req_hv, #f, 0); req.f = e && SvTRUE(*e); } STMT_END
+        PACK_FLAG(qr); PACK_FLAG(aa); PACK_FLAG(tc); PACK_FLAG(rd);
+        PACK_FLAG(ra); PACK_FLAG(ad); PACK_FLAG(cd);
+#undef PACK_FLAG
         req.edns_payload = (uint32_t)edns;
         req.nquestions = dns_strings(aTHX_ names, &req.names, &req.name_lens, "AnyEvent::DNS::dns_pack: qd");
         tav = (AV *)SvRV(types);

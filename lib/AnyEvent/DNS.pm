@@ -176,9 +176,6 @@ sub _encode {
     }
     my $op = $opcode_id{ $req->{op} // 'query' } // Carp::croak("AnyEvent::DNS::dns_pack: unknown opcode '$req->{op}'");
     my $rc = $rcode_id{ $req->{rc} // 'noerror' } // Carp::croak("AnyEvent::DNS::dns_pack: unknown rcode '$req->{rc}'");
-    my $flags = ($req->{qr} ? 0x8000 : 0) | ($op << 11) | ($req->{aa} ? 0x0400 : 0) | ($req->{tc} ? 0x0200 : 0)
-        | ($req->{rd} ? 0x0100 : 0) | ($req->{ra} ? 0x0080 : 0) | ($req->{ad} ? 0x0020 : 0)
-        | ($req->{cd} ? 0x0010 : 0) | $rc;
     my (@names, @types, @classes);
     for my $q (@{ $req->{qd} || [] }) {
         my $name = $q->[0] // '';
@@ -187,7 +184,8 @@ sub _encode {
         push @types, _type_number($q->[1], 'AnyEvent::DNS::dns_pack');
         push @classes, _class_number($q->[2], 'AnyEvent::DNS::dns_pack');
     }
-    my ($pkt, $why) = _pack(($req->{id} // 0) & 0xffff, $flags, $EDNS0 ? MAX_PKT : 0, \@names, \@types, \@classes);
+    # (the header flags qr aa tc rd ra ad cd are read from $req)
+    my ($pkt, $why) = _pack(($req->{id} // 0) & 0xffff, $op, $rc, $req, $EDNS0 ? MAX_PKT : 0, \@names, \@types, \@classes);
     ($pkt, $why);
 }
 
@@ -230,7 +228,7 @@ sub new {
     $self;
 }
 
-# Server addresses: packed IPv4/IPv6 (port 53), text "ip", "ip:port", "[ipv6]:port", or
+# Server addresses: packed IPv4/IPv6 (the DNS port), text "ip", "ip:port", "[ipv6]:port", or
 # [ip, port]; the Rust core takes "ip:port" / "[ipv6]:port".
 sub _server_text {
     my ($server) = @_;
@@ -284,11 +282,10 @@ sub parse_resolv_conf {
     my ($self, $text) = @_;
     my $conf = _parse_resolv_conf($text // '');
     AE::log(5 => "nameserver $_ invalid and ignored, while parsing resolver config.") for @{ $conf->{invalid} };
-    # Port 53 addresses are kept packed, as AnyEvent keeps them; others as "ip:port" text.
+    # Addresses on the DNS port are kept packed, as AnyEvent keeps them; others as "ip:port".
     $self->{server} = [map {
-        /^\[(.*)\]:53\z/ ? Socket::inet_pton(Socket::AF_INET6(), $1)
-        : /^([^:]*):53\z/ ? Socket::inet_pton(Socket::AF_INET(), $1)
-        : $_
+        my ($ip, $port) = /^\[(.*)\]:(\d+)\z/ ? ($1, $2) : /^([^:]*):(\d+)\z/ ? ($1, $2) : ();
+        defined $port && $port == $DEFAULT{port} ? Socket::inet_pton(_text_family($ip), $ip) : $_
     } @{ $conf->{server} }];
     $self->{search} = $conf->{search};
     $self->{ndots} = $conf->{ndots} if defined $conf->{ndots};

@@ -191,30 +191,39 @@ pub(crate) fn same_name(a: &Name, b: &Name) -> bool {
             .all(|(x, y)| x.eq_ignore_ascii_case(y))
 }
 
-/// The header fields of a packet `dns_pack` builds, in the 16-bit flags layout of RFC 1035.
+/// A message `dns_pack` builds (and the resolver sends): header fields and questions.
+#[derive(Default)]
 pub(crate) struct PackRequest {
     pub(crate) id: u16,
-    pub(crate) flags: u16,
+    /// The opcode (4 bits) and response code (4 bits; higher bits are EDNS's, not sent).
+    pub(crate) opcode: u8,
+    pub(crate) rcode: u16,
+    pub(crate) qr: bool,
+    pub(crate) aa: bool,
+    pub(crate) tc: bool,
+    pub(crate) rd: bool,
+    pub(crate) ra: bool,
+    pub(crate) ad: bool,
+    pub(crate) cd: bool,
     pub(crate) edns_payload: Option<u16>,
     pub(crate) questions: Vec<(Name, u16, u16)>,
 }
 
 /// Encodes a message with questions only (what `dns_pack` and the resolver send).
 pub(crate) fn pack(req: &PackRequest) -> Result<Vec<u8>, String> {
-    let f = req.flags;
-    let kind = if f & 0x8000 != 0 {
+    let kind = if req.qr {
         MessageType::Response
     } else {
         MessageType::Query
     };
-    let mut msg = Message::new(req.id, kind, OpCode::from_u8(((f >> 11) & 0xf) as u8));
-    msg.metadata.authoritative = f & 0x0400 != 0;
-    msg.metadata.truncation = f & 0x0200 != 0;
-    msg.metadata.recursion_desired = f & 0x0100 != 0;
-    msg.metadata.recursion_available = f & 0x0080 != 0;
-    msg.metadata.authentic_data = f & 0x0020 != 0;
-    msg.metadata.checking_disabled = f & 0x0010 != 0;
-    msg.metadata.response_code = (f & 0xf).into();
+    let mut msg = Message::new(req.id, kind, OpCode::from_u8(req.opcode & 0xf));
+    msg.metadata.authoritative = req.aa;
+    msg.metadata.truncation = req.tc;
+    msg.metadata.recursion_desired = req.rd;
+    msg.metadata.recursion_available = req.ra;
+    msg.metadata.authentic_data = req.ad;
+    msg.metadata.checking_disabled = req.cd;
+    msg.metadata.response_code = (req.rcode & 0xf).into();
     for (name, qtype, qclass) in &req.questions {
         let mut q = Query::query(name.clone(), RecordType::from(*qtype));
         q.set_query_class(DNSClass::from(*qclass));
@@ -238,9 +247,10 @@ pub(crate) fn query_packet(
 ) -> Result<Vec<u8>, String> {
     pack(&PackRequest {
         id,
-        flags: 0x0100,
+        rd: true,
         edns_payload: edns,
         questions: vec![(name.clone(), qtype, qclass)],
+        ..PackRequest::default()
     })
 }
 

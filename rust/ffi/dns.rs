@@ -697,8 +697,26 @@ pub unsafe extern "C" fn aers_dns_unpack(
 pub struct AersDnsPack {
     /// The message id.
     pub id: u16,
-    /// The header flags.
-    pub flags: u16,
+    /// The opcode.
+    pub opcode: u16,
+    /// The response code.
+    pub rcode: u16,
+    /// The header flags (each non-zero for set): response (qr), authoritative answer (aa),
+    /// truncated (tc), recursion desired (rd) and available (ra), authentic data (ad),
+    /// checking disabled (cd).
+    pub qr: u8,
+    /// (aa)
+    pub aa: u8,
+    /// (tc)
+    pub tc: u8,
+    /// (rd)
+    pub rd: u8,
+    /// (ra)
+    pub ra: u8,
+    /// (ad)
+    pub ad: u8,
+    /// (cd)
+    pub cd: u8,
     /// EDNS0 payload size; 0: no OPT record.
     pub edns_payload: u32,
     /// The questions' names, `nquestions` of them.
@@ -752,7 +770,15 @@ pub unsafe extern "C" fn aers_dns_pack(
         }
         let req = PackRequest {
             id: r.id,
-            flags: r.flags,
+            opcode: r.opcode as u8,
+            rcode: r.rcode,
+            qr: r.qr != 0,
+            aa: r.aa != 0,
+            tc: r.tc != 0,
+            rd: r.rd != 0,
+            ra: r.ra != 0,
+            ad: r.ad != 0,
+            cd: r.cd != 0,
             edns_payload: (r.edns_payload > 0).then_some(r.edns_payload as u16),
             questions,
         };
