@@ -55,6 +55,7 @@ int aers_signal_start(aers_loop *l, int32_t signum, void *cb, uint64_t *key);
 int aers_signal_stop(aers_loop *l, uint64_t key, void **cb);
 int aers_child_start(aers_loop *l, int32_t pid, void *cb, uint64_t *key);
 int aers_child_stop(aers_loop *l, uint64_t key, void **cb);
+int aers_child_foreign(aers_loop *l, int32_t pid, bool on);
 int aers_postpone(aers_loop *l, void *cb);
 int aers_poll(aers_loop *l, int32_t block);
 int aers_next_ready(aers_loop *l, aers_ready *out, bool *found);

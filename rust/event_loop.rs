@@ -268,6 +268,20 @@ impl Loop {
         Ok(key)
     }
 
+    /// A foreign loop reaps `pid` itself (`on`), or no longer; `pid` 0 names no pid. Either way
+    /// SIGCHLD is shared with that loop from now on (our handler goes back on top of one it
+    /// installed, and calls it), and a reap pass is due.
+    pub(crate) fn child_foreign(&mut self, pid: i32, on: bool) -> io::Result<()> {
+        self.signals.share(libc::SIGCHLD)?;
+        if pid > 0 {
+            self.children.set_foreign(pid, on);
+        } else {
+            self.children.reap_due = true;
+        }
+        self.wake.wake();
+        Ok(())
+    }
+
     pub(crate) fn stop_child(&mut self, key: ChildKey) -> Option<Callback> {
         let cb = self.children.stop(key)?;
         self.signals.release_internal(libc::SIGCHLD);
@@ -630,6 +644,55 @@ mod tests {
         let (got_pid, status) = ready.child.unwrap();
         assert_eq!(got_pid, pid);
         assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 3);
+        lp.stop_child(k);
+    }
+
+    /// A watcher for any child leaves the pids a foreign loop reaps to that loop, and finds the
+    /// other children behind them.
+    #[test]
+    fn a_watcher_for_any_child_leaves_foreign_pids_alone() {
+        let _g = serial();
+        let mut lp = Loop::new().unwrap();
+        let spawn = |code| {
+            // SAFETY: the child only calls _exit.
+            let pid = unsafe { libc::fork() };
+            if pid == 0 {
+                // SAFETY: _exit is async-signal-safe and ends the child at once.
+                unsafe { libc::_exit(code) };
+            }
+            assert!(pid > 0);
+            pid
+        };
+        let theirs = spawn(4);
+        let ours = [spawn(5), spawn(6)];
+        lp.child_foreign(theirs, true).unwrap();
+        let k = lp.start_child(0, cb(7)).unwrap();
+        let at = lp.deadline(5.0);
+        let t = lp.timers.start(at, 0.0, cb(99));
+        let mut got = Vec::new();
+        while got.len() < 2 {
+            lp.poll_once(true).unwrap();
+            while let Some(r) = lp.next_ready() {
+                assert_eq!(r.cb, cb(7), "only the watcher for any child, within 5 s");
+                got.push(r.child.unwrap());
+            }
+        }
+        got.sort_unstable();
+        let codes: Vec<_> = got
+            .iter()
+            .map(|&(p, s)| (p, libc::WEXITSTATUS(s)))
+            .collect();
+        assert_eq!(codes, vec![(ours[0], 5), (ours[1], 6)]);
+        let mut status = 0;
+        // SAFETY: status is a valid out pointer.
+        let reaped = unsafe { libc::waitpid(theirs, &mut status, 0) };
+        assert_eq!(
+            (reaped, libc::WEXITSTATUS(status)),
+            (theirs, 4),
+            "the foreign pid is left to its loop"
+        );
+        lp.child_foreign(theirs, false).unwrap();
+        lp.timers.stop(t);
         lp.stop_child(k);
     }
 

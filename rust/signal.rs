@@ -4,6 +4,11 @@
 //! the loop watches; callbacks run later from the loop, never in signal context. A signal that
 //! arrives while the loop blocks in epoll_wait therefore wakes it at once. The disposition that
 //! was in place before the first watcher is restored when the last one goes.
+//!
+//! A signal can be *shared* with a foreign event loop that installs a handler of its own for it
+//! (GLib's for SIGCHLD): our handler then calls the one it replaced, [`Signals::share`] puts
+//! ours back on top when the other loop installed its handler (or the default) over it, and the
+//! last user restores the replaced disposition only while ours is still in place.
 
 use crate::event_loop::Pending;
 use crate::Callback;
@@ -11,7 +16,7 @@ use slotmap::{new_key_type, SlotMap};
 use std::collections::VecDeque;
 use std::io::{self, Read};
 use std::os::fd::AsRawFd;
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
 
 new_key_type! {
     /// Identifies one signal watcher.
@@ -27,8 +32,18 @@ static WAKE_FD: AtomicI32 = AtomicI32::new(-1);
 const NOT_CAUGHT: AtomicBool = AtomicBool::new(false);
 static CAUGHT: [AtomicBool; NSIG] = [NOT_CAUGHT; NSIG];
 
-extern "C" fn on_signal(signum: libc::c_int) {
-    // Only async-signal-safe work here: an atomic store and write(2), errno preserved.
+#[allow(clippy::declare_interior_mutable_const)]
+const NO_HANDLER: AtomicUsize = AtomicUsize::new(0);
+/// Per shared signal: the handler ours replaced, called after ours (0: none), and whether it
+/// takes siginfo (SA_SIGINFO).
+static CHAIN: [AtomicUsize; NSIG] = [NO_HANDLER; NSIG];
+static CHAIN_SIGINFO: [AtomicBool; NSIG] = [NOT_CAUGHT; NSIG];
+/// Signals shared with a foreign loop (see the module documentation).
+static SHARED: [AtomicBool; NSIG] = [NOT_CAUGHT; NSIG];
+
+extern "C" fn on_signal(signum: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
+    // Only async-signal-safe work here: atomics and write(2), errno preserved; then the
+    // replaced handler of a shared signal, which is as safe as its owner made it.
     // SAFETY: this thread's errno slot, always valid to read.
     let saved = unsafe { *libc::__errno_location() };
     if (signum as usize) < NSIG {
@@ -42,6 +57,54 @@ extern "C" fn on_signal(signum: libc::c_int) {
     }
     // SAFETY: this thread's errno slot, always valid to write.
     unsafe { *libc::__errno_location() = saved };
+    if (signum as usize) < NSIG {
+        let next = CHAIN[signum as usize].load(Ordering::Acquire);
+        if next != 0 {
+            if CHAIN_SIGINFO[signum as usize].load(Ordering::Acquire) {
+                // SAFETY: next is the sa_sigaction of a disposition installed with SA_SIGINFO,
+                // given the arguments the kernel gave us.
+                let f: extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void) =
+                    unsafe { std::mem::transmute(next) };
+                f(signum, info, ctx);
+            } else {
+                // SAFETY: next is the sa_handler of a disposition installed without SA_SIGINFO.
+                let f: extern "C" fn(libc::c_int) = unsafe { std::mem::transmute(next) };
+                f(signum);
+            }
+        }
+    }
+}
+
+/// The address of our handler, as sigaction reports it.
+fn our_handler() -> usize {
+    on_signal as extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void) as *const ()
+        as usize
+}
+
+/// The current disposition of `signum`.
+fn current(signum: i32) -> libc::sigaction {
+    // SAFETY: a zeroed sigaction is a valid out-parameter; a null new action only queries.
+    unsafe {
+        let mut now: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(signum, std::ptr::null(), &mut now);
+        now
+    }
+}
+
+/// Remembers `old` as the handler to call after ours, for a shared signal (none otherwise, or
+/// when it is no function of someone else's).
+fn set_chain(s: usize, old: &libc::sigaction) {
+    let h = old.sa_sigaction;
+    let chain = SHARED[s].load(Ordering::Relaxed)
+        && h != libc::SIG_DFL
+        && h != libc::SIG_IGN
+        && h != libc::SIG_ERR
+        && h != our_handler();
+    CHAIN[s].store(0, Ordering::Release);
+    CHAIN_SIGINFO[s].store(old.sa_flags & libc::SA_SIGINFO != 0, Ordering::Release);
+    if chain {
+        CHAIN[s].store(h, Ordering::Release);
+    }
 }
 
 /// The pipe that wakes the loop from the signal handler.
@@ -178,7 +241,9 @@ impl Signals {
     fn acquire(&mut self, s: usize) -> io::Result<()> {
         if self.saved[s].is_none() {
             CAUGHT[s].store(false, Ordering::Relaxed);
-            self.saved[s] = Some(install(s as i32)?);
+            let old = install(s as i32)?;
+            set_chain(s, &old);
+            self.saved[s] = Some(old);
         }
         Ok(())
     }
@@ -186,10 +251,33 @@ impl Signals {
     fn release(&mut self, s: usize) {
         if self.users(s) == 0 {
             if let Some(old) = self.saved[s].take() {
-                // SAFETY: old is the disposition sigaction gave us for this signal.
-                unsafe { libc::sigaction(s as i32, &old, std::ptr::null_mut()) };
+                // A shared signal whose handler another loop replaced stays theirs.
+                let ours = current(s as i32).sa_sigaction == our_handler();
+                CHAIN[s].store(0, Ordering::Release);
+                if ours || !SHARED[s].load(Ordering::Relaxed) {
+                    // SAFETY: old is the disposition sigaction gave us for this signal.
+                    unsafe { libc::sigaction(s as i32, &old, std::ptr::null_mut()) };
+                }
             }
         }
+    }
+
+    /// Shares `signum` with a foreign loop from now on (see the module documentation); while
+    /// we use it and another handler (or the default) replaced ours, ours goes back on top and
+    /// calls that one. Tells whether ours had to be put back.
+    pub(crate) fn share(&mut self, signum: i32) -> io::Result<bool> {
+        if !is_catchable(signum) {
+            return Err(io::Error::from_raw_os_error(libc::EINVAL));
+        }
+        let s = signum as usize;
+        SHARED[s].store(true, Ordering::Relaxed);
+        if self.saved[s].is_none() || current(signum).sa_sigaction == our_handler() {
+            return Ok(false);
+        }
+        let old = install(signum)?;
+        set_chain(s, &old);
+        self.saved[s] = Some(old);
+        Ok(true)
     }
 }
 
@@ -199,8 +287,8 @@ fn install(signum: i32) -> io::Result<libc::sigaction> {
     // valid out pointer.
     unsafe {
         let mut new: libc::sigaction = std::mem::zeroed();
-        new.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as *const () as usize;
-        new.sa_flags = libc::SA_RESTART;
+        new.sa_sigaction = our_handler();
+        new.sa_flags = libc::SA_RESTART | libc::SA_SIGINFO;
         libc::sigfillset(&mut new.sa_mask);
         let mut old: libc::sigaction = std::mem::zeroed();
         if libc::sigaction(signum, &new, &mut old) != 0 {
@@ -241,7 +329,7 @@ mod tests {
     }
 
     fn ours() -> usize {
-        on_signal as extern "C" fn(libc::c_int) as *const () as usize
+        our_handler()
     }
 
     #[test]
@@ -312,5 +400,70 @@ mod tests {
             "one wake-up byte per signal"
         );
         wake.drain();
+    }
+
+    static FOREIGN_CALLS: AtomicUsize = AtomicUsize::new(0);
+
+    extern "C" fn foreign(_: libc::c_int) {
+        FOREIGN_CALLS.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn set_foreign(signum: i32) {
+        // SAFETY: a zeroed sigaction with a plain handler that only counts is valid.
+        let mut new: libc::sigaction = unsafe { std::mem::zeroed() };
+        new.sa_sigaction = foreign as extern "C" fn(libc::c_int) as *const () as usize;
+        assert_eq!(
+            // SAFETY: installs that handler.
+            unsafe { libc::sigaction(signum, &new, std::ptr::null_mut()) },
+            0
+        );
+    }
+
+    /// What a foreign loop does to a signal it shares with us (GLib and SIGCHLD): installs its
+    /// handler over ours, later the default over that.
+    #[test]
+    fn a_shared_signal_calls_the_replaced_handler_and_goes_back_on_top() {
+        let _g = crate::PROCESS_STATE
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let sig = libc::SIGPWR;
+        let raise = || {
+            // SAFETY: a handler (ours or the counting one) is installed for sig.
+            unsafe { libc::raise(sig) };
+        };
+        let calls = || FOREIGN_CALLS.load(Ordering::SeqCst);
+        set_foreign(sig);
+        let mut s = Signals::default();
+        assert!(!s.share(sig).unwrap(), "not ours yet: nothing to put back");
+        s.acquire_internal(sig).unwrap();
+        assert_eq!(disposition(sig), ours());
+        let before = calls();
+        raise();
+        assert!(take_caught(sig as usize), "ours caught it");
+        assert_eq!(calls(), before + 1, "and called the handler it replaced");
+
+        set_foreign(sig);
+        assert!(s.share(sig).unwrap(), "replaced: ours goes back on top");
+        assert_eq!(disposition(sig), ours());
+        raise();
+        assert!(take_caught(sig as usize));
+        assert_eq!(calls(), before + 2, "the other one still called");
+
+        set_disposition(sig, libc::SIG_DFL);
+        assert!(s.share(sig).unwrap(), "the default over ours: ours back");
+        assert!(!s.share(sig).unwrap(), "in place: nothing to do");
+        raise();
+        assert!(take_caught(sig as usize));
+        assert_eq!(calls(), before + 2, "nothing to call after ours");
+
+        set_foreign(sig);
+        s.release_internal(sig);
+        assert_eq!(
+            disposition(sig),
+            foreign as extern "C" fn(libc::c_int) as *const () as usize,
+            "the last user leaves a handler that replaced ours in place"
+        );
+        set_disposition(sig, libc::SIG_DFL);
+        SHARED[sig as usize].store(false, Ordering::Relaxed);
     }
 }

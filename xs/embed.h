@@ -11,6 +11,9 @@
  * - delegate[kind]: a model whose loop owns signals or child reaping (EV, Glib, IO::Async,
  *   POE, Event) hands AE::signal / AE::child to a Perl function of its own, which may
  *   decline (return undef).
+ * - AnyEvent::Impl::Rust::_child_foreign($pid, $on) (no state here): a model whose loop reaps
+ *   some children itself while our watchers for any child run (Glib) names those pids, and
+ *   shares SIGCHLD with that loop's handler (aers_child_foreign).
  *
  * The Perl code these call (detection loads modules, the foreign loop makes system calls)
  * leaves errno as it found it, like every other part of a watcher constructor. */

@@ -47,6 +47,11 @@ is_active()
         RETVAL
 
 void
+_child_foreign(int pid, int on)
+    CODE:
+        CHECK_STATUS(aers_child_foreign(THE_LOOP, pid, on != 0), "AnyEvent::Impl::Rust::_child_foreign");
+
+void
 _delegate(const char *what, SV *fn)
     CODE:
     {

@@ -213,6 +213,21 @@ pub unsafe extern "C" fn aers_child_stop(l: *mut Loop, key: u64, cb: *mut Callba
     })
 }
 
+/// A foreign loop reaps `pid` itself (`on` 1) or no longer (0): watchers for any child leave
+/// it alone. `pid` 0 names no pid. Either way SIGCHLD is shared with that loop from now on, and
+/// the loop reaps at its next iteration.
+///
+/// # Safety
+/// As in the module documentation.
+#[no_mangle]
+pub unsafe extern "C" fn aers_child_foreign(l: *mut Loop, pid: i32, on: bool) -> Status {
+    call(|| {
+        // SAFETY: the module's contract.
+        unsafe { lp(l) }.child_foreign(pid, on)?;
+        Ok(())
+    })
+}
+
 /// Queues `cb` (whose reference the loop takes over) to run at the next iteration.
 ///
 /// # Safety

@@ -280,7 +280,9 @@ the duration of the wait (GLib, for one, never dispatches a source recursively).
 
 A callback of ours that dies propagates into the foreign loop, which reports it as it reports
 exceptions from its own callbacks: EV, Glib and Mojo warn and go on; Event, IO::Async and Tk
-pass it on (out of C<recv>, say); POE stops all its sessions. Our loop is never left
+pass it on (out of C<recv>, say); under C<< POE::Kernel->run >> POE stops all its sessions
+and C<run> dies with it, while during C<recv> it leaves C<recv> and POE carries on (see
+L<AnyEvent::Impl::POE>). Our loop is never left
 half-iterated: the callbacks that were due are delivered by the next run, which is scheduled
 before the exception leaves (and under Glib, which drops a watch whose callback died, the
 watch on our descriptor is made anew).

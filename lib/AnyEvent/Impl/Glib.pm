@@ -8,12 +8,17 @@ our $VERSION = '7.17';
 use AnyEvent ();
 use AnyEvent::Impl::Embed ();
 use Glib ();
+use Scalar::Util ();
+use overload ();
 
 our @ISA = ('AnyEvent::Impl::Embed');
 
 my $context;
 
-sub _start { $context = Glib::MainContext->default }
+sub _start {
+    $context = Glib::MainContext->default;
+    _share_children();
+}
 
 # A GLib source id, removed when the object goes away (unless it already ended).
 sub _source { my $id = $_[0]; bless \$id, 'AnyEvent::Impl::Glib::source' }
@@ -43,22 +48,85 @@ sub _timer {
 
 sub _poll { $context->iteration(1) }
 
-# Child watchers for one pid are GLib's (Glib::Child->watch_add): GLib reaps the pids it
-# watches from its own SIGCHLD handler, which replaces ours. Several AnyEvent watchers for one
-# pid share one GLib watch. A watcher for any child (pid 0) is ours: GLib has none.
-my %by_pid;    # pid => { source => ..., cbs => { id => cb } }
+# Children. GLib reaps the pids it watches (Glib::Child->watch_add), each with waitpid(pid), and
+# for that installs its SIGCHLD handler while it watches any (GLib before 2.78; later ones use a
+# pidfd per child): our watchers for a pid are GLib watches, several AnyEvent watchers for one
+# pid sharing one (GLib allows one watch per pid). A watcher for any child (pid 0) is our loop's,
+# which then must neither reap a child GLib waits for nor lose SIGCHLD to GLib's handler:
+#
+# - every GLib child watch made from Perl (ours, and the program's: Glib::Child::watch_add is
+#   wrapped) names its pid to our loop, which leaves it to GLib (AnyEvent::Impl::Rust::
+#   _child_foreign); when GLib reaps it, our watchers for any child hear of it from here;
+# - SIGCHLD is shared: our handler calls GLib's, and goes back on top whenever GLib may have
+#   installed its own (a watch was made) or the default (its last watch ended: after that
+#   watch's end, in our next run), with a reap pass for what exited meanwhile.
+my %by_pid;     # pid => { source => ..., cbs => { id => cb } }
+my %any;        # id => cb: our watchers for any child
+my %foreign;    # pid => GLib watches made from Perl for it
+our $OWN;       # set while a watcher for any child is made in our own loop
+
+sub _share_children {
+    AnyEvent::Impl::Rust::_child_foreign(0, 1);
+    my $watch_add = \&Glib::Child::watch_add;
+    no warnings 'redefine';
+    *Glib::Child::watch_add = sub {
+        my ($class, $pid, $cb, @rest) = @_;
+        return $watch_add->(@_)
+            unless defined $pid && $pid =~ /^\s*\+?\d+\s*$/ && $pid > 0
+                && (ref $cb eq 'CODE' || (Scalar::Util::blessed($cb) && overload::Method($cb, '&{}')));
+        $pid += 0;
+        my $watch = bless [$pid], 'AnyEvent::Impl::Glib::foreign';
+        my $id = $watch_add->($class, $pid, sub {
+            # (the watch keeps $watch: its end is the end of GLib's watch)
+            _report_any($_[0], $_[1]) if $watch;
+            &$cb;
+        }, @rest);
+        $watch->[1] = 1;    # counted (GLib took the watch)
+        $foreign{$pid}++;
+        AnyEvent::Impl::Rust::_child_foreign($pid, 1);
+        return $id;
+    };
+    return;
+}
+
+# GLib's watch for a pid ended (its child reaped, or the watch removed): once GLib is done with
+# it (and has perhaps restored the default SIGCHLD disposition), in our next run, the pid is our
+# loop's again, if no other watch took it, and our handler back on top.
+sub AnyEvent::Impl::Glib::foreign::DESTROY {
+    my ($pid, $counted) = @{ $_[0] };
+    return if !$counted || ${^GLOBAL_PHASE} eq 'DESTRUCT';
+    delete $foreign{$pid} unless --$foreign{$pid} > 0;
+    AE::postpone(sub { AnyEvent::Impl::Rust::_child_foreign($foreign{$pid} ? 0 : $pid, $foreign{$pid} ? 1 : 0) });
+}
+
+# A child GLib reaped, for our watchers for any child (those that exist now), from our loop.
+sub _report_any {
+    my ($pid, $status) = @_;
+    my @ids = sort { $a <=> $b } keys %any or return;
+    AE::postpone(sub { $any{$_} && $any{$_}->($pid, $status) for @ids });
+    return;
+}
 
 sub _loop_child {
     my ($pid, $cb) = @_;
+    return undef if $OWN;
     $pid = AnyEvent::Impl::Embed::_check_child($pid, $cb);
-    return undef unless $pid;
+    unless ($pid) {
+        my $w = do { local $OWN = 1; AE::child(0, $cb) };
+        my $id = ++$AnyEvent::Impl::Embed::NEXT_KEY;
+        $any{$id} = $cb;
+        return bless [$w, $id], 'AnyEvent::Impl::Glib::any';
+    }
     my $w = $by_pid{$pid} ||= do {
         my $entry = { cbs => {} };
         $entry->{source} = _source(Glib::Child->watch_add($pid, sub {
             my ($rpid, $status) = @_;
             my $e = delete $by_pid{$pid} or return;
             ${ $e->{source} } = undef;    # a child watch ends with its child
-            $_->($rpid, $status) for values %{ $e->{cbs} };
+            for my $id (sort { $a <=> $b } keys %{ $e->{cbs} }) {
+                my $cb = $e->{cbs}{$id} or next;
+                $cb->($rpid, $status);
+            }
         }));
         $entry;
     };
@@ -66,6 +134,8 @@ sub _loop_child {
     $w->{cbs}{$id} = $cb;
     return bless [$pid, $id], 'AnyEvent::Impl::Glib::child';
 }
+
+sub AnyEvent::Impl::Glib::any::DESTROY { delete $any{ $_[0][1] } }
 
 sub AnyEvent::Impl::Glib::child::DESTROY {
     my ($pid, $id) = @{ $_[0] };
@@ -97,13 +167,27 @@ GLib's default main context (L<AnyEvent::Impl::Embed>): everything keeps working
 program runs C<Gtk3::main>, C<< Glib::MainLoop->new->run >> or iterates the context itself, and
 C<< $cv->recv >> iterates the default context until the condvar is sent.
 
-Child watchers for a given pid use C<< Glib::Child->watch_add >>: once GLib watches a child it
-installs its own C<SIGCHLD> handler, so ours could no longer hear the signal. GLib allows only
-one watch per pid, so a program that watches the same pid with both C<< Glib::Child->watch_add
->> and C<< AnyEvent->child >> gets one of them called (GLib's limit); different pids on either
-side each see their child once. C<< AnyEvent->child(pid => 0) >> (any child) is served by our
-loop, which then reaps every child: do not mix it with GLib child watches. Signal watchers are
-ours (GLib's Perl binding has no signal source).
+Child watchers for a given pid use C<< Glib::Child->watch_add >>: GLib reaps the children it
+watches itself, and (where it cannot use a pidfd per child: kernels before 5.3, some seccomp
+filters) installs its own C<SIGCHLD> handler while it watches any. Several AnyEvent watchers for
+one pid share one GLib watch. GLib allows only one watch per pid, so a program that watches the
+same pid with both C<< Glib::Child->watch_add >> and C<< AnyEvent->child >> gets one of them
+called (GLib's limit); different pids on either side each see their child once.
+
+C<< AnyEvent->child(pid => 0) >> (any child) is served by our loop, which reaps every child but
+those GLib watches: once the model is chosen, C<< Glib::Child->watch_add >> is wrapped, so that
+each child watched from Perl (the program's watches as well as ours) is left to GLib, and
+reported to the watchers for any child when GLib has reaped it. Our C<SIGCHLD> handler calls
+GLib's when GLib has one, and goes back in place whenever GLib installed its handler or, after
+its last watch ended, the default. So with watchers for any child, the program's GLib watches
+and AnyEvent's watchers for a pid, every child is reported once to each watcher for any child
+and once to the watchers of its pid. Not covered: child watches GLib makes from C (GIO's
+C<GSubprocess>, C<g_spawn_async> with a watch) or that the program made before the model was
+chosen; their children are reaped by a watcher for any child, and GLib then reports them with
+status 0 (and a warning); and a child that exits before the program watches it with GLib, while
+a watcher for any child exists and our loop runs in between, is reaped by ours first.
+
+Signal watchers are ours (GLib's Perl binding has no signal source).
 
 =head1 FUNCTIONS
 

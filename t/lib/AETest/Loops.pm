@@ -231,6 +231,39 @@ sub check {
             is_deeply \%theirs, { $pids[1] => 1, ($spec{same_pid_both} ? ($pids[2] => 1) : ()) },
                 "the loop's once each" . ($spec{same_pid_both} ? ' (one pid watched on both sides)' : '');
         };
+
+        subtest "watchers for any child (pid 0) beside the loop's own child watchers: every child once to each" => sub {
+            my (@any, @pids, %ours, %theirs);
+            my $done = sub {
+                keys %ours == ($spec{same_pid_both} ? 2 : 1) && keys %theirs == 2
+                    && !grep { my $seen = $_; grep { !$seen->{$_} } @pids } @any
+            };
+            # One child exits before any watcher exists, the others later.
+            pipe my $r, my $w or die "pipe: $!";
+            my $early = fork // die "fork: $!";
+            POSIX::_exit(20) unless $early;
+            @any = ({}, {});
+            my @g = map { my $seen = $any[$_]; AE::child(0, sub { $seen->{ $_[0] }{ $_[1] >> 8 }++ }) } 0, 1;
+            @pids = ($early, map { my $p = fork // die; unless ($p) { close $w; sysread $r, my $go, 1; POSIX::_exit($_) } $p } 21 .. 24);
+            close $r;
+            # $pids[1]: no watcher but ours for any child; [2]: the loop's; [3]: ours for the pid;
+            # [4]: the loop's, and ours for the pid where the loop allows both.
+            push @g, $spec{child}->($pids[2], sub { $theirs{ $_[0] }{ $_[1] >> 8 }++ }),
+                     AE::child($pids[3], sub { $ours{ $_[0] }{ $_[1] >> 8 }++ }),
+                     $spec{child}->($pids[4], sub { $theirs{ $_[0] }{ $_[1] >> 8 }++ });
+            push @g, AE::child($pids[4], sub { $ours{ $_[0] }{ $_[1] >> 8 }++ }) if $spec{same_pid_both};
+            close $w;    # the children exit
+            my $check = AE::timer 0, 0.01, sub { $spec{quit}->() if $done->() };
+            $run->($done);
+            my %all = map { $pids[$_] => { 20 + $_ => 1 } } 0 .. 4;
+            # (children of earlier subtests whose watchers are gone are reported too)
+            my @mine = map { my $seen = $_; +{ map { exists $seen->{$_} ? ($_ => $seen->{$_}) : () } @pids } } @any;
+            is_deeply $mine[0], \%all, 'the first watcher for any child saw each child once, with its status';
+            is_deeply $mine[1], \%all, 'and so did the second';
+            is_deeply \%ours, { $pids[3] => { 23 => 1 }, ($spec{same_pid_both} ? ($pids[4] => { 24 => 1 }) : ()) },
+                'our watcher for a pid saw its child once';
+            is_deeply \%theirs, { $pids[2] => { 22 => 1 }, $pids[4] => { 24 => 1 } }, "the loop's own watchers saw theirs once";
+        };
     }
 
     subtest 'core tests with the loop in charge' => sub {
