@@ -58,6 +58,9 @@ static const struct { const char *pkg, *name; IV value; } ae_constants[] = {
     { "AnyEvent::Util", "_IDN_TO_UNICODE", AERS_IDN_TO_UNICODE },
     { "AnyEvent::Util", "_PUNYCODE_ENCODE", AERS_IDN_PUNYCODE_ENCODE },
     { "AnyEvent::Util", "_PUNYCODE_DECODE", AERS_IDN_PUNYCODE_DECODE },
+    { "AnyEvent::DNS", "_FOUND", AERS_DNS_FOUND },
+    { "AnyEvent::DNS", "_ASK", AERS_DNS_ASK },
+    { "AnyEvent::DNS", "_NEXT_NAME", AERS_DNS_NEXT_NAME },
 };
 static HV *condvar_stash;
 
@@ -206,8 +209,10 @@ static void check_start(pTHX_ int status, SV *cb, const char *who)
     }
 }
 
-/* Calls every callback the loop has queued. A callback may die: the exception propagates,
- * and the rest of the queue stays in the loop for the next iteration. Each callback starts with
+/* Calls every callback the loop has queued (watchers', postponed ones, finished DNS requests
+ * with their arguments; a callback the core gives up is only released). A callback may die:
+ * the exception propagates, and the rest of the queue stays in the loop for the next
+ * iteration. Each callback starts with
  * errno ($!) as the program had it when the iteration began: nothing the loop or an earlier
  * callback's internals (EAGAIN from a drained socket, say) did shows through. `user_errno` is
  * errno when the program entered the loop (recv, run, one_event). */
@@ -219,6 +224,10 @@ static void invoke_ready(pTHX_ int user_errno)
     while (!(status = aers_next_ready(THE_LOOP, &r, &found)) && found) {
         dSP;
         SV *cb = (SV *)r.cb;
+        if (r.release) {
+            SvREFCNT_dec(cb);
+            continue;
+        }
         errno = user_errno;
         ENTER;
         SAVETMPS;
@@ -233,6 +242,8 @@ static void invoke_ready(pTHX_ int user_errno)
             mPUSHi(r.status);
         }
         PUTBACK;
+        if (r.args)
+            dns_push_list(aTHX_ r.args);
         call_sv(cb, G_VOID | G_DISCARD);
         FREETMPS;
         LEAVE;

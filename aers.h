@@ -24,12 +24,24 @@ int aers_test_panic(const char *what, size_t len);
 
 typedef struct aers_loop aers_loop;
 
+/* A node of a flattened value, in pre-order: a list node is followed by its n children, a map
+ * node by n pairs of (key bytes node, value subtree). */
+typedef struct {
+    uint32_t kind; /* 0 undef, 1 bytes, 2 integer, 3 list of n, 4 hash of n pairs, 5 boolean */
+    uint32_t n;
+    int64_t num;
+    const char *ptr;
+    size_t len;
+} aers_dns_node;
+
 typedef struct {
     void *cb;         /* the callback to call */
     int32_t owned;    /* 1: the reference is now the caller's to release */
     int32_t is_child; /* 1: pid and status are the callback's arguments */
     int32_t pid;
     int32_t status;
+    const aers_dns_node *args; /* non-NULL: a list node, the arguments (a finished DNS request) */
+    int32_t release;  /* 1: not to be called, only released (the reference is owned) */
 } aers_ready;
 
 int aers_loop_new(aers_loop **out);
@@ -73,19 +85,13 @@ int aers_socket_local_addr(int32_t fd, uint8_t *buf, size_t *len);
 int aers_idn_convert(int32_t op, const uint8_t *input, size_t len, uint8_t **out, size_t *out_len);
 int aers_idn_free(uint8_t *buf, size_t len);
 
-/* --- The DNS resolver (rust/ffi/dns.rs) --- */
+/* --- The DNS resolver (rust/ffi/dns.rs) --- *
+ * The loop owns the resolvers; the glue holds a resolver's key. Finished requests come back
+ * through aers_next_ready (args). */
 
-typedef struct aers_dns aers_dns;
-
-/* A node of a flattened value, in pre-order: a list node is followed by its n children, a map
- * node by n pairs of (key bytes node, value subtree). */
-typedef struct {
-    uint32_t kind; /* 0 undef, 1 bytes, 2 integer, 3 list of n, 4 hash of n pairs, 5 boolean */
-    uint32_t n;
-    int64_t num;
-    const char *ptr;
-    size_t len;
-} aers_dns_node;
+#define AERS_DNS_FOUND 1
+#define AERS_DNS_ASK 2
+#define AERS_DNS_NEXT_NAME 3
 
 typedef struct {
     const char *const *servers;
@@ -120,7 +126,15 @@ typedef struct {
 
 typedef struct {
     uint16_t id;
-    uint16_t flags;
+    uint16_t opcode;
+    uint16_t rcode;
+    uint8_t qr; /* the header flags: non-zero for set */
+    uint8_t aa;
+    uint8_t tc;
+    uint8_t rd;
+    uint8_t ra;
+    uint8_t ad;
+    uint8_t cd;
     uint32_t edns_payload;
     const char *const *names;
     const size_t *name_lens;
@@ -138,20 +152,41 @@ typedef struct {
     int32_t has_slot;
 } aers_dns_stats_t;
 
-int aers_dns_new(aers_dns **out);
-int aers_dns_take_callback(aers_dns *p, void **cb);
-int aers_dns_free(aers_dns *p);
-int aers_dns_configure(aers_dns *p, const aers_dns_settings *s, uint32_t *flags);
-int aers_dns_resolve(aers_dns *p, void *cb, const aers_dns_lookup *l, uint32_t *flags);
-int aers_dns_request(aers_dns *p, void *cb, const char *pkt, size_t len, uint32_t *flags);
-int aers_dns_on_readable(aers_dns *p, int32_t fd, uint32_t *flags);
-int aers_dns_on_writable(aers_dns *p, int32_t fd, uint32_t *flags);
-int aers_dns_on_timeout(aers_dns *p, uint32_t *flags);
-int aers_dns_next_timeout(aers_dns *p, double *secs);
-int aers_dns_watch_list(aers_dns *p, const int32_t **out, size_t *count);
-int aers_dns_next_completion(aers_dns *p, void **cb, const aers_dns_node **nodes, size_t *count);
-int aers_dns_stats(aers_dns *p, aers_dns_stats_t *out);
-int aers_dns_clear_cache(aers_dns *p);
+typedef struct {
+    const char *owner;
+    size_t owner_len;
+    const char *rtype; /* the type field: a name or a number, as text */
+    size_t rtype_len;
+    const char *target; /* the first data field */
+    size_t target_len;
+    int32_t has_target;
+} aers_dns_answer;
+
+typedef struct {
+    const aers_dns_answer *answers;
+    size_t nanswers;
+    const char *name;
+    size_t name_len;
+    int32_t depth; /* CNAME links left; negative: a new name */
+    uint16_t qtype;
+    const uint16_t *accept;
+    ptrdiff_t naccept; /* -1: the query type only */
+} aers_dns_examine_args;
+
+int aers_dns_new(aers_loop *l, uint64_t *key);
+int aers_dns_free(aers_loop *l, uint64_t key);
+int aers_dns_take_callback(aers_loop *l, void **cb);
+int aers_dns_configure(aers_loop *l, uint64_t key, const aers_dns_settings *s);
+int aers_dns_resolve(aers_loop *l, uint64_t key, void *cb, const aers_dns_lookup *look);
+int aers_dns_request(aers_loop *l, uint64_t key, void *cb, const char *pkt, size_t len);
+int aers_dns_set_slot_callback(aers_loop *l, uint64_t key, void *cb, void **old);
+int aers_dns_stats(aers_loop *l, uint64_t key, aers_dns_stats_t *out);
+int aers_dns_clear_cache(aers_loop *l, uint64_t key);
+int aers_dns_sockets(aers_loop *l, uint64_t key, const aers_dns_node **nodes, size_t *count);
+int aers_dns_search_names(aers_loop *l, uint64_t key, const aers_dns_lookup *look, const aers_dns_node **nodes, size_t *count);
+int aers_dns_examine(const aers_dns_examine_args *ex, uint32_t *verdict, const aers_dns_node **nodes, size_t *count);
+int aers_dns_tables(const aers_dns_node **nodes, size_t *count);
+int aers_dns_parse_hosts(const char *text, size_t len, const aers_dns_node **nodes, size_t *count);
 int aers_dns_unpack(const char *pkt, size_t len, const aers_dns_node **nodes, size_t *count);
 int aers_dns_pack(const aers_dns_pack_req *r, const aers_dns_node **nodes, size_t *count);
 int aers_dns_parse_resolv_conf(const char *text, size_t len, const aers_dns_node **nodes, size_t *count);

@@ -377,7 +377,8 @@ The loop time: wall-clock seconds since the epoch (fractional), as of the start 
 loop iteration. Timers count from this time. When a foreign loop is in charge (L</MODELS>), the
 loop time outside our own callbacks (in the foreign loop's callbacks, or in code before its main
 function runs) is the current time, as AnyEvent 7.17's time under Glib, POE, Tk and the other
-loops without a cached time: a timer made there counts from the moment it is made.
+loops without a cached time; a timer made there counts from the current time (timers made
+together, before our loop runs again, share one starting time, so they keep their order).
 
 =head2 AnyEvent->time
 

@@ -7,8 +7,15 @@
 //! entry whose watcher was stopped meanwhile is skipped, so a watcher destroyed by an earlier
 //! callback of the same batch is never called. The queue lives here, not on the glue's stack:
 //! when a callback dies, the rest of the batch is still delivered by the next iteration.
+//!
+//! Besides the watchers, the loop owns the DNS resolvers as one event source
+//! ([`crate::dns::source`]): their sockets share the mio poller, their deadlines count in
+//! [`Loop::next_timeout`], and their finished requests are queued like any ready callback.
 
 use crate::child::{ChildKey, Children};
+use crate::dns::resolver::Resolver;
+use crate::dns::source::{is_dns_token, DnsSource, ResolverKey};
+use crate::dns::value::Value;
 use crate::io::{IoKey, IoSet, TOKEN_SOURCE_BIT};
 use crate::signal::{SignalKey, Signals, WakePipe};
 use crate::timer::{TimerKey, Timers};
@@ -19,7 +26,7 @@ use std::collections::VecDeque;
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 new_key_type! {
     /// Identifies one idle watcher.
@@ -40,6 +47,13 @@ pub(crate) enum Pending {
     Child(ChildKey, i32, i32),
     /// A postponed callback; its reference is handed over to the glue.
     Postponed(Callback),
+    /// A request of the resolver finished: its next completion (callback and arguments; the
+    /// reference is handed over to the glue). Skipped when the resolver went away.
+    Dns(ResolverKey),
+    /// A request of the resolver ended: its wait_for_slot callback.
+    DnsSlot(ResolverKey),
+    /// A callback the core gives up without calling (the glue releases the reference).
+    Release(Callback),
 }
 
 /// A callback the glue must call now.
@@ -49,6 +63,22 @@ pub(crate) struct Ready {
     pub(crate) owned: bool,
     /// For child watchers: the pid and wait status, passed as arguments.
     pub(crate) child: Option<(i32, i32)>,
+    /// The arguments of a finished DNS request.
+    pub(crate) args: Option<Vec<Value>>,
+    /// Not to be called: the glue only releases its (owned) reference.
+    pub(crate) release: bool,
+}
+
+impl Ready {
+    fn call(cb: Callback, owned: bool) -> Ready {
+        Ready {
+            cb,
+            owned,
+            child: None,
+            args: None,
+            release: false,
+        }
+    }
 }
 
 static FORKED: AtomicBool = AtomicBool::new(false);
@@ -83,8 +113,11 @@ pub struct Loop {
     pub(crate) signals: Signals,
     pub(crate) children: Children,
     idle: SlotMap<IdleKey, Callback>,
-    postponed: Vec<Callback>,
+    /// Delivered by the next iteration: postponed callbacks, DNS requests finished at once.
+    postponed: Vec<Pending>,
     pending: VecDeque<Pending>,
+    /// The DNS resolvers.
+    pub(crate) dns: DnsSource,
     /// Loop time, cached per iteration: monotonic (for timers) and wall clock (AnyEvent->now).
     now_mono: f64,
     now_wall: f64,
@@ -95,6 +128,9 @@ pub struct Loop {
     /// The glue is calling the callbacks of an iteration (from `poll_once` until `next_ready`
     /// finds none left).
     dispatching: bool,
+    /// The loop time is older than the foreign loop's callbacks: our last batch ended since it
+    /// was taken.
+    time_stale: bool,
 }
 
 impl Loop {
@@ -119,11 +155,13 @@ impl Loop {
             idle: SlotMap::with_key(),
             postponed: Vec::new(),
             pending: VecDeque::new(),
+            dns: DnsSource::default(),
             now_mono: 0.0,
             now_wall: 0.0,
             rebuild_due: false,
             embedded: false,
             dispatching: false,
+            time_stale: true,
         };
         lp.update_now();
         Ok(lp)
@@ -136,22 +174,28 @@ impl Loop {
 
     /// The loop time (`AnyEvent->now`).
     pub(crate) fn now(&mut self) -> f64 {
-        self.refresh_outside_dispatch();
+        if self.embedded && !self.dispatching {
+            self.update_now();
+        }
         self.now_wall
     }
 
     /// Marks the loop as run by another event loop (or not).
     pub(crate) fn set_embedded(&mut self, on: bool) {
         self.embedded = on;
+        self.time_stale = true;
     }
 
     /// Embedded, our iterations are as rare as our own events, while the foreign loop's
-    /// callbacks create timers and read `now` in between: there the loop time is the current
-    /// time (as the foreign loop's own time would be), not that of our last iteration, else a
-    /// timer made in a foreign callback would count from a time long past and fire early.
+    /// callbacks create timers and read `now` in between: there `now` is the current time (as
+    /// 7.17's under those loops), and the first timer made after our last batch ended counts
+    /// from the current time, not from that batch, else it would count from a time long past
+    /// and fire early. Later timers count from the same time until our loop has run again
+    /// (creating a watcher makes it run soon), so timers made together keep their order.
     fn refresh_outside_dispatch(&mut self) {
-        if self.embedded && !self.dispatching {
+        if self.embedded && !self.dispatching && self.time_stale {
             self.update_now();
+            self.time_stale = false;
         }
     }
 
@@ -175,7 +219,44 @@ impl Loop {
     }
 
     pub(crate) fn postpone(&mut self, cb: Callback) {
-        self.postponed.push(cb);
+        self.postponed.push(Pending::Postponed(cb));
+    }
+
+    /// Runs `f` on resolver `key` for a call from the glue, then registers the sockets it
+    /// opened and queues the requests it finished for the next iteration (a callback never
+    /// runs inside the call that made its request). EBADF when the resolver is gone. A forked
+    /// child rebuilds first, so that the call never touches the parent's poller.
+    pub(crate) fn with_resolver<T>(
+        &mut self,
+        key: ResolverKey,
+        f: impl FnOnce(&mut Resolver) -> T,
+    ) -> io::Result<T> {
+        if FORKED.swap(false, Ordering::Relaxed) {
+            self.rebuild(true)?;
+        }
+        let r = self
+            .dns
+            .get_mut(key)
+            .ok_or_else(|| io::Error::from_raw_os_error(libc::EBADF))?;
+        let out = f(r);
+        self.dns
+            .settle(key, self.poll.registry(), &mut self.postponed);
+        Ok(out)
+    }
+
+    /// Sets resolver `key`'s wait_for_slot callback (for the tests of the source).
+    #[cfg(test)]
+    pub(crate) fn set_slot_callback_for_test(&mut self, key: ResolverKey, cb: Callback) {
+        self.with_resolver(key, |r| r.set_slot_callback(Some(cb)))
+            .unwrap();
+    }
+
+    /// Removes resolver `key` (its callbacks wait in [`DnsSource::take_released`]).
+    pub(crate) fn remove_resolver(&mut self, key: ResolverKey) -> io::Result<bool> {
+        if FORKED.swap(false, Ordering::Relaxed) {
+            self.rebuild(true)?;
+        }
+        Ok(self.dns.remove(key, self.poll.registry()))
     }
 
     pub(crate) fn stop_io(&mut self, key: IoKey) -> Option<Callback> {
@@ -228,6 +309,7 @@ impl Loop {
             || !self.idle.is_empty()
             || !self.postponed.is_empty()
             || !self.pending.is_empty()
+            || self.dns.is_active()
     }
 
     /// Seconds until the loop has something to do: 0 when something is due now (including io
@@ -240,12 +322,22 @@ impl Loop {
             || !self.idle.is_empty()
             || self.io.has_immediate()
             || self.children.reap_due
+            || self.dns.has_immediate()
         {
             return Some(0.0);
         }
-        self.timers
+        let timer = self
+            .timers
             .next_deadline()
-            .map(|at| (at - clock(libc::CLOCK_MONOTONIC)).max(0.0))
+            .map(|at| (at - clock(libc::CLOCK_MONOTONIC)).max(0.0));
+        let dns = self
+            .dns
+            .next_deadline()
+            .map(|at| at.saturating_duration_since(Instant::now()).as_secs_f64());
+        match (timer, dns) {
+            (Some(t), Some(d)) => Some(t.min(d)),
+            (t, d) => t.or(d),
+        }
     }
 
     /// One iteration: waits for events (at most until the next timer; not at all unless
@@ -257,8 +349,9 @@ impl Loop {
         if !self.pending.is_empty() {
             return Ok(());
         }
-        if FORKED.swap(false, Ordering::Relaxed) || self.rebuild_due {
-            self.rebuild()?;
+        let forked = FORKED.swap(false, Ordering::Relaxed);
+        if forked || self.rebuild_due {
+            self.rebuild(forked)?;
         }
         self.io.sync(self.poll.as_raw_fd());
         // A timer too far away for a Duration (after => 9**9**9 means "never") waits for events only.
@@ -287,6 +380,7 @@ impl Loop {
 
     fn collect(&mut self) -> io::Result<()> {
         let mut signalled = false;
+        self.dns.read_busy();
         for event in self.events.iter() {
             if event.token() == WAKE_TOKEN {
                 signalled = true;
@@ -294,6 +388,11 @@ impl Loop {
             }
             let readable = event.is_readable() || event.is_read_closed() || event.is_error();
             let writable = event.is_writable() || event.is_write_closed() || event.is_error();
+            let token = event.token().0 as u64;
+            if is_dns_token(token) {
+                self.dns.on_event(token, readable, writable);
+                continue;
+            }
             if !self.io.collect_event(
                 event.token().0 as u64,
                 readable,
@@ -304,6 +403,8 @@ impl Loop {
             }
         }
         self.io.collect_immediate(&mut self.pending);
+        self.dns
+            .dispatch(self.poll.registry(), Instant::now(), &mut self.pending);
         self.timers.expire(self.now_mono, &mut self.pending);
         let mut child_exited = false;
         if signalled {
@@ -317,43 +418,60 @@ impl Loop {
         } else if child_exited || self.children.reap_due {
             self.children.reap(&mut self.pending);
         }
-        self.pending
-            .extend(self.postponed.drain(..).map(Pending::Postponed));
+        self.pending.extend(self.postponed.drain(..));
         if self.pending.is_empty() {
             self.pending.extend(self.idle.keys().map(Pending::Idle));
         }
         Ok(())
     }
 
-    /// The next queued callback whose watcher is still alive.
+    /// The next queued callback whose watcher (or resolver) is still alive.
     pub(crate) fn next_ready(&mut self) -> Option<Ready> {
         while let Some(p) = self.pending.pop_front() {
-            let (cb, owned, child) = match p {
-                Pending::Io(k) => (self.io.callback(k), false, None),
-                Pending::Timer(k) => (self.timers.callback(k), false, None),
-                Pending::Signal(k) => (self.signals.callback(k), false, None),
-                Pending::Idle(k) => (self.idle.get(k).copied(), false, None),
-                Pending::Child(k, pid, status) => {
-                    (self.children.callback(k), false, Some((pid, status)))
-                }
-                Pending::Postponed(cb) => (Some(cb), true, None),
+            let ready = match p {
+                Pending::Io(k) => self.io.callback(k).map(|cb| Ready::call(cb, false)),
+                Pending::Timer(k) => self.timers.callback(k).map(|cb| Ready::call(cb, false)),
+                Pending::Signal(k) => self.signals.callback(k).map(|cb| Ready::call(cb, false)),
+                Pending::Idle(k) => self.idle.get(k).map(|&cb| Ready::call(cb, false)),
+                Pending::Child(k, pid, status) => self.children.callback(k).map(|cb| Ready {
+                    child: Some((pid, status)),
+                    ..Ready::call(cb, false)
+                }),
+                Pending::Postponed(cb) => Some(Ready::call(cb, true)),
+                Pending::Dns(k) => self.dns.next_completion(k).map(|c| Ready {
+                    args: Some(c.args),
+                    ..Ready::call(c.cb, true)
+                }),
+                Pending::DnsSlot(k) => self.dns.slot_callback(k).map(|cb| Ready::call(cb, false)),
+                Pending::Release(cb) => Some(Ready {
+                    release: true,
+                    ..Ready::call(cb, true)
+                }),
             };
-            if let Some(cb) = cb {
-                return Some(Ready { cb, owned, child });
+            if ready.is_some() {
+                return ready;
             }
         }
         self.dispatching = false;
+        self.time_stale = true;
         None
     }
 
     /// Replaces the epoll instance and the wake-up pipe (after fork, or to shed a registration
-    /// we cannot remove) and registers everything again.
-    fn rebuild(&mut self) -> io::Result<()> {
+    /// we cannot remove) and registers everything again. After a fork the resolvers start
+    /// over instead: the parent's sockets and requests in flight stay the parent's.
+    fn rebuild(&mut self, forked: bool) -> io::Result<()> {
         self.rebuild_due = false;
         let poll = Poll::new()?;
         let mut wake = WakePipe::new()?;
         poll.registry()
             .register(&mut wake.receiver, WAKE_TOKEN, Interest::READABLE)?;
+        if forked {
+            self.dns.after_fork(&mut self.postponed);
+        } else {
+            self.dns.deregister_all(self.poll.registry());
+            self.dns.reregister(poll.registry());
+        }
         self.poll = poll;
         self.wake = wake;
         self.io.reset_registrations();

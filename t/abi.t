@@ -145,8 +145,9 @@ my %base = (
     # opaque handles and #[repr(C)] structs: Rust name => C name
     Loop => ['aers_loop'], AersReady => ['aers_ready'],
     Context => ['aers_tls_ctx'], Session => ['aers_tls'],
-    DnsHandle => ['aers_dns'], FlatNode => ['aers_dns_node'], AersDnsSettings => ['aers_dns_settings'],
+    FlatNode => ['aers_dns_node'], AersDnsSettings => ['aers_dns_settings'],
     AersDnsLookup => ['aers_dns_lookup'], AersDnsPack => ['aers_dns_pack_req'], AersDnsStats => ['aers_dns_stats_t'],
+    AersDnsAnswer => ['aers_dns_answer'], AersDnsExamine => ['aers_dns_examine_args'],
     FioHandle => ['aers_fio'], AersFioReq => ['aers_fio_req'], AersFioDone => ['aers_fio_done'],
 );
 

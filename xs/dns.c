@@ -41,11 +41,44 @@ SV *dns_node_sv(pTHX_ const aers_dns_node *nodes)
     return dns_sv_from_node(aTHX_ &nodes);
 }
 
-aers_dns *dns_handle(pTHX_ SV *sv)
+uint64_t dns_key(pTHX_ SV *sv)
 {
-    if (!SvOK(sv) || !SvIOK(sv) || !SvIV(sv))
+    if (!SvOK(sv) || !SvIOK(sv) || !SvUV(sv))
         croak("AnyEvent::DNS: the resolver was destroyed or not constructed with new");
-    return INT2PTR(aers_dns *, SvIV(sv));
+    return (uint64_t)SvUV(sv);
+}
+
+void dns_push_list(pTHX_ const aers_dns_node *nodes)
+{
+    dSP;
+    uint32_t i, n = nodes[0].n;
+    const aers_dns_node *node = nodes + 1;
+    EXTEND(SP, (SSize_t)n);
+    for (i = 0; i < n; i++)
+        mPUSHs(dns_sv_from_node(aTHX_ &node));
+    PUTBACK;
+}
+
+void dns_lookup_name(pTHX_ aers_dns_lookup *l, SV *name, SV *search)
+{
+    STRLEN len;
+    /* undef or wide characters: no name at all (the look-up finds nothing) */
+    l->name = NULL;
+    l->name_len = 0;
+    if (SvOK(name)) {
+        SV *bytes = name;
+        if (SvUTF8(name)) {
+            bytes = sv_2mortal(newSVsv(name));
+            if (!sv_utf8_downgrade(bytes, 1))
+                bytes = NULL;
+        }
+        if (bytes) {
+            l->name = SvPVbyte(bytes, len);
+            l->name_len = len;
+        }
+    }
+    l->has_search = SvOK(search);
+    l->nsearch = l->has_search ? dns_strings(aTHX_ search, &l->search, &l->search_lens, "AnyEvent::DNS resolve: search") : 0;
 }
 
 void dns_check(pTHX_ int status, const char *who)

@@ -2,13 +2,13 @@ MODULE = AnyEvent		PACKAGE = AnyEvent::DNS
 
 PROTOTYPES: DISABLE
 
-IV
+UV
 _rs_new()
     CODE:
     {
-        aers_dns *r;
-        CHECK_STATUS(aers_dns_new(&r), "AnyEvent::DNS->new");
-        RETVAL = PTR2IV(r);
+        uint64_t key;
+        CHECK_STATUS(aers_dns_new(THE_LOOP, &key), "AnyEvent::DNS->new");
+        RETVAL = (UV)key;
     }
     OUTPUT:
         RETVAL
@@ -17,24 +17,24 @@ void
 _rs_free(SV *handle)
     CODE:
     {
-        aers_dns *r = dns_handle(aTHX_ handle);
+        uint64_t key = dns_key(aTHX_ handle);
         void *cb;
-        int st;
-        /* after a panic the core refuses work: the resolver and its callbacks are left alone */
-        while (!(st = aers_dns_take_callback(r, &cb)) && cb)
+        int st = aers_dns_free(THE_LOOP, key);
+        /* the callbacks of its requests are never called: release them */
+        while (!st && !(st = aers_dns_take_callback(THE_LOOP, &cb)) && cb)
             SvREFCNT_dec((SV *)cb);
-        if (!st)
-            st = aers_dns_free(r);
-        sv_setiv(handle, 0);
-        if (st && st != AERS_PANICKED)    /* (called from DESTROY: no croak for the panic again) */
+        sv_setuv(handle, 0);
+        /* (called from DESTROY: after a panic the core refuses work, and the croak of the
+         * call that panicked told the program) */
+        if (st && st != AERS_PANICKED)
             croak_status(aTHX_ st, "AnyEvent::DNS");
     }
 
-U32
+void
 _rs_configure(SV *handle, SV *servers, SV *timeouts, SV *search, UV ndots, UV max_outstanding, NV reuse, UV edns, int cache)
     CODE:
     {
-        aers_dns *r = dns_handle(aTHX_ handle);
+        uint64_t key = dns_key(aTHX_ handle);
         aers_dns_settings s;
         AV *tav;
         SSize_t i;
@@ -59,18 +59,16 @@ _rs_configure(SV *handle, SV *servers, SV *timeouts, SV *search, UV ndots, UV ma
         s.reuse = reuse;
         s.edns_payload = (uint32_t)edns;
         s.cache = cache;
-        dns_check(aTHX_ aers_dns_configure(r, &s, &RETVAL), "AnyEvent::DNS");
+        dns_check(aTHX_ aers_dns_configure(THE_LOOP, key, &s), "AnyEvent::DNS");
         FREETMPS;
         LEAVE;
     }
-    OUTPUT:
-        RETVAL
 
-U32
+void
 _rs_resolve(SV *handle, SV *name, UV qtype, UV qclass, SV *search, SV *accept, SV *hosts, SV *cb)
     CODE:
     {
-        aers_dns *r = dns_handle(aTHX_ handle);
+        uint64_t key = dns_key(aTHX_ handle);
         aers_dns_lookup l;
         SV *code;
         int status;
@@ -78,25 +76,9 @@ _rs_resolve(SV *handle, SV *name, UV qtype, UV qclass, SV *search, SV *accept, S
         uint16_t *types = NULL;
         ENTER;
         SAVETMPS;
-        /* undef or wide characters: no name at all (the look-up finds nothing) */
-        l.name = NULL;
-        l.name_len = 0;
-        if (SvOK(name)) {
-            SV *bytes = name;
-            if (SvUTF8(name)) {
-                bytes = sv_2mortal(newSVsv(name));
-                if (!sv_utf8_downgrade(bytes, 1))
-                    bytes = NULL;
-            }
-            if (bytes) {
-                l.name = SvPVbyte(bytes, len);
-                l.name_len = len;
-            }
-        }
+        dns_lookup_name(aTHX_ &l, name, search);
         l.qtype = (uint16_t)qtype;
         l.qclass = (uint16_t)qclass;
-        l.has_search = SvOK(search);
-        l.nsearch = l.has_search ? dns_strings(aTHX_ search, &l.search, &l.search_lens, "AnyEvent::DNS resolve: search") : 0;
         l.naccept = -1;
         if (SvOK(accept)) {
             AV *av;
@@ -116,101 +98,47 @@ _rs_resolve(SV *handle, SV *name, UV qtype, UV qclass, SV *search, SV *accept, S
         l.hosts = SvOK(hosts) ? SvPVbyte(hosts, len) : NULL;
         l.hosts_len = SvOK(hosts) ? len : 0;
         code = callback_of(aTHX_ cb, "AnyEvent::DNS resolve");
-        status = aers_dns_resolve(r, code, &l, &RETVAL);
+        ENSURE_MODEL;
+        status = aers_dns_resolve(THE_LOOP, key, code, &l);
         if (status)
             SvREFCNT_dec(code);
         dns_check(aTHX_ status, "AnyEvent::DNS resolve");
+        WATCHER_ADDED;
         FREETMPS;
         LEAVE;
     }
-    OUTPUT:
-        RETVAL
 
-U32
+void
 _rs_request(SV *handle, SV *pkt, SV *cb)
     CODE:
     {
-        aers_dns *r = dns_handle(aTHX_ handle);
+        uint64_t key = dns_key(aTHX_ handle);
         STRLEN len;
         const char *p = SvPVbyte(pkt, len);
         SV *code = callback_of(aTHX_ cb, "AnyEvent::DNS request");
-        int status = aers_dns_request(r, code, p, len, &RETVAL);
+        int status;
+        ENSURE_MODEL;
+        status = aers_dns_request(THE_LOOP, key, code, p, len);
         if (status)
             SvREFCNT_dec(code);
         dns_check(aTHX_ status, "AnyEvent::DNS request");
+        WATCHER_ADDED;
     }
-    OUTPUT:
-        RETVAL
 
-U32
-_rs_readable(SV *handle, int fd)
-    ALIAS:
-        _rs_writable = 1
-    CODE:
-    {
-        aers_dns *r = dns_handle(aTHX_ handle);
-        CHECK_STATUS(ix ? aers_dns_on_writable(r, fd, &RETVAL) : aers_dns_on_readable(r, fd, &RETVAL), "AnyEvent::DNS");
-    }
-    OUTPUT:
-        RETVAL
-
-U32
-_rs_timeout(SV *handle)
-    CODE:
-        CHECK_STATUS(aers_dns_on_timeout(dns_handle(aTHX_ handle), &RETVAL), "AnyEvent::DNS");
-    OUTPUT:
-        RETVAL
-
-SV *
-_rs_next_timeout(SV *handle)
-    CODE:
-    {
-        double t;
-        CHECK_STATUS(aers_dns_next_timeout(dns_handle(aTHX_ handle), &t), "AnyEvent::DNS");
-        RETVAL = t < 0 ? &PL_sv_undef : newSVnv(t);
-    }
-    OUTPUT:
-        RETVAL
-
+# Sets the code the loop calls when a request of the resolver ended (wait_for_slot).
 void
-_rs_watch_list(SV *handle)
-    PPCODE:
-    {
-        const int32_t *pairs;
-        size_t n, i;
-        CHECK_STATUS(aers_dns_watch_list(dns_handle(aTHX_ handle), &pairs, &n), "AnyEvent::DNS");
-        EXTEND(SP, (SSize_t)(3 * n));
-        for (i = 0; i < 3 * n; i++)
-            mPUSHi(pairs[i]);
-    }
-
-void
-_rs_dispatch(SV *handle)
+_rs_on_slot(SV *handle, SV *cb)
     CODE:
     {
-        aers_dns *r = dns_handle(aTHX_ handle);
-        void *cb;
-        const aers_dns_node *nodes;
-        size_t count;
-        int status;
-        while (!(status = aers_dns_next_completion(r, &cb, &nodes, &count)) && cb) {
-            dSP;
-            uint32_t i, nargs = nodes[0].n;
-            const aers_dns_node *node = nodes + 1;
-            ENTER;
-            SAVETMPS;
-            SAVEFREESV((SV *)cb);
-            PUSHMARK(SP);
-            EXTEND(SP, (SSize_t)nargs);
-            for (i = 0; i < nargs; i++)
-                mPUSHs(dns_sv_from_node(aTHX_ &node));
-            PUTBACK;
-            call_sv((SV *)cb, G_VOID | G_DISCARD);
-            FREETMPS;
-            LEAVE;
-        }
+        uint64_t key = dns_key(aTHX_ handle);
+        SV *code = callback_of(aTHX_ cb, "AnyEvent::DNS wait_for_slot");
+        void *old;
+        int status = aers_dns_set_slot_callback(THE_LOOP, key, code, &old);
         if (status)
-            croak_status(aTHX_ status, "AnyEvent::DNS");
+            SvREFCNT_dec(code);
+        CHECK_STATUS(status, "AnyEvent::DNS");
+        if (old)
+            SvREFCNT_dec((SV *)old);
     }
 
 SV *
@@ -218,8 +146,9 @@ _rs_stats(SV *handle)
     CODE:
     {
         aers_dns_stats_t s;
-        HV *hv = newHV();
-        CHECK_STATUS(aers_dns_stats(dns_handle(aTHX_ handle), &s), "AnyEvent::DNS");
+        HV *hv;
+        CHECK_STATUS(aers_dns_stats(THE_LOOP, dns_key(aTHX_ handle), &s), "AnyEvent::DNS");
+        hv = newHV();
         hv_stores(hv, "dropped", newSVuv((UV)s.dropped));
         hv_stores(hv, "outstanding", newSVuv((UV)s.outstanding));
         hv_stores(hv, "queued", newSVuv((UV)s.queued));
@@ -231,10 +160,138 @@ _rs_stats(SV *handle)
     OUTPUT:
         RETVAL
 
+int
+_rs_has_slot(SV *handle)
+    CODE:
+    {
+        aers_dns_stats_t s;
+        CHECK_STATUS(aers_dns_stats(THE_LOOP, dns_key(aTHX_ handle), &s), "AnyEvent::DNS");
+        RETVAL = s.has_slot;
+    }
+    OUTPUT:
+        RETVAL
+
 void
 _rs_clear_cache(SV *handle)
     CODE:
-        CHECK_STATUS(aers_dns_clear_cache(dns_handle(aTHX_ handle)), "AnyEvent::DNS");
+        CHECK_STATUS(aers_dns_clear_cache(THE_LOOP, dns_key(aTHX_ handle)), "AnyEvent::DNS");
+
+# The descriptors of the resolver's sockets (for the tests of fork handling).
+void
+_rs_sockets(SV *handle)
+    PPCODE:
+    {
+        const aers_dns_node *nodes;
+        size_t count;
+        CHECK_STATUS(aers_dns_sockets(THE_LOOP, dns_key(aTHX_ handle), &nodes, &count), "AnyEvent::DNS");
+        PUTBACK;
+        dns_push_list(aTHX_ nodes);
+        SPAGAIN;
+    }
+
+# The names a look-up asks for, in order (the resolver's search list and ndots, or search).
+void
+_rs_search_names(SV *handle, SV *name, SV *search)
+    PPCODE:
+    {
+        uint64_t key = dns_key(aTHX_ handle);
+        aers_dns_lookup l;
+        const aers_dns_node *nodes;
+        size_t count;
+        int status;
+        ENTER;
+        SAVETMPS;
+        memset(&l, 0, sizeof l);
+        dns_lookup_name(aTHX_ &l, name, search);
+        status = aers_dns_search_names(THE_LOOP, key, &l, &nodes, &count);
+        FREETMPS;
+        LEAVE;
+        CHECK_STATUS(status, "AnyEvent::DNS resolve");
+        PUTBACK;
+        dns_push_list(aTHX_ nodes);
+        SPAGAIN;
+    }
+
+# What an answer (its records) means for a look-up: (verdict, name, depth, indices of the
+# records found), by the rules of the Rust look-ups.
+void
+_examine(SV *an, SV *name, SV *depth, UV qtype, SV *accept)
+    PPCODE:
+    {
+        aers_dns_examine_args ex;
+        aers_dns_answer *answers;
+        uint16_t *types = NULL;
+        const aers_dns_node *nodes;
+        size_t count;
+        uint32_t verdict;
+        AV *av = SvROK(an) && SvTYPE(SvRV(an)) == SVt_PVAV ? (AV *)SvRV(an) : NULL;
+        SSize_t i, n = av ? av_len(av) + 1 : 0;
+        STRLEN len;
+        int status;
+        ENTER;
+        SAVETMPS;
+        Newxz(answers, n + 1, aers_dns_answer);
+        SAVEFREEPV(answers);
+        for (i = 0; i < n; i++) {
+            SV **rr = av_fetch(av, i, 0);
+            AV *rav = rr && SvROK(*rr) && SvTYPE(SvRV(*rr)) == SVt_PVAV ? (AV *)SvRV(*rr) : NULL;
+            SV **f;
+            if (!rav)
+                continue;
+            if ((f = av_fetch(rav, 0, 0)) && SvOK(*f)) {
+                answers[i].owner = SvPVbyte(*f, len);
+                answers[i].owner_len = len;
+            }
+            if ((f = av_fetch(rav, 1, 0)) && SvOK(*f)) {
+                answers[i].rtype = SvPVbyte(*f, len);
+                answers[i].rtype_len = len;
+            }
+            if ((f = av_fetch(rav, 4, 0)) && SvOK(*f)) {
+                answers[i].target = SvPVbyte(*f, len);
+                answers[i].target_len = len;
+                answers[i].has_target = 1;
+            }
+        }
+        ex.answers = answers;
+        ex.nanswers = (size_t)n;
+        ex.name = SvPVbyte(name, len);
+        ex.name_len = len;
+        ex.depth = SvOK(depth) ? (int32_t)SvIV(depth) : -1;
+        ex.qtype = (uint16_t)qtype;
+        ex.naccept = -1;
+        if (SvROK(accept) && SvTYPE(SvRV(accept)) == SVt_PVAV) {
+            AV *aav = (AV *)SvRV(accept);
+            ex.naccept = av_len(aav) + 1;
+            Newx(types, ex.naccept + 1, uint16_t);
+            SAVEFREEPV(types);
+            for (i = 0; i < ex.naccept; i++) {
+                SV **e = av_fetch(aav, i, 0);
+                types[i] = e ? (uint16_t)SvUV(*e) : 0;
+            }
+        }
+        ex.accept = types;
+        status = aers_dns_examine(&ex, &verdict, &nodes, &count);
+        FREETMPS;
+        LEAVE;
+        CHECK_STATUS(status, "AnyEvent::DNS resolve");
+        XPUSHs(sv_2mortal(newSVuv(verdict)));
+        PUTBACK;
+        dns_push_list(aTHX_ nodes);
+        SPAGAIN;
+    }
+
+# The tables of names and numbers and the resolver's defaults (rust/dns/wire.rs, resolver.rs).
+SV *
+_tables()
+    CODE:
+    {
+        const aers_dns_node *nodes;
+        size_t count;
+        CHECK_STATUS(aers_dns_tables(&nodes, &count), "AnyEvent::DNS");
+        RETVAL = dns_node_sv(aTHX_ nodes);
+    }
+    OUTPUT:
+        RETVAL
 
 SV *
 _unpack(SV *pkt)
@@ -252,9 +309,10 @@ _unpack(SV *pkt)
     OUTPUT:
         RETVAL
 
-# The packet, or (undef, why) when a name cannot be encoded.
+# The packet, or (undef, why) when a name cannot be encoded. The header flags are read from
+# the request hash (qr aa tc rd ra ad cd, true or false).
 void
-_pack(UV id, UV flags, UV edns, SV *names, SV *types, SV *classes)
+_pack(UV id, UV opcode, UV rcode, HV *req_hv, UV edns, SV *names, SV *types, SV *classes)
     PPCODE:
     {
         aers_dns_pack_req req;
@@ -267,7 +325,12 @@ _pack(UV id, UV flags, UV edns, SV *names, SV *types, SV *classes)
         ENTER;
         SAVETMPS;
         req.id = (uint16_t)id;
-        req.flags = (uint16_t)flags;
+        req.opcode = (uint16_t)opcode;
+        req.rcode = (uint16_t)rcode;
+#define PACK_FLAG(f) STMT_START { SV **e = hv_fetchs(req_hv, #f, 0); req.f = e && SvTRUE(*e); } STMT_END
+        PACK_FLAG(qr); PACK_FLAG(aa); PACK_FLAG(tc); PACK_FLAG(rd);
+        PACK_FLAG(ra); PACK_FLAG(ad); PACK_FLAG(cd);
+#undef PACK_FLAG
         req.edns_payload = (uint32_t)edns;
         req.nquestions = dns_strings(aTHX_ names, &req.names, &req.name_lens, "AnyEvent::DNS::dns_pack: qd");
         tav = (AV *)SvRV(types);
@@ -300,13 +363,17 @@ SV *
 _parse_resolv_conf(SV *text)
     ALIAS:
         _ptr_name = 1
+        AnyEvent::Socket::_rs_parse_hosts = 2
     CODE:
     {
         STRLEN len;
         const char *p = SvPVbyte(text, len);
         const aers_dns_node *nodes;
         size_t count;
-        CHECK_STATUS(ix ? aers_dns_ptr_name(p, len, &nodes, &count) : aers_dns_parse_resolv_conf(p, len, &nodes, &count), "AnyEvent::DNS");
+        int status = ix == 2 ? aers_dns_parse_hosts(p, len, &nodes, &count)
+                   : ix ? aers_dns_ptr_name(p, len, &nodes, &count)
+                   : aers_dns_parse_resolv_conf(p, len, &nodes, &count);
+        CHECK_STATUS(status, "AnyEvent::DNS");
         RETVAL = dns_node_sv(aTHX_ nodes);
     }
     OUTPUT:

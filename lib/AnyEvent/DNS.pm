@@ -12,36 +12,29 @@ our $VERSION = $AnyEvent::VERSION;
 
 $Carp::Internal{+__PACKAGE__}++;
 
-sub MAX_PKT()     { 4096 } # the EDNS0 payload dns_pack advertises when $EDNS0 is set
-sub DOMAIN_PORT() { 53 }
+# The tables of names and numbers and the resolver's defaults are the Rust core's
+# (rust/dns/wire.rs, rust/dns/resolver.rs), handed over once here: nothing is repeated.
+my $TABLES = _tables();
+my %DEFAULT = %{ $TABLES->{defaults} };   # timeout ndots max_outstanding reuse edns0 cache port
 
-# The payload size the resolver advertises in its own queries (EDNS0): 1232 bytes fits in one
-# unfragmented packet on any usual path (the DNS flag day 2020 recommendation).
-sub DEFAULT_EDNS_PAYLOAD() { 1232 }
+sub MAX_PKT() { 4096 } # the EDNS0 payload dns_pack advertises when $EDNS0 is set (AnyEvent's)
+sub DOMAIN_PORT() { $DEFAULT{port} }
+
+# The payload size the resolver advertises in its own queries (EDNS0).
+sub DEFAULT_EDNS_PAYLOAD() { $DEFAULT{edns0} }
 
 our $EDNS0 = ($ENV{PERL_ANYEVENT_EDNS0} // 0) * 1;
 
-our %opcode_id = (query => 0, iquery => 1, status => 2, notify => 4, update => 5, map +($_ => $_), 3, 6 .. 15);
+our %opcode_id = @{ $TABLES->{opcode} };
 our %opcode_str = reverse %opcode_id;
 
-our %rcode_id = (
-    noerror => 0, formerr => 1, servfail => 2, nxdomain => 3, notimp => 4, refused => 5,
-    yxdomain => 6, yxrrset => 7, nxrrset => 8, notauth => 9, notzone => 10,
-    map +($_ => $_), 11 .. 15
-);
+our %rcode_id = @{ $TABLES->{rcode} };
 our %rcode_str = reverse %rcode_id;
 
-our %type_id = (
-    a => 1, ns => 2, md => 3, mf => 4, cname => 5, soa => 6, mb => 7, mg => 8, mr => 9, null => 10,
-    wks => 11, ptr => 12, hinfo => 13, minfo => 14, mx => 15, txt => 16, sig => 24, key => 25,
-    gpos => 27, aaaa => 28, loc => 29, srv => 33, naptr => 35, dname => 39, opt => 41, ds => 43,
-    sshfp => 44, rrsig => 46, nsec => 47, dnskey => 48, smimea => 53, cds => 59, cdnskey => 60,
-    openpgpkey => 61, csync => 62, spf => 99, tkey => 249, tsig => 250, ixfr => 251, axfr => 252,
-    mailb => 253, '*' => 255, uri => 256, caa => 257,
-);
+our %type_id = @{ $TABLES->{type} };
 our %type_str = reverse %type_id;
 
-our %class_id = (in => 1, ch => 3, hs => 4, none => 254, '*' => 255);
+our %class_id = @{ $TABLES->{class} };
 our %class_str = reverse %class_id;
 
 # Record decoding happens in the Rust core; this hash exists for code that looks at it, but
@@ -183,9 +176,6 @@ sub _encode {
     }
     my $op = $opcode_id{ $req->{op} // 'query' } // Carp::croak("AnyEvent::DNS::dns_pack: unknown opcode '$req->{op}'");
     my $rc = $rcode_id{ $req->{rc} // 'noerror' } // Carp::croak("AnyEvent::DNS::dns_pack: unknown rcode '$req->{rc}'");
-    my $flags = ($req->{qr} ? 0x8000 : 0) | ($op << 11) | ($req->{aa} ? 0x0400 : 0) | ($req->{tc} ? 0x0200 : 0)
-        | ($req->{rd} ? 0x0100 : 0) | ($req->{ra} ? 0x0080 : 0) | ($req->{ad} ? 0x0020 : 0)
-        | ($req->{cd} ? 0x0010 : 0) | $rc;
     my (@names, @types, @classes);
     for my $q (@{ $req->{qd} || [] }) {
         my $name = $q->[0] // '';
@@ -194,7 +184,8 @@ sub _encode {
         push @types, _type_number($q->[1], 'AnyEvent::DNS::dns_pack');
         push @classes, _class_number($q->[2], 'AnyEvent::DNS::dns_pack');
     }
-    my ($pkt, $why) = _pack(($req->{id} // 0) & 0xffff, $flags, $EDNS0 ? MAX_PKT : 0, \@names, \@types, \@classes);
+    # (the header flags qr aa tc rd ra ad cd are read from $req)
+    my ($pkt, $why) = _pack(($req->{id} // 0) & 0xffff, $op, $rc, $req, $EDNS0 ? MAX_PKT : 0, \@names, \@types, \@classes);
     ($pkt, $why);
 }
 
@@ -207,7 +198,7 @@ sub resolver() {
         my $cache = $ENV{PERL_ANYEVENT_DNS_CACHE};
         my $r = AnyEvent::DNS->new(
             untaint         => 1,
-            max_outstanding => ($ENV{PERL_ANYEVENT_MAX_OUTSTANDING_DNS} // 0) * 1 || 10,
+            max_outstanding => ($ENV{PERL_ANYEVENT_MAX_OUTSTANDING_DNS} // 0) * 1 || $DEFAULT{max_outstanding},
             cache           => (!defined $cache || $cache) ? 1 : 0,
         );
         length($ENV{PERL_ANYEVENT_RESOLV_CONF} // '')
@@ -220,41 +211,24 @@ sub resolver() {
 sub new {
     my ($class, %arg) = @_;
     my $self = bless {
-        server          => [],
-        timeout         => [2, 5, 5],
-        search          => [],
-        ndots           => 1,
-        max_outstanding => 10,
-        reuse           => 300,
-        edns0           => DEFAULT_EDNS_PAYLOAD,
-        cache           => 1,
+        server  => [],
+        search  => [],
+        timeout => [@{ $DEFAULT{timeout} }],
+        (map { $_ => $DEFAULT{$_} } qw(ndots max_outstanding reuse edns0 cache)),
         %arg,
-        wait            => [],
+        wait    => [],
     }, $class;
     for my $list (qw(server timeout search)) {
         Carp::croak("AnyEvent::DNS->new: $list must be an array reference")
             unless ref $self->{$list} eq 'ARRAY';
     }
-    $self->{_rs}  = _rs_new();
-    $self->{_pid} = $$;
+    # The resolver lives in the loop, which owns its sockets, deadlines and fork handling.
+    $self->{_rs} = _rs_new();
     $self->_compile;
     $self;
 }
 
-# A forked child must not share the parent's sockets (answers would go to whichever process
-# reads first): it gets fresh ones, and the parent's requests in flight are forgotten there.
-sub _renew_after_fork {
-    my ($self) = @_;
-    delete $self->{_io};
-    delete $self->{_timer};
-    _rs_free($self->{_rs});
-    $self->{_rs}       = _rs_new();
-    $self->{_pid}      = $$;
-    $self->{_deferred} = 0;
-    $self->_compile;
-}
-
-# Server addresses: packed IPv4/IPv6 (port 53), text "ip", "ip:port", "[ipv6]:port", or
+# Server addresses: packed IPv4/IPv6 (the DNS port), text "ip", "ip:port", "[ipv6]:port", or
 # [ip, port]; the Rust core takes "ip:port" / "[ipv6]:port".
 sub _server_text {
     my ($server) = @_;
@@ -266,7 +240,7 @@ sub _server_text {
         && _text_family($1)) {
         ($host, $port) = ($1, $2);
     }
-    $port //= DOMAIN_PORT;
+    $port //= $DEFAULT{port};
     Carp::croak("AnyEvent::DNS: invalid server port '$port'") unless $port =~ /^\d+\z/ && $port > 0 && $port < 65536;
     my $family = _text_family($host);
     return $family == Socket::AF_INET() ? "$host:$port" : "[$host]:$port" if $family;
@@ -289,19 +263,18 @@ sub _compile {
     $self->{search} = [grep { defined && length && !$seen_search{$_}++ } @{ $self->{search} }];
     $self->{server} = [grep { defined && (ref || length) && !$seen_server{ ref $_ ? "@$_" : $_ }++ } @{ $self->{server} }];
     my $edns = $self->{edns0};
-    $edns = DEFAULT_EDNS_PAYLOAD if defined $edns && $edns eq '1';
-    my $flags = _rs_configure(
+    $edns = $DEFAULT{edns0} if defined $edns && $edns eq '1';
+    _rs_configure(
         $self->{_rs},
         [map _server_text($_), @{ $self->{server} }],
         $self->{timeout},
         $self->{search},
-        ($self->{ndots} // 1) * 1,
-        ($self->{max_outstanding} // 10) * 1,
-        ($self->{reuse} // 300) * 1,
+        ($self->{ndots} // $DEFAULT{ndots}) * 1,
+        ($self->{max_outstanding} // $DEFAULT{max_outstanding}) * 1,
+        ($self->{reuse} // $DEFAULT{reuse}) * 1,
         ($edns || 0) * 1,
         $self->{cache} ? 1 : 0,
     );
-    $self->_submitted($flags) if $flags;
     $self;
 }
 
@@ -309,11 +282,10 @@ sub parse_resolv_conf {
     my ($self, $text) = @_;
     my $conf = _parse_resolv_conf($text // '');
     AE::log(5 => "nameserver $_ invalid and ignored, while parsing resolver config.") for @{ $conf->{invalid} };
-    # Port 53 addresses are kept packed, as AnyEvent keeps them; others as "ip:port" text.
+    # Addresses on the DNS port are kept packed, as AnyEvent keeps them; others as "ip:port".
     $self->{server} = [map {
-        /^\[(.*)\]:53\z/ ? Socket::inet_pton(Socket::AF_INET6(), $1)
-        : /^([^:]*):53\z/ ? Socket::inet_pton(Socket::AF_INET(), $1)
-        : $_
+        my ($ip, $port) = /^\[(.*)\]:(\d+)\z/ ? ($1, $2) : /^([^:]*):(\d+)\z/ ? ($1, $2) : ();
+        defined $port && $port == $DEFAULT{port} ? Socket::inet_pton(_text_family($ip), $ip) : $_
     } @{ $conf->{server} }];
     $self->{search} = $conf->{search};
     $self->{ndots} = $conf->{ndots} if defined $conf->{ndots};
@@ -374,9 +346,7 @@ sub request($$) {
     # A name that cannot be encoded gets no answer: the callback, from the loop, with nothing.
     my ($pkt) = _encode($req);
     return AE::postpone(sub { $cb->() }) unless defined $pkt;
-    $self->_renew_after_fork if $self->{_pid} != $$;
-    my $flags = _rs_request($self->{_rs}, $pkt, sub { $cb->(@_ ? dns_unpack($_[0]) : ()) });
-    $self->_submitted($flags) if $flags;
+    _rs_request($self->{_rs}, $pkt, $cb);    # (the answer comes decoded, as dns_unpack's)
 }
 
 sub resolve($%) {
@@ -386,50 +356,34 @@ sub resolve($%) {
     my $type = $type_id{$qtype // ''} // _type_number($qtype, 'AnyEvent::DNS resolve');
     my $class = defined $opt{class} ? _class_number($opt{class}, 'AnyEvent::DNS resolve') : 1;
     my $accept = $opt{accept} && [map _type_number($_, 'AnyEvent::DNS resolve: accept'), @{ $opt{accept} }];
-    return $self->_resolve_by_requests($qname, $qtype, $type, \%opt, $cb)
+    return $self->_resolve_by_requests($qname, $qtype, $type, $accept, \%opt, $cb)
         if ref $self ne __PACKAGE__ && $self->can('request') != \&request;
-    $self->_renew_after_fork if $self->{_pid} != $$;
-    my $flags = _rs_resolve($self->{_rs}, $qname, $type, $class, $opt{search}, $accept, $opt{hosts}, $cb);
-    $self->_submitted($flags) if $flags;
+    _rs_resolve($self->{_rs}, $qname, $type, $class, $opt{search}, $accept, $opt{hosts}, $cb);
 }
 
 # resolve for a subclass that overrides request (AnyEvent::DNS::EtcHosts on CPAN answers from
 # the hosts file there): as in AnyEvent 7.17, whose resolve is built on request, every name of
 # the search list and every step of a CNAME chain (at most 10) is asked through $self->request,
-# and the first answer with records of the accepted types is the result.
+# and the first answer with records of the accepted types is the result. The rules (which
+# names, what an answer means) are the Rust look-ups' (rust/dns/lookup.rs); here is only the
+# asking.
 sub _resolve_by_requests {
-    my ($self, $qname, $qtype, $type, $opt, $cb) = @_;
-    my @search = $qname =~ s/\.\z//                      ? ('')
-               : $opt->{search}                          ? @{ $opt->{search} }
-               : ($qname =~ tr/.//) >= ($self->{ndots} // 1) ? ('', @{ $self->{search} })
-               :                                           (@{ $self->{search} }, '');
-    my %accept = map { $_ => 1 } $opt->{accept} ? map(_type_number($_, 'AnyEvent::DNS resolve: accept'), @{ $opt->{accept} }) : $type;
-    my $type_of = sub { my $t = lc($_[0] // ''); $type_id{$t} // ($t =~ /^\d+\z/ ? $t : -1) };
-    my $cname_type = $type_id{cname};
+    my ($self, $qname, $qtype, $type, $accept, $opt, $cb) = @_;
+    my @names = _rs_search_names($self->{_rs}, $qname, $opt->{search});
     my $class = $opt->{class} // 'in';
     my ($next_name, $ask);
     $next_name = sub {
-        return (undef $next_name, undef $ask, $cb->()) unless @search;
-        (my $name = lc "$qname." . shift @search) =~ s/\.\z//;
-        my $depth = 10;
+        return (undef $next_name, undef $ask, $cb->()) unless @names;
+        my $name = shift @names;
+        my $depth;    # CNAME links left (undef: all of them)
         $ask = sub {
             $self->request({ rd => 1, qd => [[$name, $qtype, $class]] }, sub {
                 my ($res) = @_ or return $next_name->();
-                my $followed;
-                while (1) {
-                    my @rr = grep { $name eq lc $_->[0] && ($accept{255} || $accept{ $type_of->($_->[1]) }) } @{ $res->{an} || [] };
-                    return (undef $next_name, undef $ask, $cb->(@rr)) if @rr;
-                    my ($cname) = grep { $name eq lc $_->[0] && $type_of->($_->[1]) == $cname_type } @{ $res->{an} || [] };
-                    if ($cname) {
-                        return $next_name->() unless $depth--;    # chain too long
-                        $followed = 1;
-                        $name = lc $cname->[4];
-                    } elsif ($followed) {
-                        return $ask->();    # ask for the end of the chain
-                    } else {
-                        return $next_name->();
-                    }
-                }
+                my $an = $res->{an} || [];
+                (my $verdict, $name, $depth, my @found) = _examine($an, $name, $depth, $type, $accept);
+                return (undef $next_name, undef $ask, $cb->(@$an[@found])) if $verdict == _FOUND;
+                return $ask->() if $verdict == _ASK;    # the end of a CNAME chain
+                $next_name->();
             });
         };
         $ask->();
@@ -440,91 +394,25 @@ sub _resolve_by_requests {
 sub wait_for_slot {
     my ($self, $cb) = @_;
     push @{ $self->{wait} }, $cb;
+    # The loop calls us back whenever a request of the resolver ended.
+    $self->{_on_slot} ||= do {
+        Scalar::Util::weaken(my $weak = $self);
+        _rs_on_slot($self->{_rs}, sub { $weak->_wake_waiters if $weak });
+        1;
+    };
     $self->_wake_waiters;
 }
 
 sub _wake_waiters {
     my ($self) = @_;
-    while (@{ $self->{wait} } && _rs_stats($self->{_rs})->{has_slot}) {
+    while (@{ $self->{wait} } && _rs_has_slot($self->{_rs})) {
         (shift @{ $self->{wait} })->($self);
     }
-}
-
-# What the Rust core's flags ask for: 1 new descriptors to watch, 2 an earlier deadline,
-# 4 callbacks to run (at once after an event, from a postponed call after a new request: a
-# callback never runs inside the call that made the request).
-sub _event {
-    my ($self, $flags) = @_;
-    $self->_sync_watchers if $flags & 1;
-    $self->_arm_timer if $flags & 2;
-    $self->_dispatch if $flags & 4;
-}
-
-sub _submitted {
-    my ($self, $flags) = @_;
-    $self->_sync_watchers if $flags & 1;
-    $self->_arm_timer if $flags & 2;
-    $self->_defer_dispatch if $flags & 4;
-}
-
-sub _defer_dispatch {
-    my ($self) = @_;
-    return if $self->{_deferred}++;
-    Scalar::Util::weaken(my $weak = $self);
-    AE::postpone(sub {
-        return unless $weak;
-        $weak->{_deferred} = 0;
-        $weak->_dispatch;
-    });
-}
-
-sub _sync_watchers {
-    my ($self) = @_;
-    my @list = _rs_watch_list($self->{_rs});
-    my %want;
-    while (my ($fd, $write, $serial) = splice @list, 0, 3) {
-        $want{"$fd/$serial/$write"} = [$fd, $write];
-    }
-    my $io = $self->{_io} ||= {};
-    delete @$io{ grep !$want{$_}, keys %$io };
-    Scalar::Util::weaken(my $weak = $self);
-    for my $key (grep !$io->{$_}, keys %want) {
-        my ($fd, $write) = @{ $want{$key} };
-        $io->{$key} = $write
-            ? AE::io($fd, 1, sub { $weak->_event(_rs_writable($weak->{_rs}, $fd)) if $weak })
-            : AE::io($fd, 0, sub { my $f = $weak && _rs_readable($weak->{_rs}, $fd); $weak->_event($f) if $f });
-    }
-}
-
-sub _arm_timer {
-    my ($self) = @_;
-    my $after = _rs_next_timeout($self->{_rs});
-    return delete $self->{_timer} unless defined $after;
-    Scalar::Util::weaken(my $weak = $self);
-    $self->{_timer} = AE::timer($after, 0, sub { $weak->_event(_rs_timeout($weak->{_rs})) if $weak });
-}
-
-# Runs the finished requests' callbacks. Should one die, the rest run from a postponed call
-# (the exception still propagates).
-sub _dispatch {
-    my ($self) = @_;
-    my $error;
-    {
-        local $@;
-        eval { _rs_dispatch($self->{_rs}); 1 } or $error = $@;
-    }
-    if (defined $error) {
-        $self->_defer_dispatch;
-        die $error;
-    }
-    $self->_wake_waiters if @{ $self->{wait} };
 }
 
 sub DESTROY {
     my ($self) = @_;
     return if ${^GLOBAL_PHASE} eq 'DESTRUCT';
-    delete $self->{_io};
-    delete $self->{_timer};
     _rs_free($self->{_rs}) if $self->{_rs};
 }
 
@@ -563,9 +451,13 @@ AnyEvent::DNS - asynchronous DNS resolution, with the resolver written in Rust
 
 The AnyEvent::DNS interface of AnyEvent 7.17 - convenience functions, the resolver class,
 C<dns_pack> and C<dns_unpack> - on a stub resolver implemented in Rust. The resolver owns its
-sockets and all query state (ids, retries, deadlines, the answer cache) and uses hickory-proto
-to encode and decode messages; the Perl side watches the resolver's sockets with ordinary
-AnyEvent watchers in the same event loop as everything else and runs your callbacks.
+sockets and all query state (ids, retries, deadlines, the answer cache, the hosts file) and
+uses hickory-proto to encode and decode messages. It is part of the event loop, whatever the
+model: its sockets are watched and its deadlines kept by the loop, which calls your callbacks
+among its other ready callbacks (under a foreign loop such as EV or Glib, the loop embedded in
+it: see L<AnyEvent::Impl::Embed>). The tables of names and numbers (C<%type_id> ...) and the
+defaults of C<new> come from the Rust core. A request in flight keeps the loop active (an
+embedding loop such as C<EV::run> does not return while one is).
 
 Callbacks are never called from inside the call that starts a request: even an answer from the
 cache is delivered from the event loop. A request that fails (no answer, NXDOMAIN, no records
@@ -940,9 +832,12 @@ by the decoder.
 
 =head1 FORK
 
-A resolver used in a child process after C<fork> opens new sockets there on its first
-request, so parent and child never read each other's answers. Requests the parent had in
-flight at the time of the fork are not answered in the child (they still are in the parent).
+After C<fork>, the child's event loop starts its resolvers over (at its next iteration, or at
+the child's first call on a resolver, whichever comes first): they keep their configuration
+but close the parent's sockets and open new ones, so parent and child never read each other's
+answers, and their answer caches start empty. Requests the parent had in flight at the time of
+the fork are not answered in the child (they still are in the parent); their callbacks are
+released there without being called.
 
 =head1 SEE ALSO
 

@@ -229,24 +229,15 @@ sub _hosts_file {
     return length($ENV{PERL_ANYEVENT_HOSTS} // '') ? $ENV{PERL_ANYEVENT_HOSTS} : '/etc/hosts';
 }
 
-# Fills %HOSTS from the text of a hosts file (names lower-cased, a final dot dropped: look-ups
-# drop it too). The name and prototype are AnyEvent 7.17's (CPAN modules call it).
+# Fills %HOSTS from the text of a hosts file, read by the Rust core's parser (the one the
+# resolver's hosts fallback uses, rust/dns/hosts.rs): names lower-cased, a final dot dropped.
+# The name and prototype are AnyEvent 7.17's (CPAN modules call it).
 sub _parse_hosts($) {
     %HOSTS = ();
-    for my $line (split /\n/, $_[0] // '') {
-        $line =~ s/#.*//s;
-        $line =~ s/^[ \t]+//;
-        $line =~ tr/A-Z/a-z/;
-        my ($address, @names) = split /[ \t\r]+/, $line;
-        next unless @names;
-        s/\.\z// for @names;    # "name." is the same name
-        if (my $ipv4 = parse_ipv4($address)) {
-            ($ipv4) = $ipv4 =~ /^(.*)\z/s if AnyEvent::TAINT;
-            push @{ $HOSTS{$_}[0] }, $ipv4 for @names;
-        } elsif (my $ipv6 = parse_ipv6($address)) {
-            ($ipv6) = $ipv6 =~ /^(.*)\z/s if AnyEvent::TAINT;
-            push @{ $HOSTS{$_}[1] }, $ipv6 for @names;
-        }
+    for (@{ _rs_parse_hosts($_[0] // '') }) {
+        my ($name, $ipv4, $ipv6) = @$_;
+        $HOSTS{$name}[0] = $ipv4 if @$ipv4;
+        $HOSTS{$name}[1] = $ipv6 if @$ipv6;
     }
 }
 
@@ -754,8 +745,10 @@ C<%AnyEvent::Socket::HOSTS>: the hosts file's contents, C<< $HOSTS{$name} = [[$i
 [$ipv6, ...]] >> with names in lower case and addresses in network (binary) form.
 
 C<AnyEvent::Socket::_parse_hosts $text>: empties C<%HOSTS> and fills it from the text of a
-hosts file (comments and lines without names are skipped; a final dot on a name is dropped).
-Returns nothing.
+hosts file (comments and lines without names are skipped; a final dot on a name is dropped;
+addresses are read as C<parse_ipv4>, else C<parse_ipv6>, read them). Returns nothing. The
+parser is the Rust core's, the one behind the hosts fallback of L<AnyEvent::DNS>'s C<a> and
+C<aaaa>.
 
 C<AnyEvent::Socket::_load_hosts_unless { ... } $cv, @dns_results>: when C<@dns_results> is
 empty, checks the hosts file's modification time (with L<AnyEvent::IO>, so without blocking the

@@ -2,6 +2,7 @@
 //! `timeout`, `attempts` and `ndots` options; `#` and `;` start comments; anything else is
 //! ignored.
 
+use super::resolver::{Settings, DNS_PORT};
 use std::net::{IpAddr, SocketAddr};
 
 #[derive(Debug, Default, PartialEq)]
@@ -29,7 +30,7 @@ pub(crate) fn parse_resolv_conf(text: &str) -> ResolvConf {
         let rest: Vec<&str> = words.collect();
         match keyword.to_ascii_lowercase().as_str() {
             "nameserver" if rest.len() == 1 => match rest[0].parse::<IpAddr>() {
-                Ok(ip) => conf.servers.push(SocketAddr::new(ip, 53)),
+                Ok(ip) => conf.servers.push(SocketAddr::new(ip, DNS_PORT)),
                 Err(_) => match rest[0].parse::<SocketAddr>() {
                     Ok(addr) => conf.servers.push(addr),
                     Err(_) => conf.invalid_servers.push(rest[0].to_string()),
@@ -59,7 +60,10 @@ pub(crate) fn parse_resolv_conf(text: &str) -> ResolvConf {
         (Some(t), Some(a)) if a > 0 => Some(vec![t; a as usize]),
         (Some(t), _) => Some(vec![t]),
         // AnyEvent: attempts alone repeats the first default timeout.
-        (None, Some(a)) if a > 0 => Some(vec![2; a as usize]),
+        (None, Some(a)) if a > 0 => {
+            let first = Settings::default().timeouts[0].as_secs() as u32;
+            Some(vec![first; a as usize])
+        }
         _ => None,
     };
     conf

@@ -1,8 +1,10 @@
 //! The resolver's sockets: UDP sockets bound to random ports (a small pool, each retired after
 //! a number of queries so that source ports keep changing), and TCP connections for answers
-//! that came back truncated. All are non-blocking; the resolver is told when they are ready.
+//! that came back truncated. All are non-blocking and registered with the loop's mio poller
+//! (edge-triggered: readers read until `WouldBlock`); the resolver is told when they are ready.
 
 use mio::net::{TcpStream, UdpSocket};
+use mio::{Interest, Registry, Token};
 use std::io::{self, Read, Write};
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::fd::{AsRawFd, RawFd};
@@ -21,8 +23,10 @@ pub(crate) struct UdpSock {
     pub(crate) pending: u32,
     /// No new queries go out on it; it closes when nothing is pending.
     pub(crate) retired: bool,
-    /// Tells this socket from an earlier one that had the same fd number.
-    pub(crate) serial: u64,
+    /// Its token in the resolver (the low half of its mio token).
+    pub(crate) token: u32,
+    /// Registered with the poller.
+    registered: bool,
 }
 
 impl UdpSock {
@@ -56,12 +60,28 @@ impl UdpSock {
             sent: 0,
             pending: 0,
             retired: false,
-            serial: 0,
+            token: 0,
+            registered: false,
         })
     }
 
     pub(crate) fn fd(&self) -> RawFd {
         self.socket.as_raw_fd()
+    }
+
+    /// Registers the socket for reading under `token`.
+    pub(crate) fn register(&mut self, registry: &Registry, token: Token) -> io::Result<()> {
+        registry.register(&mut self.socket, token, Interest::READABLE)?;
+        self.registered = true;
+        Ok(())
+    }
+
+    /// Removes the socket from the poller (before it closes, so that no copy of the descriptor
+    /// in another process keeps it there).
+    pub(crate) fn deregister(&mut self, registry: &Registry) {
+        if std::mem::take(&mut self.registered) {
+            let _ = registry.deregister(&mut self.socket);
+        }
     }
 }
 
@@ -72,8 +92,10 @@ pub(crate) struct TcpExchange {
     out: Vec<u8>,
     written: usize,
     input: Vec<u8>,
-    /// Tells this connection from an earlier socket that had the same fd number.
-    pub(crate) serial: u64,
+    /// Its token in the resolver (the low half of its mio token).
+    pub(crate) token: u32,
+    /// Registered with the poller.
+    registered: bool,
 }
 
 impl TcpExchange {
@@ -87,12 +109,32 @@ impl TcpExchange {
             out,
             written: 0,
             input: Vec::new(),
-            serial: 0,
+            token: 0,
+            registered: false,
         })
     }
 
     pub(crate) fn fd(&self) -> RawFd {
         self.stream.as_raw_fd()
+    }
+
+    /// Registers the connection for reading and writing under `token` (edge-triggered: the
+    /// connect completing, room to write and the answer arriving are each reported once).
+    pub(crate) fn register(&mut self, registry: &Registry, token: Token) -> io::Result<()> {
+        registry.register(
+            &mut self.stream,
+            token,
+            Interest::READABLE | Interest::WRITABLE,
+        )?;
+        self.registered = true;
+        Ok(())
+    }
+
+    /// Removes the connection from the poller (before it closes).
+    pub(crate) fn deregister(&mut self, registry: &Registry) {
+        if std::mem::take(&mut self.registered) {
+            let _ = registry.deregister(&mut self.stream);
+        }
     }
 
     pub(crate) fn wants_write(&self) -> bool {

@@ -11,98 +11,133 @@ use hickory_proto::serialize::binary::{BinEncodable, BinEncoder};
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 pub(crate) const TYPE_A: u16 = 1;
+pub(crate) const TYPE_CNAME: u16 = 5;
 pub(crate) const TYPE_AAAA: u16 = 28;
 pub(crate) const TYPE_ANY: u16 = 255;
 pub(crate) const CLASS_IN: u16 = 1;
 
-/// AnyEvent's names for record types (its `%type_str`).
+/// AnyEvent's names of record types (its `%type_id`), by number: the one table of them
+/// (AnyEvent::DNS gets it through `aers_dns_tables`).
+pub(crate) const TYPES: &[(u16, &str)] = &[
+    (1, "a"),
+    (2, "ns"),
+    (3, "md"),
+    (4, "mf"),
+    (5, "cname"),
+    (6, "soa"),
+    (7, "mb"),
+    (8, "mg"),
+    (9, "mr"),
+    (10, "null"),
+    (11, "wks"),
+    (12, "ptr"),
+    (13, "hinfo"),
+    (14, "minfo"),
+    (15, "mx"),
+    (16, "txt"),
+    (24, "sig"),
+    (25, "key"),
+    (27, "gpos"),
+    (28, "aaaa"),
+    (29, "loc"),
+    (33, "srv"),
+    (35, "naptr"),
+    (39, "dname"),
+    (41, "opt"),
+    (43, "ds"),
+    (44, "sshfp"),
+    (46, "rrsig"),
+    (47, "nsec"),
+    (48, "dnskey"),
+    (53, "smimea"),
+    (59, "cds"),
+    (60, "cdnskey"),
+    (61, "openpgpkey"),
+    (62, "csync"),
+    (99, "spf"),
+    (249, "tkey"),
+    (250, "tsig"),
+    (251, "ixfr"),
+    (252, "axfr"),
+    (253, "mailb"),
+    (255, "*"),
+    (256, "uri"),
+    (257, "caa"),
+];
+
+/// AnyEvent's names of classes (`%class_id`).
+pub(crate) const CLASSES: &[(u16, &str)] =
+    &[(1, "in"), (3, "ch"), (4, "hs"), (254, "none"), (255, "*")];
+
+/// AnyEvent's names of response codes (`%rcode_id`; 11 to 15 have none).
+pub(crate) const RCODES: &[(u16, &str)] = &[
+    (0, "noerror"),
+    (1, "formerr"),
+    (2, "servfail"),
+    (3, "nxdomain"),
+    (4, "notimp"),
+    (5, "refused"),
+    (6, "yxdomain"),
+    (7, "yxrrset"),
+    (8, "nxrrset"),
+    (9, "notauth"),
+    (10, "notzone"),
+];
+
+/// AnyEvent's names of opcodes (`%opcode_id`; 3 and 6 to 15 have none).
+pub(crate) const OPCODES: &[(u16, &str)] = &[
+    (0, "query"),
+    (1, "iquery"),
+    (2, "status"),
+    (4, "notify"),
+    (5, "update"),
+];
+
+/// The header fields rcode and opcode hold 4 bits: numbers up to this one.
+pub(crate) const MAX_CODE: u16 = 15;
+
+/// The name of `code` in one of the tables above (sorted by number).
+fn name_in(table: &[(u16, &'static str)], code: u16) -> Option<&'static str> {
+    table
+        .binary_search_by_key(&code, |&(c, _)| c)
+        .ok()
+        .map(|i| table[i].1)
+}
+
+/// The number of a name in one of the tables above.
+fn code_in(table: &[(u16, &str)], name: &[u8]) -> Option<u16> {
+    table
+        .iter()
+        .find(|(_, n)| n.as_bytes() == name)
+        .map(|&(c, _)| c)
+}
+
+/// AnyEvent's name for a record type (its `%type_str`).
 pub(crate) fn type_name(code: u16) -> Option<&'static str> {
-    Some(match code {
-        1 => "a",
-        2 => "ns",
-        3 => "md",
-        4 => "mf",
-        5 => "cname",
-        6 => "soa",
-        7 => "mb",
-        8 => "mg",
-        9 => "mr",
-        10 => "null",
-        11 => "wks",
-        12 => "ptr",
-        13 => "hinfo",
-        14 => "minfo",
-        15 => "mx",
-        16 => "txt",
-        24 => "sig",
-        25 => "key",
-        27 => "gpos",
-        28 => "aaaa",
-        29 => "loc",
-        33 => "srv",
-        35 => "naptr",
-        39 => "dname",
-        41 => "opt",
-        43 => "ds",
-        44 => "sshfp",
-        46 => "rrsig",
-        47 => "nsec",
-        48 => "dnskey",
-        53 => "smimea",
-        59 => "cds",
-        60 => "cdnskey",
-        61 => "openpgpkey",
-        62 => "csync",
-        99 => "spf",
-        249 => "tkey",
-        250 => "tsig",
-        251 => "ixfr",
-        252 => "axfr",
-        253 => "mailb",
-        255 => "*",
-        256 => "uri",
-        257 => "caa",
-        _ => return None,
+    name_in(TYPES, code)
+}
+
+/// The type number of a type field as AnyEvent reads one in a record: a name of the table
+/// (any case) or a decimal number; none for anything else.
+pub(crate) fn type_code(field: &[u8]) -> Option<u16> {
+    let lower = field.to_ascii_lowercase();
+    code_in(TYPES, &lower).or_else(|| {
+        (!lower.is_empty() && lower.iter().all(u8::is_ascii_digit))
+            .then(|| std::str::from_utf8(&lower).ok()?.parse().ok())
+            .flatten()
     })
 }
 
 pub(crate) fn class_name(code: u16) -> Option<&'static str> {
-    Some(match code {
-        1 => "in",
-        3 => "ch",
-        4 => "hs",
-        254 => "none",
-        255 => "*",
-        _ => return None,
-    })
+    name_in(CLASSES, code)
 }
 
 fn rcode_name(code: u16) -> Option<&'static str> {
-    Some(match code {
-        0 => "noerror",
-        1 => "formerr",
-        2 => "servfail",
-        3 => "nxdomain",
-        4 => "notimp",
-        5 => "refused",
-        6 => "yxdomain",
-        7 => "yxrrset",
-        8 => "nxrrset",
-        9 => "notauth",
-        10 => "notzone",
-        _ => return None,
-    })
+    name_in(RCODES, code)
 }
 
 fn opcode_name(code: u8) -> Option<&'static str> {
-    Some(match code {
-        0 => "query",
-        1 => "iquery",
-        2 => "status",
-        4 => "notify",
-        5 => "update",
-        _ => return None,
-    })
+    name_in(OPCODES, code as u16)
 }
 
 /// A name or, when AnyEvent has none, the number.
@@ -156,30 +191,39 @@ pub(crate) fn same_name(a: &Name, b: &Name) -> bool {
             .all(|(x, y)| x.eq_ignore_ascii_case(y))
 }
 
-/// The header fields of a packet `dns_pack` builds, in the 16-bit flags layout of RFC 1035.
+/// A message `dns_pack` builds (and the resolver sends): header fields and questions.
+#[derive(Default)]
 pub(crate) struct PackRequest {
     pub(crate) id: u16,
-    pub(crate) flags: u16,
+    /// The opcode (4 bits) and response code (4 bits; higher bits are EDNS's, not sent).
+    pub(crate) opcode: u8,
+    pub(crate) rcode: u16,
+    pub(crate) qr: bool,
+    pub(crate) aa: bool,
+    pub(crate) tc: bool,
+    pub(crate) rd: bool,
+    pub(crate) ra: bool,
+    pub(crate) ad: bool,
+    pub(crate) cd: bool,
     pub(crate) edns_payload: Option<u16>,
     pub(crate) questions: Vec<(Name, u16, u16)>,
 }
 
 /// Encodes a message with questions only (what `dns_pack` and the resolver send).
 pub(crate) fn pack(req: &PackRequest) -> Result<Vec<u8>, String> {
-    let f = req.flags;
-    let kind = if f & 0x8000 != 0 {
+    let kind = if req.qr {
         MessageType::Response
     } else {
         MessageType::Query
     };
-    let mut msg = Message::new(req.id, kind, OpCode::from_u8(((f >> 11) & 0xf) as u8));
-    msg.metadata.authoritative = f & 0x0400 != 0;
-    msg.metadata.truncation = f & 0x0200 != 0;
-    msg.metadata.recursion_desired = f & 0x0100 != 0;
-    msg.metadata.recursion_available = f & 0x0080 != 0;
-    msg.metadata.authentic_data = f & 0x0020 != 0;
-    msg.metadata.checking_disabled = f & 0x0010 != 0;
-    msg.metadata.response_code = (f & 0xf).into();
+    let mut msg = Message::new(req.id, kind, OpCode::from_u8(req.opcode & 0xf));
+    msg.metadata.authoritative = req.aa;
+    msg.metadata.truncation = req.tc;
+    msg.metadata.recursion_desired = req.rd;
+    msg.metadata.recursion_available = req.ra;
+    msg.metadata.authentic_data = req.ad;
+    msg.metadata.checking_disabled = req.cd;
+    msg.metadata.response_code = (req.rcode & 0xf).into();
     for (name, qtype, qclass) in &req.questions {
         let mut q = Query::query(name.clone(), RecordType::from(*qtype));
         q.set_query_class(DNSClass::from(*qclass));
@@ -203,9 +247,10 @@ pub(crate) fn query_packet(
 ) -> Result<Vec<u8>, String> {
     pack(&PackRequest {
         id,
-        flags: 0x0100,
+        rd: true,
         edns_payload: edns,
         questions: vec![(name.clone(), qtype, qclass)],
+        ..PackRequest::default()
     })
 }
 
@@ -330,7 +375,7 @@ pub(crate) fn record_value_ttl(rec: &Record, ttl: u32) -> Value {
     Value::List(fields)
 }
 
-pub(crate) fn record_value(rec: &Record) -> Value {
+fn record_value(rec: &Record) -> Value {
     record_value_ttl(rec, rec.ttl)
 }
 

@@ -1,60 +1,36 @@
-//! C ABI of the DNS resolver (rust/dns), for `AnyEvent::DNS`'s glue (xs/dns.xsh). The glue
-//! owns the Perl side: it passes callbacks in as opaque pointers, gets them back with their
-//! arguments as flattened [`Value`]s, and watches the descriptors and deadline the resolver
-//! reports through its flags. Configuration and request errors are EINVAL with their message in
-//! the last-error channel.
+//! C ABI of the DNS resolver (rust/dns), for `AnyEvent::DNS`'s glue (xs/dns.xsh). The loop
+//! owns the resolvers (rust/dns/source.rs); the glue holds a resolver's key, passes callbacks
+//! in as opaque pointers, and gets them back, with their arguments, among the loop's ready
+//! callbacks (`aers_next_ready`). Configuration and request errors are EINVAL with their
+//! message in the last-error channel; a key whose resolver is gone is EBADF.
 //!
-//! Safety, for every function here: `p` is a handle from [`aers_dns_new`], not yet freed, used
-//! by one call at a time; a pointer/length pair (also inside the `#[repr(C)]` argument structs)
+//! Safety, for every function here: `l` is the loop from `aers_loop_new` (as in
+//! rust/ffi/watchers.rs); a pointer/length pair (also inside the `#[repr(C)]` argument structs)
 //! points at that many readable values; every out-pointer points at a writable value of its
 //! type. Nodes handed out stay valid until the next call.
 
 use super::contract::{call, Fail, Status};
-use super::{array, bytes};
+use super::{array, bytes, cb_or_null, hand_out, key_in, key_out};
 use crate::dns::config::parse_resolv_conf;
-use crate::dns::lookup::LookupRequest;
-use crate::dns::resolver::{Resolver, Settings};
-use crate::dns::value::{flatten, FlatNode, Value};
+use crate::dns::hosts::parse_hosts;
+use crate::dns::lookup::MAX_CNAME_DEPTH;
+use crate::dns::lookup::{examine, search_names, Accept, AnswerRecord, LookupRequest, Verdict};
+use crate::dns::resolver::{Resolver, Settings, DNS_PORT};
+use crate::dns::value::{FlatNode, Value};
 use crate::dns::wire::{self, PackRequest};
+use crate::event_loop::Loop;
 use crate::Callback;
 use hickory_proto::op::Message;
-use std::cell::RefCell;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// A resolver and what it hands out to the glue.
-pub struct DnsHandle {
-    resolver: Resolver,
-    watch: Vec<i32>,
-    /// Callbacks being handed back for release when the resolver goes away.
-    releasing: Vec<Callback>,
-}
-
-thread_local! {
-    /// The last value handed out, kept alive while the glue copies it.
-    static OUT: RefCell<(Value, Vec<FlatNode>)> = const { RefCell::new((Value::Undef, Vec::new())) };
-}
-
-/// Stores `v` and points `nodes`/`count` at its flattened form (valid until the next call).
-///
-/// # Safety
-/// `nodes` and `count` are writable.
-unsafe fn hand_out(v: Value, nodes: *mut *const FlatNode, count: *mut usize) {
-    OUT.with(|out| {
-        let mut out = out.borrow_mut();
-        out.0 = v;
-        let mut flat = std::mem::take(&mut out.1);
-        flat.clear();
-        flatten(&out.0, &mut flat);
-        out.1 = flat;
-        // SAFETY: the caller's guarantee.
-        unsafe {
-            nodes.write(out.1.as_ptr());
-            count.write(out.1.len());
-        }
-    });
-}
+/// [`aers_dns_examine`]: the answer has the records (their indices follow).
+pub const AERS_DNS_FOUND: u32 = 1;
+/// [`aers_dns_examine`]: ask for the name that follows (the end of a CNAME chain).
+pub const AERS_DNS_ASK: u32 = 2;
+/// [`aers_dns_examine`]: go on with the next name of the search list.
+pub const AERS_DNS_NEXT_NAME: u32 = 3;
 
 /// Copies `n` byte strings given as pointer and length arrays.
 ///
@@ -71,62 +47,56 @@ unsafe fn byte_list(ptrs: *const *const u8, lens: *const usize, n: usize) -> Vec
         .collect()
 }
 
-/// The handle behind the glue's pointer.
+/// The loop behind the glue's pointer.
 ///
 /// # Safety
 /// As in the module documentation.
-unsafe fn h<'a>(p: *mut DnsHandle) -> &'a mut DnsHandle {
-    // SAFETY: the module's contract.
-    unsafe { &mut *p }
+unsafe fn lp<'a>(l: *mut Loop) -> &'a mut Loop {
+    // SAFETY: the module's contract: the loop, and no other reference to it is live.
+    unsafe { &mut *l }
 }
 
-/// A new resolver with the default settings in `*out`.
+/// A new resolver with the default settings; its key in `*key`.
 ///
 /// # Safety
 /// As in the module documentation.
 #[no_mangle]
-pub unsafe extern "C" fn aers_dns_new(out: *mut *mut DnsHandle) -> Status {
+pub unsafe extern "C" fn aers_dns_new(l: *mut Loop, key: *mut u64) -> Status {
     call(|| {
-        let handle = Box::new(DnsHandle {
-            resolver: Resolver::new(Settings::default()),
-            watch: Vec::new(),
-            releasing: Vec::new(),
-        });
         // SAFETY: the module's contract.
-        unsafe { out.write(Box::into_raw(handle)) };
+        let k = unsafe { lp(l) }.dns.insert(Settings::default());
+        // SAFETY: the module's contract.
+        unsafe { key.write(key_out(k)) };
         Ok(())
     })
 }
 
-/// Takes one callback the resolver still holds into `*cb` (null when none is left), for the
-/// glue to release before `aers_dns_free`.
+/// Frees resolver `key` (closing its sockets); its callbacks, never to be called, are then
+/// taken with [`aers_dns_take_callback`] for release.
 ///
 /// # Safety
 /// As in the module documentation.
 #[no_mangle]
-pub unsafe extern "C" fn aers_dns_take_callback(p: *mut DnsHandle, cb: *mut Callback) -> Status {
+pub unsafe extern "C" fn aers_dns_free(l: *mut Loop, key: u64) -> Status {
     call(|| {
         // SAFETY: the module's contract.
-        let handle = unsafe { h(p) };
-        if handle.releasing.is_empty() {
-            handle.releasing = handle.resolver.take_callbacks();
-        }
-        let next = handle.releasing.pop().unwrap_or(std::ptr::null_mut());
-        // SAFETY: the module's contract.
-        unsafe { cb.write(next) };
+        unsafe { lp(l) }.remove_resolver(key_in(key))?;
         Ok(())
     })
 }
 
-/// Frees the resolver (closing its sockets). Take its callbacks first.
+/// One callback of a freed resolver in `*cb` (its reference passes to the glue), null when
+/// none is left.
 ///
 /// # Safety
-/// As in the module documentation; `p` is not used afterwards.
+/// As in the module documentation.
 #[no_mangle]
-pub unsafe extern "C" fn aers_dns_free(p: *mut DnsHandle) -> Status {
+pub unsafe extern "C" fn aers_dns_take_callback(l: *mut Loop, cb: *mut Callback) -> Status {
     call(|| {
-        // SAFETY: p came from Box::into_raw in aers_dns_new and is freed once.
-        drop(unsafe { Box::from_raw(p) });
+        // SAFETY: the module's contract.
+        let next = unsafe { lp(l) }.dns.take_released();
+        // SAFETY: the module's contract.
+        unsafe { cb.write(cb_or_null(next)) };
         Ok(())
     })
 }
@@ -162,19 +132,19 @@ pub struct AersDnsSettings {
     pub cache: i32,
 }
 
-/// Configures the resolver; `*flags` tells the glue what to watch.
+/// Configures resolver `key`.
 ///
 /// # Safety
 /// As in the module documentation.
 #[no_mangle]
 pub unsafe extern "C" fn aers_dns_configure(
-    p: *mut DnsHandle,
+    l: *mut Loop,
+    key: u64,
     s: *const AersDnsSettings,
-    flags: *mut u32,
 ) -> Status {
     call(|| {
         // SAFETY: the module's contract.
-        let (handle, s) = unsafe { (h(p), &*s) };
+        let s = unsafe { &*s };
         let mut servers = Vec::new();
         // SAFETY: the module's contract (the arrays of the settings).
         for text in unsafe { byte_list(s.servers, s.server_lens, s.nservers) } {
@@ -212,12 +182,13 @@ pub unsafe extern "C" fn aers_dns_configure(
             cache: s.cache != 0,
         };
         // SAFETY: the module's contract.
-        unsafe { flags.write(handle.resolver.configure(settings)) };
+        unsafe { lp(l) }.with_resolver(key_in(key), |r| r.configure(settings))?;
         Ok(())
     })
 }
 
-/// A look-up, for [`aers_dns_resolve`].
+/// A look-up, for [`aers_dns_resolve`] (and the name and search list for
+/// [`aers_dns_search_names`]).
 #[repr(C)]
 pub struct AersDnsLookup {
     /// The name; null when the caller's name is no name at all (undef, wide characters).
@@ -246,35 +217,64 @@ pub struct AersDnsLookup {
     pub hosts_len: usize,
 }
 
-/// Starts a look-up whose result goes to `cb` (its reference now held by the resolver);
-/// `*flags` tells the glue what to watch.
+impl AersDnsLookup {
+    /// The name, none for no name at all.
+    ///
+    /// # Safety
+    /// As in the module documentation.
+    unsafe fn name(&self) -> Option<Vec<u8>> {
+        // SAFETY: a non-null name points at name_len bytes of the caller's Perl string.
+        (!self.name.is_null()).then(|| unsafe { bytes(self.name, self.name_len) }.to_vec())
+    }
+
+    /// The caller's search list, if it gave one.
+    ///
+    /// # Safety
+    /// As in the module documentation.
+    unsafe fn search(&self) -> Option<Vec<Vec<u8>>> {
+        (self.has_search != 0)
+            // SAFETY: the module's contract (the arrays of the look-up).
+            .then(|| unsafe { byte_list(self.search, self.search_lens, self.nsearch) })
+    }
+
+    /// The accepted types, if given.
+    ///
+    /// # Safety
+    /// As in the module documentation.
+    unsafe fn accept(&self) -> Option<Vec<u16>> {
+        (self.naccept >= 0).then(|| {
+            // SAFETY: the module's contract (the arrays of the look-up).
+            unsafe { array(self.accept, self.naccept as usize) }.to_vec()
+        })
+    }
+}
+
+/// Starts a look-up on resolver `key` whose result goes to `cb` (its reference now held by the
+/// resolver; delivered through `aers_next_ready`, never before the next loop iteration).
 ///
 /// # Safety
 /// As in the module documentation.
 #[no_mangle]
 pub unsafe extern "C" fn aers_dns_resolve(
-    p: *mut DnsHandle,
+    l: *mut Loop,
+    key: u64,
     cb: Callback,
-    l: *const AersDnsLookup,
-    flags: *mut u32,
+    look: *const AersDnsLookup,
 ) -> Status {
     call(|| {
         // SAFETY: the module's contract.
-        let (handle, l) = unsafe { (h(p), &*l) };
+        let look = unsafe { &*look };
         // SAFETY: the module's contract (the buffers of the look-up).
-        let hosts = unsafe { bytes(l.hosts, l.hosts_len) };
+        let hosts = unsafe { bytes(look.hosts, look.hosts_len) };
         let req = LookupRequest {
-            // SAFETY: a non-null name points at name_len bytes of the caller's Perl string.
-            name: (!l.name.is_null()).then(|| unsafe { bytes(l.name, l.name_len) }.to_vec()),
-            qtype: l.qtype,
-            qclass: l.qclass,
-            search: (l.has_search != 0)
-                // SAFETY: the module's contract (the arrays of the look-up).
-                .then(|| unsafe { byte_list(l.search, l.search_lens, l.nsearch) }),
-            accept: (l.naccept >= 0).then(|| {
-                // SAFETY: the module's contract (the arrays of the look-up).
-                unsafe { array(l.accept, l.naccept as usize) }.to_vec()
-            }),
+            // SAFETY: the module's contract (the buffers of the look-up).
+            name: unsafe { look.name() },
+            qtype: look.qtype,
+            qclass: look.qclass,
+            // SAFETY: the module's contract (the buffers of the look-up).
+            search: unsafe { look.search() },
+            // SAFETY: the module's contract (the buffers of the look-up).
+            accept: unsafe { look.accept() },
             hosts_file: (!hosts.is_empty()).then(|| {
                 PathBuf::from(std::ffi::OsStr::new(
                     std::str::from_utf8(hosts).unwrap_or("/etc/hosts"),
@@ -282,149 +282,53 @@ pub unsafe extern "C" fn aers_dns_resolve(
             }),
         };
         // SAFETY: the module's contract.
-        unsafe { flags.write(handle.resolver.resolve(cb, req)) };
+        unsafe { lp(l) }.with_resolver(key_in(key), |r| r.resolve(cb, req))?;
         Ok(())
     })
 }
 
-/// Sends the query packet `pkt` whose answer goes to `cb` (its reference now held by the
-/// resolver); `*flags` tells the glue what to watch.
+/// Sends the query packet `pkt` on resolver `key`; its answer (decoded, as `dns_unpack` returns
+/// it; nothing when no server answered) goes to `cb` (its reference now held by the resolver).
 ///
 /// # Safety
 /// As in the module documentation.
 #[no_mangle]
 pub unsafe extern "C" fn aers_dns_request(
-    p: *mut DnsHandle,
+    l: *mut Loop,
+    key: u64,
     cb: Callback,
     pkt: *const u8,
     len: usize,
-    flags: *mut u32,
 ) -> Status {
     call(|| {
         // SAFETY: the module's contract.
-        let (handle, pkt) = unsafe { (h(p), bytes(pkt, len)) };
-        let f = handle
-            .resolver
-            .request(cb, pkt.to_vec())
-            .map_err(|msg| Fail::msg(libc::EINVAL, msg))?;
+        let pkt = unsafe { bytes(pkt, len) }.to_vec();
         // SAFETY: the module's contract.
-        unsafe { flags.write(f) };
-        Ok(())
+        unsafe { lp(l) }
+            .with_resolver(key_in(key), |r| r.request(cb, pkt))?
+            .map_err(|msg| Fail::msg(libc::EINVAL, msg))
     })
 }
 
-/// The resolver's socket `fd` is readable; `*flags` tells the glue what to watch.
+/// Sets the callback resolver `key` has called (among the loop's ready callbacks) after a
+/// request ended, when a slot may have come free (`wait_for_slot`); null removes it. The one
+/// it replaces goes to `*old` for release (null when none).
 ///
 /// # Safety
 /// As in the module documentation.
 #[no_mangle]
-pub unsafe extern "C" fn aers_dns_on_readable(
-    p: *mut DnsHandle,
-    fd: i32,
-    flags: *mut u32,
+pub unsafe extern "C" fn aers_dns_set_slot_callback(
+    l: *mut Loop,
+    key: u64,
+    cb: Callback,
+    old: *mut Callback,
 ) -> Status {
     call(|| {
+        let cb = (!cb.is_null()).then_some(cb);
         // SAFETY: the module's contract.
-        unsafe { flags.write(h(p).resolver.on_readable(fd)) };
-        Ok(())
-    })
-}
-
-/// The resolver's socket `fd` is writable; `*flags` tells the glue what to watch.
-///
-/// # Safety
-/// As in the module documentation.
-#[no_mangle]
-pub unsafe extern "C" fn aers_dns_on_writable(
-    p: *mut DnsHandle,
-    fd: i32,
-    flags: *mut u32,
-) -> Status {
-    call(|| {
+        let prev = unsafe { lp(l) }.with_resolver(key_in(key), |r| r.set_slot_callback(cb))?;
         // SAFETY: the module's contract.
-        unsafe { flags.write(h(p).resolver.on_writable(fd)) };
-        Ok(())
-    })
-}
-
-/// The resolver's deadline passed; `*flags` tells the glue what to watch.
-///
-/// # Safety
-/// As in the module documentation.
-#[no_mangle]
-pub unsafe extern "C" fn aers_dns_on_timeout(p: *mut DnsHandle, flags: *mut u32) -> Status {
-    call(|| {
-        // SAFETY: the module's contract.
-        unsafe { flags.write(h(p).resolver.on_timeout()) };
-        Ok(())
-    })
-}
-
-/// Seconds until the next deadline in `*secs`, or a negative value when there is none.
-///
-/// # Safety
-/// As in the module documentation.
-#[no_mangle]
-pub unsafe extern "C" fn aers_dns_next_timeout(p: *mut DnsHandle, secs: *mut f64) -> Status {
-    call(|| {
-        // SAFETY: the module's contract.
-        unsafe { secs.write(h(p).resolver.next_timeout().unwrap_or(-1.)) };
-        Ok(())
-    })
-}
-
-/// The descriptors to watch, as `*count` triples (fd, 1 for write / 0 for read, serial) at
-/// `*out`, valid until the next call.
-///
-/// # Safety
-/// As in the module documentation.
-#[no_mangle]
-pub unsafe extern "C" fn aers_dns_watch_list(
-    p: *mut DnsHandle,
-    out: *mut *const i32,
-    count: *mut usize,
-) -> Status {
-    call(|| {
-        // SAFETY: the module's contract.
-        let handle = unsafe { h(p) };
-        handle.watch = handle
-            .resolver
-            .watch_list()
-            .into_iter()
-            .flat_map(|(fd, w, serial)| [fd, w as i32, serial as i32])
-            .collect();
-        // SAFETY: the module's contract.
-        unsafe {
-            out.write(handle.watch.as_ptr());
-            count.write(handle.watch.len() / 3);
-        }
-        Ok(())
-    })
-}
-
-/// Takes the next finished request: its callback in `*cb` (whose reference passes to the
-/// glue) and its arguments (a list) at `*nodes`; `*cb` is null when none is finished.
-///
-/// # Safety
-/// As in the module documentation.
-#[no_mangle]
-pub unsafe extern "C" fn aers_dns_next_completion(
-    p: *mut DnsHandle,
-    cb: *mut Callback,
-    nodes: *mut *const FlatNode,
-    count: *mut usize,
-) -> Status {
-    call(|| {
-        // SAFETY: the module's contract.
-        match unsafe { h(p) }.resolver.next_completion() {
-            // SAFETY: the module's contract.
-            Some(c) => unsafe {
-                cb.write(c.cb);
-                hand_out(Value::List(c.args), nodes, count);
-            },
-            // SAFETY: the module's contract.
-            None => unsafe { cb.write(std::ptr::null_mut()) },
-        }
+        unsafe { old.write(cb_or_null(prev)) };
         Ok(())
     })
 }
@@ -446,15 +350,27 @@ pub struct AersDnsStats {
     pub has_slot: i32,
 }
 
-/// The resolver's statistics in `*out`.
+/// The resolver.
+///
+/// # Safety
+/// As in the module documentation.
+unsafe fn resolver<'a>(l: *mut Loop, key: u64) -> Result<&'a Resolver, Fail> {
+    // SAFETY: the module's contract.
+    unsafe { lp(l) }
+        .dns
+        .get(key_in(key))
+        .ok_or(Fail::errno(libc::EBADF))
+}
+
+/// Resolver `key`'s statistics in `*out`.
 ///
 /// # Safety
 /// As in the module documentation.
 #[no_mangle]
-pub unsafe extern "C" fn aers_dns_stats(p: *mut DnsHandle, out: *mut AersDnsStats) -> Status {
+pub unsafe extern "C" fn aers_dns_stats(l: *mut Loop, key: u64, out: *mut AersDnsStats) -> Status {
     call(|| {
         // SAFETY: the module's contract.
-        let r = &unsafe { h(p) }.resolver;
+        let r = unsafe { resolver(l, key) }?;
         // SAFETY: the module's contract.
         unsafe {
             out.write(AersDnsStats {
@@ -470,15 +386,286 @@ pub unsafe extern "C" fn aers_dns_stats(p: *mut DnsHandle, out: *mut AersDnsStat
     })
 }
 
-/// Empties the answer cache.
+/// Empties resolver `key`'s answer cache.
 ///
 /// # Safety
 /// As in the module documentation.
 #[no_mangle]
-pub unsafe extern "C" fn aers_dns_clear_cache(p: *mut DnsHandle) -> Status {
+pub unsafe extern "C" fn aers_dns_clear_cache(l: *mut Loop, key: u64) -> Status {
     call(|| {
         // SAFETY: the module's contract.
-        unsafe { h(p) }.resolver.clear_cache();
+        unsafe { lp(l) }.with_resolver(key_in(key), Resolver::clear_cache)?;
+        Ok(())
+    })
+}
+
+/// The descriptors of resolver `key`'s open sockets, as a list of numbers at `*nodes` (for
+/// the tests of fork handling).
+///
+/// # Safety
+/// As in the module documentation.
+#[no_mangle]
+pub unsafe extern "C" fn aers_dns_sockets(
+    l: *mut Loop,
+    key: u64,
+    nodes: *mut *const FlatNode,
+    count: *mut usize,
+) -> Status {
+    call(|| {
+        // SAFETY: the module's contract.
+        let fds = unsafe { lp(l) }.with_resolver(key_in(key), |r| r.socket_fds())?;
+        let v = Value::List(fds.into_iter().map(|fd| Value::Int(fd.into())).collect());
+        // SAFETY: the module's contract.
+        unsafe { hand_out(v, nodes, count) };
+        Ok(())
+    })
+}
+
+/// The names a look-up of `look`'s name asks for, in order (its search list, or else resolver
+/// `key`'s, and `ndots`), as a list of byte strings at `*nodes`: for `resolve` on a subclass
+/// that overrides `request`.
+///
+/// # Safety
+/// As in the module documentation.
+#[no_mangle]
+pub unsafe extern "C" fn aers_dns_search_names(
+    l: *mut Loop,
+    key: u64,
+    look: *const AersDnsLookup,
+    nodes: *mut *const FlatNode,
+    count: *mut usize,
+) -> Status {
+    call(|| {
+        // SAFETY: the module's contract.
+        let look = unsafe { &*look };
+        // SAFETY: the module's contract (the buffers of the look-up).
+        let (name, search) = unsafe { (look.name(), look.search()) };
+        // SAFETY: the module's contract.
+        let settings = unsafe { resolver(l, key) }?.settings();
+        let names = match name {
+            Some(name) => search_names(&name, search.as_deref(), &settings.search, settings.ndots),
+            None => Vec::new(),
+        };
+        // SAFETY: the module's contract.
+        unsafe {
+            hand_out(
+                Value::List(names.into_iter().map(Value::Bytes).collect()),
+                nodes,
+                count,
+            )
+        };
+        Ok(())
+    })
+}
+
+/// A record of an answer as Perl code holds it (`[name, type, class, ttl, data...]`), for
+/// [`aers_dns_examine`].
+#[repr(C)]
+pub struct AersDnsAnswer {
+    /// The owner name.
+    pub owner: *const u8,
+    /// Its length.
+    pub owner_len: usize,
+    /// The type field (a name of the type table or a number, as text).
+    pub rtype: *const u8,
+    /// Its length.
+    pub rtype_len: usize,
+    /// The first data field (a CNAME's target).
+    pub target: *const u8,
+    /// Its length.
+    pub target_len: usize,
+    /// Non-zero when the record has a (defined) first data field.
+    pub has_target: i32,
+}
+
+/// The arguments of [`aers_dns_examine`].
+#[repr(C)]
+pub struct AersDnsExamine {
+    /// The answer's records.
+    pub answers: *const AersDnsAnswer,
+    /// How many.
+    pub nanswers: usize,
+    /// The name the question was about (lower case).
+    pub name: *const u8,
+    /// Its length.
+    pub name_len: usize,
+    /// CNAME links still allowed; negative: a new name (all of them).
+    pub depth: i32,
+    /// The look-up's query type.
+    pub qtype: u16,
+    /// Record types accepted, `naccept` of them.
+    pub accept: *const u16,
+    /// How many accepted types; -1: the query type only.
+    pub naccept: isize,
+}
+
+/// A Perl record, borrowed.
+struct PerlAnswer<'a> {
+    owner: &'a [u8],
+    rtype: Option<u16>,
+    target: Option<&'a [u8]>,
+}
+
+impl AnswerRecord for PerlAnswer<'_> {
+    type Name = Vec<u8>;
+    fn owner_is(&self, name: &Vec<u8>) -> bool {
+        self.owner.eq_ignore_ascii_case(name)
+    }
+    fn rtype(&self) -> Option<u16> {
+        self.rtype
+    }
+    fn cname_target(&self) -> Option<Vec<u8>> {
+        self.target.map(<[u8]>::to_ascii_lowercase)
+    }
+}
+
+/// What an answer (records in Perl's form) means for a look-up, by the rules of the Rust
+/// look-ups (rust/dns/lookup.rs: `examine`): `*verdict` is one of `AERS_DNS_FOUND`,
+/// `AERS_DNS_ASK`, `AERS_DNS_NEXT_NAME`, and `*nodes` a list of the name now asked about, the
+/// CNAME links still allowed, and (found) the indices of the records of the result.
+///
+/// # Safety
+/// As in the module documentation.
+#[no_mangle]
+pub unsafe extern "C" fn aers_dns_examine(
+    ex: *const AersDnsExamine,
+    verdict: *mut u32,
+    nodes: *mut *const FlatNode,
+    count: *mut usize,
+) -> Status {
+    call(|| {
+        // SAFETY: the module's contract.
+        let ex = unsafe { &*ex };
+        // SAFETY: the module's contract (the arrays of the arguments).
+        let raw = unsafe { array(ex.answers, ex.nanswers) };
+        let answers: Vec<PerlAnswer> = raw
+            .iter()
+            .map(|a| PerlAnswer {
+                // SAFETY: the module's contract (the buffers of each record).
+                owner: unsafe { bytes(a.owner, a.owner_len) },
+                // SAFETY: as above.
+                rtype: wire::type_code(unsafe { bytes(a.rtype, a.rtype_len) }),
+                // SAFETY: as above.
+                target: (a.has_target != 0).then(|| unsafe { bytes(a.target, a.target_len) }),
+            })
+            .collect();
+        // SAFETY: the module's contract (the buffers of the arguments).
+        let mut name = unsafe { bytes(ex.name, ex.name_len) }.to_vec();
+        let mut depth = u32::try_from(ex.depth).unwrap_or(MAX_CNAME_DEPTH);
+        let accept = Accept::new(
+            // SAFETY: the module's contract (the arrays of the arguments).
+            (ex.naccept >= 0).then(|| unsafe { array(ex.accept, ex.naccept as usize) }.to_vec()),
+            ex.qtype,
+        );
+        let (v, found) = match examine(&answers, &mut name, &accept, &mut depth) {
+            Verdict::Found(found) => (AERS_DNS_FOUND, found),
+            Verdict::Ask => (AERS_DNS_ASK, Vec::new()),
+            Verdict::NextName => (AERS_DNS_NEXT_NAME, Vec::new()),
+        };
+        let mut out = vec![Value::Bytes(name), Value::Int(depth.into())];
+        out.extend(found.into_iter().map(|i| Value::Int(i as i64)));
+        // SAFETY: the module's contract.
+        unsafe {
+            verdict.write(v);
+            hand_out(Value::List(out), nodes, count);
+        }
+        Ok(())
+    })
+}
+
+/// The tables of AnyEvent::DNS, from the one place they are kept (rust/dns/wire.rs and the
+/// resolver's defaults), as a hash at `*nodes`: `type`, `class`, `opcode`, `rcode` (lists of
+/// name, number pairs; opcodes and rcodes without a name map their number to itself) and
+/// `defaults` (the resolver's settings: `timeout` list, `ndots`, `max_outstanding`, `reuse`,
+/// `edns0`, `cache`; and `port`, the DNS port).
+///
+/// # Safety
+/// As in the module documentation.
+#[no_mangle]
+pub unsafe extern "C" fn aers_dns_tables(nodes: *mut *const FlatNode, count: *mut usize) -> Status {
+    call(|| {
+        let pairs = |t: &[(u16, &str)]| {
+            Value::List(
+                t.iter()
+                    .flat_map(|&(code, name)| [Value::str(name), Value::Int(code.into())])
+                    .collect(),
+            )
+        };
+        let coded = |t: &[(u16, &str)]| {
+            Value::List(
+                (0..=wire::MAX_CODE)
+                    .flat_map(|code| {
+                        let name = t
+                            .iter()
+                            .find(|&&(c, _)| c == code)
+                            .map(|&(_, n)| n.to_string())
+                            .unwrap_or_else(|| code.to_string());
+                        [Value::str(name), Value::Int(code.into())]
+                    })
+                    .collect(),
+            )
+        };
+        let d = Settings::default();
+        let defaults = Value::Map(vec![
+            (
+                "timeout",
+                Value::List(
+                    d.timeouts
+                        .iter()
+                        .map(|t| Value::Int(t.as_secs() as i64))
+                        .collect(),
+                ),
+            ),
+            ("ndots", Value::Int(d.ndots as i64)),
+            ("max_outstanding", Value::Int(d.max_outstanding as i64)),
+            ("reuse", Value::Int(d.reuse.as_secs() as i64)),
+            ("edns0", Value::Int(d.edns_payload.unwrap_or(0).into())),
+            ("cache", Value::Int(d.cache.into())),
+            ("port", Value::Int(DNS_PORT.into())),
+        ]);
+        let v = Value::Map(vec![
+            ("type", pairs(wire::TYPES)),
+            ("class", pairs(wire::CLASSES)),
+            ("opcode", coded(wire::OPCODES)),
+            ("rcode", coded(wire::RCODES)),
+            ("defaults", defaults),
+        ]);
+        // SAFETY: the module's contract.
+        unsafe { hand_out(v, nodes, count) };
+        Ok(())
+    })
+}
+
+/// The text of a hosts file parsed (rust/dns/hosts.rs), for AnyEvent::Socket's
+/// `_parse_hosts`: a list of `[name, [IPv4 addresses], [IPv6 addresses]]` (addresses packed,
+/// 4 and 16 bytes), names in the order they first appear.
+///
+/// # Safety
+/// As in the module documentation.
+#[no_mangle]
+pub unsafe extern "C" fn aers_dns_parse_hosts(
+    text: *const u8,
+    len: usize,
+    nodes: *mut *const FlatNode,
+    count: *mut usize,
+) -> Status {
+    call(|| {
+        // SAFETY: the module's contract.
+        let text = unsafe { bytes(text, len) };
+        let v = Value::List(
+            parse_hosts(text)
+                .into_iter()
+                .map(|e| {
+                    Value::List(vec![
+                        Value::Bytes(e.name),
+                        Value::List(e.v4.iter().map(|a| Value::str(a.octets())).collect()),
+                        Value::List(e.v6.iter().map(|a| Value::str(a.octets())).collect()),
+                    ])
+                })
+                .collect(),
+        );
+        // SAFETY: the module's contract.
+        unsafe { hand_out(v, nodes, count) };
         Ok(())
     })
 }
@@ -510,8 +697,26 @@ pub unsafe extern "C" fn aers_dns_unpack(
 pub struct AersDnsPack {
     /// The message id.
     pub id: u16,
-    /// The header flags.
-    pub flags: u16,
+    /// The opcode.
+    pub opcode: u16,
+    /// The response code.
+    pub rcode: u16,
+    /// The header flags (each non-zero for set): response (qr), authoritative answer (aa),
+    /// truncated (tc), recursion desired (rd) and available (ra), authentic data (ad),
+    /// checking disabled (cd).
+    pub qr: u8,
+    /// (aa)
+    pub aa: u8,
+    /// (tc)
+    pub tc: u8,
+    /// (rd)
+    pub rd: u8,
+    /// (ra)
+    pub ra: u8,
+    /// (ad)
+    pub ad: u8,
+    /// (cd)
+    pub cd: u8,
     /// EDNS0 payload size; 0: no OPT record.
     pub edns_payload: u32,
     /// The questions' names, `nquestions` of them.
@@ -565,7 +770,15 @@ pub unsafe extern "C" fn aers_dns_pack(
         }
         let req = PackRequest {
             id: r.id,
-            flags: r.flags,
+            opcode: r.opcode as u8,
+            rcode: r.rcode,
+            qr: r.qr != 0,
+            aa: r.aa != 0,
+            tc: r.tc != 0,
+            rd: r.rd != 0,
+            ra: r.ra != 0,
+            ad: r.ad != 0,
+            cd: r.cd != 0,
             edns_payload: (r.edns_payload > 0).then_some(r.edns_payload as u16),
             questions,
         };

@@ -6,7 +6,9 @@
 //! opaque pointers ([`crate::Callback`]).
 //!
 //! One submodule per area: `watchers` (the loop and its watchers), `socket`, `idn`, `dns`,
-//! `stream` (AnyEvent::Handle's netstring parser), `tls`.
+//! `stream` (AnyEvent::Handle's netstring parser), `tls`. Structured values (DNS
+//! records, decoded packets, a DNS callback's arguments) are handed out as flattened trees
+//! ([`hand_out`]).
 
 pub mod contract;
 pub use contract::{Status, AERS_OK, AERS_PANICKED};
@@ -19,8 +21,10 @@ pub mod stream;
 pub mod tls;
 pub mod watchers;
 
+use crate::dns::value::{flatten, FlatNode, Value};
 use crate::Callback;
 use slotmap::{Key, KeyData};
+use std::cell::RefCell;
 
 /// The bytes at `p`: a C buffer of `len` bytes (`p` may be null when `len` is 0).
 ///
@@ -80,4 +84,30 @@ pub(crate) fn key_out<K: Key>(key: K) -> u64 {
 #[inline]
 pub(crate) fn cb_or_null(cb: Option<Callback>) -> Callback {
     cb.unwrap_or(std::ptr::null_mut())
+}
+
+thread_local! {
+    /// The last value handed out, kept alive while the glue copies it.
+    static OUT: RefCell<(Value, Vec<FlatNode>)> = const { RefCell::new((Value::Undef, Vec::new())) };
+}
+
+/// Stores `v` and points `nodes`/`count` at its flattened form, valid until the next value is
+/// handed out (the glue copies it into Perl data at once).
+///
+/// # Safety
+/// `nodes` and `count` are writable.
+pub(crate) unsafe fn hand_out(v: Value, nodes: *mut *const FlatNode, count: *mut usize) {
+    OUT.with(|out| {
+        let mut out = out.borrow_mut();
+        out.0 = v;
+        let mut flat = std::mem::take(&mut out.1);
+        flat.clear();
+        flatten(&out.0, &mut flat);
+        out.1 = flat;
+        // SAFETY: the caller's guarantee.
+        unsafe {
+            nodes.write(out.1.as_ptr());
+            count.write(out.1.len());
+        }
+    });
 }

@@ -7,7 +7,8 @@
 //! type.
 
 use super::contract::{call, install_quiet_panic_hook, Status};
-use super::{cb_or_null, key_in, key_out};
+use super::{cb_or_null, hand_out, key_in, key_out};
+use crate::dns::value::{FlatNode, Value};
 use crate::event_loop::{wall_time, Loop};
 use crate::Callback;
 
@@ -34,6 +35,11 @@ pub struct AersReady {
     pub pid: i32,
     /// The child's wait status (child watchers).
     pub status: i32,
+    /// Non-null for a finished DNS request: its arguments, a list node (valid until the next
+    /// call).
+    pub args: *const FlatNode,
+    /// 1: not to be called; the caller only releases the reference (which it owns).
+    pub release: i32,
 }
 
 /// Creates the loop in `*out`.
@@ -271,6 +277,12 @@ pub unsafe extern "C" fn aers_next_ready(
             Some((pid, status)) => (1, pid, status),
             None => (0, 0, 0),
         };
+        let mut args: *const FlatNode = std::ptr::null();
+        if let Some(values) = r.args {
+            let mut count = 0;
+            // SAFETY: two locals, writable.
+            unsafe { hand_out(Value::List(values), &mut args, &mut count) };
+        }
         // SAFETY: out and found are writable (the module's contract).
         unsafe {
             out.write(AersReady {
@@ -279,6 +291,8 @@ pub unsafe extern "C" fn aers_next_ready(
                 is_child,
                 pid,
                 status,
+                args,
+                release: r.release as i32,
             });
             found.write(true);
         }

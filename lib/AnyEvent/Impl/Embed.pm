@@ -261,8 +261,8 @@ whole Rust loop into it as a single source:
 =over 4
 
 =item * a read watcher of the foreign loop on the epoll descriptor of ours
-(L<AnyEvent::Impl::Rust/backend_fd>), which becomes readable when an io watcher or a signal of
-ours has something to report;
+(L<AnyEvent::Impl::Rust/backend_fd>), which becomes readable when an io watcher, a signal or
+a resolver socket of ours has something to report;
 
 =item * one timer of the foreign loop for our next deadline
 (L<AnyEvent::Impl::Rust/next_timeout>);

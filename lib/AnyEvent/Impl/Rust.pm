@@ -53,21 +53,23 @@ Runs one iteration without waiting: calls whatever is ready now. Returns nothing
 
 =head2 backend_fd()
 
-Returns the epoll file descriptor. It becomes readable when an io watcher or a signal has
-something to report, so another event loop can watch it and call C<run_nowait> then.
+Returns the epoll file descriptor. It becomes readable when an io watcher, a signal or a
+socket of an L<AnyEvent::DNS> resolver has something to report, so another event loop can
+watch it and call C<run_nowait> then.
 
 =head2 next_timeout()
 
-Returns the number of seconds until the loop must run again to serve a timer (0 when something
-is due already: idle watchers, postponed callbacks, always-ready descriptors, io
-watchers created or changed since the last iteration, which epoll does not know yet), or undef when
+Returns the number of seconds until the loop must run again to serve a timer or a DNS
+request's timeout (0 when something is due already: idle watchers, postponed callbacks and
+finished DNS requests, always-ready descriptors, io watchers created or changed since the last
+iteration, which epoll does not know yet), or undef when
 only an event on C<backend_fd> can make work. An embedding loop waits at most this long before
 calling C<run_nowait>.
 
 =head2 is_active()
 
 Returns true while the loop has something to watch or to call: io, timer, signal, child or idle
-watchers, postponed callbacks, or ready callbacks not yet called. An embedding loop may stop
+watchers, DNS requests in flight, postponed callbacks, or ready callbacks not yet called. An embedding loop may stop
 counting the loop as a reason to keep running while it returns false.
 
 =head1 EMBEDDING EXAMPLE

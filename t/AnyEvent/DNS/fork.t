@@ -17,7 +17,7 @@ my $cv = AE::cv;
 $r->resolve('forked.test', 'a', sub { $cv->send(map $_->[4], @_) });
 is recv_within($cv, 5, 'the parent answer'), '10.7.7.7', 'the parent resolves before the fork';
 my %parent_sockets = map { $_ => 1 } _watched_sockets($r);
-ok %parent_sockets, 'the parent watches its resolver sockets';
+ok %parent_sockets, 'the parent has its resolver sockets';
 
 pipe my $from_child, my $to_parent or die "pipe: $!";
 my $pid = fork // die "fork: $!";
@@ -45,14 +45,13 @@ my $line = <$from_child>;
 waitpid $pid, 0;
 my ($answer, $shared) = split ' ', $line // '';
 is $answer, '10.7.7.7', 'the child gets its answer';
-is $shared, 0, 'the child watches none of the sockets it inherited';
+is $shared, 0, 'the child uses none of the sockets it inherited';
 
 done_testing;
 
-# The sockets ("socket:[inode]") behind the fds the resolver's io watchers watch (they are
-# keyed "fd/serial/write").
+# The sockets ("socket:[inode]") behind the resolver's descriptors (as the loop, which owns
+# the resolver, lists them).
 sub _watched_sockets {
     my ($resolver) = @_;
-    my %fd = map { (split m{/})[0] => 1 } keys %{ $resolver->{_io} || {} };
-    return grep { defined } map { readlink "/proc/self/fd/$_" } keys %fd;
+    return grep { defined } map { readlink "/proc/self/fd/$_" } AnyEvent::DNS::_rs_sockets($resolver->{_rs});
 }

@@ -22,7 +22,7 @@ sub write_hosts {
     close $fh;
     utime $mtime, $mtime, "$dir/hosts";
 }
-write_hosts("# test hosts\n10.7.7.7 onlyhosts.test Alias.Test\n10.8.8.8 www.test\nfd00::7 onlyhosts.test\n10.9.9.9 dotted.test.\n", time - 100);
+write_hosts("# test hosts\n10.7.7.7 onlyhosts.test Alias.Test\n10.8.8.8 www.test\nfd00::7 onlyhosts.test\n10.9.9.9 dotted.test.\n127.1 short.test\n", time - 100);
 $ENV{PERL_ANYEVENT_HOSTS} = "$dir/hosts";
 
 sub got {
@@ -39,6 +39,8 @@ is_deeply got(\&AnyEvent::DNS::a, 'www.test'), ['10.1.1.1'], 'DNS answers take p
 is_deeply got(\&AnyEvent::DNS::a, 'nowhere.test'), [], 'in neither: empty list';
 is_deeply got(\&AnyEvent::DNS::a, 'dotted.test.'), ['10.9.9.9'], 'a name listed with a final dot, looked up with one';
 is_deeply got(\&AnyEvent::DNS::a, 'dotted.test'), ['10.9.9.9'], '... and without';
+is_deeply got(\&AnyEvent::DNS::a, 'short.test'), ['127.0.0.1'],
+    'addresses read as AnyEvent::Socket reads them (one parser for both)';
 
 my $cv = AE::cv;
 AnyEvent::DNS::resolver()->resolve('onlyhosts.test', 'a', sub { $cv->send(@_) });

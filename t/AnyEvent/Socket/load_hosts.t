@@ -32,6 +32,12 @@ is_deeply(\%AnyEvent::Socket::HOSTS, {
     'two.test'    => [[parse_ipv4('10.0.0.2')]],
     'dotted.test' => [[parse_ipv4('10.0.0.3')]],
 }, '_parse_hosts fills %HOSTS: names lower-cased, [IPv4 list, IPv6 list] in binary form');
+AnyEvent::Socket::_parse_hosts("127.1 short.test\n0x7f.0.0.2 hex.test\n::ffff:10.1 mapped.test\n");
+is_deeply(\%AnyEvent::Socket::HOSTS, {
+    'short.test'  => [[parse_ipv4('127.0.0.1')]],
+    'hex.test'    => [[parse_ipv4('127.0.0.2')]],
+    'mapped.test' => [undef, [parse_ipv6('::ffff:10.0.0.1')]],
+}, '... addresses in every form parse_ipv4 and parse_ipv6 take');
 AnyEvent::Socket::_parse_hosts('');
 is_deeply(\%AnyEvent::Socket::HOSTS, {}, '... and empties it first');
 
