@@ -2,10 +2,11 @@
  *
  * This file: the loop and its watchers (argument conversion, watcher objects: a blessed
  * reference to a scalar holding the Rust watcher key; reference counting of callbacks; calling
- * the ready callbacks the loop hands out) and the helpers every area shares (xs/glue.h). The
- * loop's logic is Rust (rust/event_loop.rs); the other areas keep their glue in xs/<area>.c
- * (C functions, declared in xs/<area>.h) and xs/<area>.xsh (their XSUBs, INCLUDEd at the end);
- * AnyEvent::Handle's read queue drain and write-now paths are C (xs/handle.c). */
+ * the ready callbacks the loop hands out), the constants Perl gets from C (ae_constants, the
+ * condvar keys) and the helpers every area shares (xs/glue.h). The loop's logic is Rust
+ * (rust/event_loop.rs); the other areas keep their glue in xs/<area>.c (C functions, declared
+ * in xs/<area>.h) and xs/<area>.xsh (their XSUBs, INCLUDEd at the end); AnyEvent::Handle's
+ * engine is C (xs/handle.c). */
 
 #define PERL_NO_GET_CONTEXT
 #include "EXTERN.h"
@@ -62,6 +63,18 @@ static const struct { const char *pkg, *name; IV value; } ae_constants[] = {
     { "AnyEvent::DNS", "_NEXT_NAME", AERS_DNS_NEXT_NAME },
 };
 static HV *condvar_stash;
+
+/* The keys of a condvar's hash, which this file (AE::cv, _wait) and lib/AnyEvent/CondVar.pm
+ * share: defined here only, installed into AnyEvent::CondVar::Base as constant subs at boot. */
+#define CV_SENT "_ae_sent"    /* the values sent (an array reference) */
+#define CV_CB "_ae_cb"        /* the callback of cb */
+#define CV_CROAK "_ae_croak"  /* the message of croak */
+#define CV_COUNTER "_ae_counter"
+#define CV_END_CB "_ae_end_cb"
+static const struct { const char *name, *key; } cv_keys[] = {
+    { "_SENT", CV_SENT }, { "_CB", CV_CB }, { "_CROAK", CV_CROAK },
+    { "_COUNTER", CV_COUNTER }, { "_END_CB", CV_END_CB },
+};
 
 /* Croaks at the user's line: through Carp when called from one of our Perl modules (listed in
  * %Carp::Internal), directly otherwise (Carp would print a backtrace when the XSUB was called
@@ -275,6 +288,8 @@ BOOT:
     condvar_stash = gv_stashpv("AnyEvent::CondVar", GV_ADD);
     for (i = 0; i < (int)(sizeof ae_constants / sizeof ae_constants[0]); i++)
         newCONSTSUB(gv_stashpv(ae_constants[i].pkg, GV_ADD), ae_constants[i].name, newSViv(ae_constants[i].value));
+    for (i = 0; i < (int)(sizeof cv_keys / sizeof cv_keys[0]); i++)
+        newCONSTSUB(gv_stashpvs("AnyEvent::CondVar::Base", GV_ADD), cv_keys[i].name, newSVpv(cv_keys[i].key, 0));
 }
 
 SV *
@@ -387,14 +402,18 @@ idle(SV *cb)
     OUTPUT:
         RETVAL
 
+# (AnyEvent->condvar calls it as AnyEvent::_new_condvar: AE::cv may be hooked to call that
+# method, see AnyEvent::Base)
 SV *
 cv(...)
     PROTOTYPE: ;&
+    ALIAS:
+        AnyEvent::_new_condvar = 1
     CODE:
     {
         HV *hv = newHV();
         if (items > 0 && SvOK(ST(0)))
-            hv_stores(hv, "_ae_cb", newSVsv(ST(0)));
+            hv_stores(hv, CV_CB, newSVsv(ST(0)));
         RETVAL = sv_bless(newRV_noinc((SV *)hv), condvar_stash);
     }
     OUTPUT:
@@ -467,7 +486,7 @@ _wait(SV *cv)
             croak("AnyEvent::CondVar: not a condition variable");
         hv = (HV *)SvRV(cv);
         user_errno = errno;
-        while (!hv_exists(hv, "_ae_sent", 8))
+        while (!hv_exists(hv, CV_SENT, sizeof CV_SENT - 1))
             one_iteration(aTHX_ 1, user_errno);
     }
 

@@ -192,16 +192,12 @@ int aers_dns_pack(const aers_dns_pack_req *r, const aers_dns_node **nodes, size_
 int aers_dns_parse_resolv_conf(const char *text, size_t len, const aers_dns_node **nodes, size_t *count);
 int aers_dns_ptr_name(const char *text, size_t len, const aers_dns_node **nodes, size_t *count);
 
-/* --- AnyEvent::Handle's stream helpers (rust/ffi/stream.rs) --- */
+/* --- AnyEvent::Handle's netstring parser (rust/ffi/stream.rs) --- */
 
 #define AERS_NETSTRING_INCOMPLETE 0
 #define AERS_NETSTRING_COMPLETE 1
 #define AERS_NETSTRING_MALFORMED 2
 
-int aers_stream_read(int32_t fd, char *buf, size_t len, size_t *got);
-int aers_stream_write(int32_t fd, const char *buf, size_t len, size_t *put);
-int aers_find_line_end(const char *buf, size_t len, size_t from, size_t *start, size_t *end, bool *found);
-int aers_find_marker(const char *buf, size_t len, const char *needle, size_t nlen, size_t from, size_t *at, bool *found);
 int aers_parse_netstring(const char *buf, size_t len, size_t max, int32_t *state, size_t *start, size_t *dlen);
 
 /* --- TLS (rust/ffi/tls.rs) --- */

@@ -201,7 +201,7 @@ sub idle {
 
 sub condvar {
     my (undef, %arg) = @_;
-    bless { defined $arg{cb} ? (_ae_cb => $arg{cb}) : () }, 'AnyEvent::CondVar';
+    AnyEvent::_new_condvar($arg{cb});
 }
 
 sub now        { AE::now() }

@@ -4,9 +4,9 @@
 //! watcher kinds AnyEvent offers: io ([`io`]), timers ([`timer`]), signals ([`signal`]), child
 //! processes ([`child`]) and idle/postponed callbacks (in [`event_loop`]); besides the loop, the
 //! socket calls of AnyEvent::Socket ([`socket`]), the DNS resolver of AnyEvent::DNS ([`dns`]),
-//! IDN conversions ([`idn`]), and AnyEvent::Handle's I/O and scanners ([`stream`]) and TLS
-//! ([`tls`]). The Perl glue reaches all of it only through the C ABI in [`ffi`], whose contract
-//! (statuses, panics, the last-error channel) is in [`ffi::contract`].
+//! IDN conversions ([`idn`]), and for AnyEvent::Handle TLS ([`tls`]) with its stream I/O and the
+//! netstring parser ([`stream`]). The Perl glue reaches all of it only through the C ABI in
+//! [`ffi`], whose contract (statuses, panics, the last-error channel) is in [`ffi::contract`].
 //!
 //! Callbacks are opaque pointers (Perl code references) that Rust stores and hands back; Rust
 //! never calls into Perl. The glue asks for ready callbacks one at a time and calls them itself,

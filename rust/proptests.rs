@@ -1,6 +1,6 @@
 //! Property tests of the code that takes what the network or a careless caller hands it: the
-//! DNS decoder, name parsing and the resolver's answer path; the line, marker and netstring
-//! scanners; the TLS record path. Random and mutated input must never panic, and every outcome
+//! DNS decoder, name parsing and the resolver's answer path; the netstring parser; the TLS
+//! record path. Random and mutated input must never panic, and every outcome
 //! is one of the documented statuses. Case counts are bounded so that `make test` stays fast.
 
 use crate::dns::lookup::LookupRequest;
@@ -281,21 +281,6 @@ fn scan_bytes() -> impl Strategy<Value = Vec<u8>> {
 
 proptest! {
     #![proptest_config(config(1024))]
-
-    #[test]
-    fn line_ends_are_the_first_newline(buf in scan_bytes(), from in 0usize..220) {
-        let expect = buf.get(from..).and_then(|rest| rest.iter().position(|&b| b == b'\n')).map(|p| {
-            let nl = from + p;
-            (if nl > from && buf[nl - 1] == b'\r' { nl - 1 } else { nl }, nl + 1)
-        });
-        prop_assert_eq!(stream::find_line_end(&buf, from), expect);
-    }
-
-    #[test]
-    fn markers_are_the_first_occurrence(buf in scan_bytes(), needle in vec(prop::sample::select(b"\r\n:,0a".to_vec()), 1..5), from in 0usize..220) {
-        let expect = buf.get(from..).and_then(|rest| rest.windows(needle.len()).position(|w| w == &needle[..])).map(|p| from + p);
-        prop_assert_eq!(stream::find_marker(&buf, &needle, from), expect);
-    }
 
     #[test]
     fn netstrings_follow_the_specification(buf in scan_bytes(), max in prop_oneof![Just(usize::MAX), Just(1usize << 40), 0usize..300]) {

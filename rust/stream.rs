@@ -1,8 +1,7 @@
-//! Byte-stream I/O and scanning for AnyEvent::Handle: non-blocking reads and writes on a file
-//! descriptor, and the hot scanners of the read types (line ends, fixed markers, netstring
-//! headers) on top of memchr.
+//! Byte-stream I/O on a file descriptor for the TLS sessions (rust/tls.rs): non-blocking reads
+//! and writes, writev of queued records; and the netstring parser of AnyEvent::Handle's
+//! netstring read type. (A plain Handle reads and writes its socket from C, xs/handle.c.)
 
-use memchr::{memchr, memmem};
 use std::io;
 
 /// Reads once from `fd` into `buf`. Ok(0) is end of file.
@@ -68,23 +67,6 @@ pub(crate) fn write_vectored_from(fd: i32, bufs: &[io::IoSlice<'_>]) -> io::Resu
     }
 }
 
-/// The first line end (`\012`, optionally preceded by `\015`) at or after `from`, as the
-/// range (start, end) of the marker.
-pub(crate) fn find_line_end(buf: &[u8], from: usize) -> Option<(usize, usize)> {
-    let nl = from + memchr(b'\n', buf.get(from..)?)?;
-    let start = if nl > from && buf[nl - 1] == b'\r' {
-        nl - 1
-    } else {
-        nl
-    };
-    Some((start, nl + 1))
-}
-
-/// The offset of the first `needle` at or after `from`.
-pub(crate) fn find_marker(buf: &[u8], needle: &[u8], from: usize) -> Option<usize> {
-    Some(from + memmem::find(buf.get(from..)?, needle)?)
-}
-
 /// What the start of a buffer says about a netstring (`<digits>:<data>,`).
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Netstring {
@@ -126,26 +108,6 @@ pub(crate) fn parse_netstring(buf: &[u8], max: usize) -> Netstring {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn line_ends() {
-        assert_eq!(find_line_end(b"ab\r\ncd\n", 0), Some((2, 4)));
-        assert_eq!(find_line_end(b"ab\r\ncd\n", 4), Some((6, 7)));
-        assert_eq!(find_line_end(b"\nx", 0), Some((0, 1)));
-        assert_eq!(find_line_end(b"abc", 0), None);
-        assert_eq!(
-            find_line_end(b"a\r\n", 2),
-            Some((2, 3)),
-            "the \\r before `from` is not ours"
-        );
-    }
-
-    #[test]
-    fn markers() {
-        assert_eq!(find_marker(b"a\r\n\r\nb", b"\r\n\r\n", 0), Some(1));
-        assert_eq!(find_marker(b"abc", b"x", 0), None);
-        assert_eq!(find_marker(b"abc", b"c", 9), None);
-    }
 
     #[test]
     fn netstrings() {

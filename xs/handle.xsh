@@ -2,22 +2,22 @@ MODULE = AnyEvent		PACKAGE = AnyEvent::Handle
 
 PROTOTYPES: DISABLE
 
+BOOT:
+    handle_boot(aTHX);
+
+# The XSUBs of the Handle engine (xs/handle.c). Those taking a handle want a reference to its
+# hash (AnyEvent::Handle::destroyed objects never get here: their methods are AUTOLOADed).
+
 # Writes what the kernel takes of wbuf to fd, which must still be fh's (else EBADF); returns the
-# count written, or undef with $! set.
+# count written, or undef with $! set. (No activity timestamps: for linger and the prelude.)
 void
-_write(SV *fh, IV fd, SV *wbuf)
+_write(SV *fh, SV *fd, SV *wbuf)
     PPCODE:
     {
-        STRLEN len;
-        size_t put = 0;
-        char *p = bytes_of(aTHX_ wbuf, &len, "AnyEvent::Handle write");
-        int st = fd_owned(aTHX_ fh, fd) ? aers_stream_write((int)fd, p, len, &put) : EBADF;
-        CHECK_PANIC(st, "AnyEvent::Handle write");
+        size_t put;
+        int st = write_plain(aTHX_ fh, fd, wbuf, &put);
         if (st)
             RETURN_ERRNO(st);
-        IO_SUCCEEDED();
-        chop_front(aTHX_ wbuf, put);
-        SvSETMAGIC(wbuf);
         mXPUSHu(put);
     }
 
@@ -29,40 +29,18 @@ _fd_owned(SV *fh, SV *fd)
     OUTPUT:
         RETVAL
 
+# (line, eol) taken off the front of rbuf, or nothing: the line type's reader closures.
 void
 _take_line(SV *rbuf, SV *eol = NULL)
     PPCODE:
     {
-        STRLEN len, nlen = 0;
-        size_t start, end;
-        const char *p, *needle = NULL;
-        bool found;
-        if (!SvOK(rbuf))
-            XSRETURN_EMPTY;
-        p = bytes_of(aTHX_ rbuf, &len, "AnyEvent::Handle line");
-        if (eol) {
-            needle = SvPVbyte(eol, nlen);
-            CHECK_STATUS(aers_find_marker(p, len, needle, nlen, 0, &start, &found), "AnyEvent::Handle line");
-            end = start + nlen;
-        } else
-            CHECK_STATUS(aers_find_line_end(p, len, 0, &start, &end, &found), "AnyEvent::Handle line");
-        if (!found)
+        SV *line, *end;
+        if (!take_line(aTHX_ rbuf, eol, &line, &end))
             XSRETURN_EMPTY;
         EXTEND(SP, 2);
-        mPUSHp(p, start);
-        mPUSHp(p + start, end - start);
-        chop_front(aTHX_ rbuf, end);
-        SvSETMAGIC(rbuf);
+        mPUSHs(line);
+        mPUSHs(end);
     }
-
-int
-_drain_queue(SV *self)
-    CODE:
-        if (!SvROK(self) || SvTYPE(SvRV(self)) != SVt_PVHV)
-            croak("AnyEvent::Handle: not a handle");
-        RETVAL = drain_queue(aTHX_ self);
-    OUTPUT:
-        RETVAL
 
 # (1, data) for a complete netstring at the start of rbuf (taken off it), 0 when incomplete,
 # -1 when malformed.
@@ -100,36 +78,90 @@ unshift_read(SV *self, ...)
             call_self_method(aTHX_ "_unshift_read_pp", &ST(0), items);
         XSRETURN_EMPTY;
 
-void
-_on_readable(SV *self)
-    PPCODE:
-        if (!SvROK(self) || SvTYPE(SvRV(self)) != SVt_PVHV)
-            croak("AnyEvent::Handle: not a handle");
-        on_readable(aTHX_ self);
-        XSRETURN_EMPTY;
-
-void
-_drain_rbuf(SV *self)
-    PPCODE:
-        if (!SvROK(self) || SvTYPE(SvRV(self)) != SVt_PVHV)
-            croak("AnyEvent::Handle: not a handle");
-        drain_rbuf(aTHX_ self);
-        XSRETURN_EMPTY;
-
-void
-_flush_wbuf(SV *self)
-    PPCODE:
-        if (!SvROK(self) || SvTYPE(SvRV(self)) != SVt_PVHV)
-            croak("AnyEvent::Handle: not a handle");
-        flush_wbuf(aTHX_ self);
-        XSRETURN_EMPTY;
-
+# push_write($data) is the engine's queue_write; typed writes and undefined data (which croaks)
+# go through the Perl body, _push_write_pp, which ends in _queue_write.
 void
 push_write(SV *self, ...)
     PPCODE:
-        if (items != 2 || !fast_push_write(aTHX_ self, ST(1)))
+        if (items == 2 && SvOK(ST(1)) && SvROK(self) && SvTYPE(SvRV(self)) == SVt_PVHV)
+            queue_write(aTHX_ self, ST(1));
+        else
             call_self_method(aTHX_ "_push_write_pp", &ST(0), items);
         XSRETURN_EMPTY;
+
+void
+_on_readable(SV *self)
+    ALIAS:
+        _drain_rbuf = 1
+        _on_writable = 2
+        _drain_wbuf = 3
+    PPCODE:
+        if (!SvROK(self) || SvTYPE(SvRV(self)) != SVt_PVHV)
+            croak("AnyEvent::Handle: not a handle");
+        switch (ix) {
+        case 0: on_readable(aTHX_ self); break;
+        case 1: drain_rbuf(aTHX_ self); break;
+        case 2: on_writable(aTHX_ self); break;
+        default: drain_wbuf(aTHX_ self); break;
+        }
+        XSRETURN_EMPTY;
+
+void
+_queue_write(SV *self, SV *data)
+    PPCODE:
+        if (!SvROK(self) || SvTYPE(SvRV(self)) != SVt_PVHV)
+            croak("AnyEvent::Handle: not a handle");
+        queue_write(aTHX_ self, data);
+        XSRETURN_EMPTY;
+
+int
+_wants_write(SV *self)
+    CODE:
+        if (!SvROK(self) || SvTYPE(SvRV(self)) != SVt_PVHV)
+            croak("AnyEvent::Handle: not a handle");
+        RETVAL = wants_write(aTHX_ (HV *)SvRV(self));
+    OUTPUT:
+        RETVAL
+
+# TLS: the prelude, then plaintext (once the handshake is done) and records; 1, or undef with $!.
+void
+_tls_send(SV *self)
+    PPCODE:
+    {
+        int st;
+        if (!SvROK(self) || SvTYPE(SvRV(self)) != SVt_PVHV)
+            croak("AnyEvent::Handle: not a handle");
+        if ((st = tls_send(aTHX_ (HV *)SvRV(self))))
+            RETURN_ERRNO(st);
+        mXPUSHi(1);
+    }
+
+# TLS: (octets decrypted into rbuf, end: 0, 1 close_notify, 2 end of stream), or undef with $!.
+void
+_tls_read(SV *self)
+    PPCODE:
+    {
+        UV total;
+        int end, st;
+        if (!SvROK(self) || SvTYPE(SvRV(self)) != SVt_PVHV)
+            croak("AnyEvent::Handle: not a handle");
+        if ((st = tls_read(aTHX_ (HV *)SvRV(self), &total, &end)))
+            RETURN_ERRNO(st);
+        EXTEND(SP, 2);
+        mPUSHu(total);
+        mPUSHi(end);
+    }
+
+# TLS linger: tls_push of wbuf through session to fh/fd; 1, or undef with $!.
+void
+_tls_push(SV *session, SV *fh, SV *fd, SV *wbuf)
+    PPCODE:
+    {
+        int st = tls_push(aTHX_ tls_ptr(aTHX_ session, "AnyEvent::TLS::_Session"), fh, fd, wbuf);
+        if (st)
+            RETURN_ERRNO(st);
+        mXPUSHi(1);
+    }
 
 MODULE = AnyEvent		PACKAGE = AnyEvent::TLS
 
@@ -232,61 +264,13 @@ feed(SV *self, SV *data)
     }
 
 void
-read_into(SV *self, SV *rbuf, UV size)
+flush(SV *self, SV *fh, SV *fd)
     PPCODE:
     {
-        aers_tls *s = tls_ptr(aTHX_ self, "AnyEvent::TLS::_Session");
-        UV total = 0;
-        int end = 0;
-        for (;;) {
-            size_t got = 0;
-            char *spare = spare_of(aTHX_ rbuf, size, "AnyEvent::Handle TLS read");
-            int st = aers_tls_read(s, spare, size, &got);
-            CHECK_PANIC(st, "AnyEvent::TLS");
-            if (st == EAGAIN)
-                break;
-            if (st == EPIPE) { end = 2; break; }
-            if (st)
-                RETURN_ERRNO(st);
-            if (!got) { end = 1; break; }
-            grew_by(aTHX_ rbuf, got);
-            total += got;
-        }
-        EXTEND(SP, 2);
-        mPUSHu(total);
-        mPUSHi(end);
-    }
-
-# How much plaintext the session took from wbuf, or undef with $! = EPROTO when it has failed.
-void
-write_from(SV *self, SV *wbuf)
-    PPCODE:
-    {
-        STRLEN len;
-        size_t put = 0;
-        char *p = bytes_of(aTHX_ wbuf, &len, "AnyEvent::Handle TLS write");
-        int st = aers_tls_write(tls_ptr(aTHX_ self, "AnyEvent::TLS::_Session"), p, len, &put);
-        CHECK_PANIC(st, "AnyEvent::TLS write");
-        if (st) {
-            tls_note_error(aTHX);
-            RETURN_ERRNO(st);
-        }
-        chop_front(aTHX_ wbuf, put);
-        SvSETMAGIC(wbuf);
-        mXPUSHu(put);
-    }
-
-void
-flush(SV *self, SV *fh, IV fd)
-    PPCODE:
-    {
-        bool done = 0;
-        aers_tls *s = tls_ptr(aTHX_ self, "AnyEvent::TLS::_Session");
-        int st = fd_owned(aTHX_ fh, fd) ? aers_tls_flush(s, (int)fd, &done) : EBADF;
-        CHECK_PANIC(st, "AnyEvent::TLS");
+        bool done;
+        int st = tls_flush(aTHX_ tls_ptr(aTHX_ self, "AnyEvent::TLS::_Session"), fh, fd, &done);
         if (st)
             RETURN_ERRNO(st);
-        IO_SUCCEEDED();
         mXPUSHi(done);
     }
 

@@ -3,6 +3,7 @@ package AnyEvent::CondVar;
 use strict;
 use warnings;
 use Carp ();
+use AnyEvent ();    # (its XS defines the constants below; loading it first loads this file)
 
 our $VERSION = '7.17';
 our @ISA = ('AnyEvent::CondVar::Base');
@@ -18,6 +19,10 @@ package AnyEvent::CondVar::Base;
 use strict;
 use warnings;
 
+# A condvar is a hash; the keys this class uses (the layout the XS shares: AE::cv and the loop's
+# wait) are constants from AnyEvent.xs (cv_keys): _SENT (the values sent, an array), _CB (the
+# callback), _CROAK (the message of croak), _COUNTER and _END_CB (begin/end).
+
 # A condvar is callable: $cv->(@values) sends, so `cb => $cv` works.
 use overload '&{}' => sub { my $cv = shift; sub { $cv->send(@_) } }, fallback => 1;
 
@@ -26,8 +31,8 @@ our $WAITING;
 
 sub send {
     my $cv = shift;
-    $cv->{_ae_sent} = [@_];
-    (delete $cv->{_ae_cb})->($cv) if $cv->{_ae_cb};
+    $cv->{+_SENT} = [@_];
+    (delete $cv->{+_CB})->($cv) if $cv->{+_CB};
     $cv->_send;
     return;
 }
@@ -36,21 +41,21 @@ sub send {
 sub _send { }
 
 sub croak {
-    $_[0]{_ae_croak} = $_[1];
+    $_[0]{+_CROAK} = $_[1];
     $_[0]->send;
 }
 
-sub ready { $_[0]{_ae_sent} }
+sub ready { $_[0]{+_SENT} }
 
 sub recv {
     my $cv = $_[0];
-    unless ($cv->{_ae_sent}) {
+    unless ($cv->{+_SENT}) {
         Carp::croak('AnyEvent::CondVar: recursive blocking wait attempted') if $WAITING;
         local $WAITING = 1;
         $cv->_wait;
     }
-    Carp::croak($cv->{_ae_croak}) if $cv->{_ae_croak};
-    return wantarray ? @{ $cv->{_ae_sent} } : $cv->{_ae_sent}[0];
+    Carp::croak($cv->{+_CROAK}) if $cv->{+_CROAK};
+    return wantarray ? @{ $cv->{+_SENT} } : $cv->{+_SENT}[0];
 }
 
 # Our loop waits here; a model that embeds it in another loop replaces this function with one
@@ -64,21 +69,21 @@ sub _wait {
 sub cb {
     my $cv = shift;
     if (@_) {
-        $cv->{_ae_cb} = shift;
-        (delete $cv->{_ae_cb})->($cv) if $cv->{_ae_cb} && $cv->{_ae_sent};
+        $cv->{+_CB} = shift;
+        (delete $cv->{+_CB})->($cv) if $cv->{+_CB} && $cv->{+_SENT};
     }
-    return $cv->{_ae_cb};
+    return $cv->{+_CB};
 }
 
 sub begin {
-    ++$_[0]{_ae_counter};
-    $_[0]{_ae_end_cb} = $_[1] if @_ > 1;
+    ++$_[0]{+_COUNTER};
+    $_[0]{+_END_CB} = $_[1] if @_ > 1;
     return;
 }
 
 sub end {
-    return if --$_[0]{_ae_counter};
-    my $cb = $_[0]{_ae_end_cb};
+    return if --$_[0]{+_COUNTER};
+    my $cb = $_[0]{+_END_CB};
     $cb ? $cb->($_[0]) : $_[0]->send;
     return;
 }

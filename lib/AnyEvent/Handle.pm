@@ -1,15 +1,18 @@
 package AnyEvent::Handle;
 
-# Buffered, queued, non-blocking stream I/O. The byte work (read(2)/write(2), TLS records,
-# line/marker/netstring scanning) is done by the Rust core and C (xs/handle.xsh, xs/handle.c); the
-# queues, callbacks and the read and write buffers ($self->{rbuf}, $self->{wbuf}) are plain
-# Perl data, so user code and subclasses may look at and edit them.
+# Buffered, queued, non-blocking stream I/O. The engine is C (xs/handle.c, its XSUBs in
+# xs/handle.xsh): reading and writing the socket with the activity timestamps, the typed line and
+# chunk requests and their extraction, the read queue drain, the write watcher and the TLS write
+# loop; TLS records and netstrings are Rust. This file holds the rest: construction, errors,
+# timeouts, the read and write types, the TLS state machine, teardown. The queues, callbacks and
+# the read and write buffers ($self->{rbuf}, $self->{wbuf}) are plain Perl data, so user code
+# and subclasses may look at and edit them.
 
 use strict;
 use warnings;
 use Carp ();
 use Scalar::Util ();
-use Errno qw(EAGAIN EWOULDBLOCK EINTR EPIPE ETIMEDOUT ENOSPC EBADMSG EPROTO EBADF);
+use Errno qw(EAGAIN EWOULDBLOCK EINTR EPIPE ETIMEDOUT EBADMSG EPROTO EBADF);
 use Socket ();
 use AnyEvent ();
 
@@ -22,7 +25,6 @@ my $HANDSHAKING = _TLS_HANDSHAKING;    # bits of AnyEvent::TLS::_Session::state 
 my $WANTS_WRITE = _TLS_WANTS_WRITE;
 
 our (%RH, %WH);         # read and write types: name => constructor
-my ($LINE_TYPE, $CHUNK_TYPE);    # the built-in read type constructors (set where they are defined)
 
 ############################################################################ construction
 
@@ -240,8 +242,9 @@ sub on_drain {
 # Octets not yet accepted by the kernel (TLS: plaintext still to be encrypted).
 sub _pending_write { length $_[0]{wbuf} }
 
-# push_write, push_read and unshift_read are XSUBs (xs/handle.xsh) serving the common cases;
-# they call these Perl bodies for everything else.
+# push_write is an XSUB (xs/handle.xsh): data goes to the engine's queue_write (append to wbuf,
+# write at once unless a write watcher waits or a read drain collects its callbacks' writes,
+# wbuf_max); typed writes and undefined data come here first.
 sub _push_write_pp {
     my $self = shift;
     if (@_ > 1) {
@@ -249,13 +252,7 @@ sub _push_write_pp {
         @_ = ($WH{$type} ||= _load_type($type, 'write'))->($self, @_);
     }
     Carp::croak("AnyEvent::Handle::push_write: data must be defined") unless defined $_[0];
-    $self->{wbuf} .= $_[0];
-    return unless $self->{fh};
-    # Inside _drain_rbuf's callbacks the write waits for the end of the drain (unless wbuf_max
-    # has to be judged on what is really left).
-    $self->_drain_wbuf unless $self->{_ww} || ($self->{_skip_drain_rbuf} && !defined $self->{wbuf_max});
-    $self->_error(ENOSPC, 1)
-        if defined $self->{wbuf_max} && $self->{fh} && $self->{wbuf_max} < length $self->{wbuf};
+    _queue_write($self, $_[0]);
 }
 
 sub push_shutdown {
@@ -281,57 +278,19 @@ sub _shutdown_write {
     shutdown $self->{fh}, 1;
 }
 
-# Writes what it can now (unless corked) and keeps a write watcher while data is left.
-sub _drain_wbuf {
-    my ($self) = @_;
-    return if $self->{_ww} || !($self->{_tls} ? $self->_wants_write : length $self->{wbuf});
-    my $on_writable = $self->{_on_writable} ||= $self->_writer;
-    $on_writable->() unless $self->{autocork};
-    return unless $self->{fh} && !$self->{_ww} && ($self->{_tls} ? $self->_wants_write : length $self->{wbuf});
-    return $self->_error(EBADF, 1) unless _fd_owned($self->{fh}, $self->{_fd});
-    $self->{_ww} = AE::io($self->{fh}, 1, $on_writable);
-}
+# _drain_wbuf (write at once unless corked, and keep a write watcher while something is left),
+# _on_writable (the write watcher's work: write, stamp the write activity, announce TLS, call
+# on_drain) and _wants_write are XSUBs (xs/handle.c drain_wbuf, on_writable, wants_write).
 
-# The write watcher's callback (made once per handle; it holds the handle weakly).
-sub _writer {
+# Starts the write watcher (for xs/handle.c drain_wbuf); its callback is made once per handle and
+# holds the handle weakly.
+sub _watch_write {
     my ($self) = @_;
-    Scalar::Util::weaken(my $weak = $self);
-    sub {
-        my $self = $weak or return;
-        while () {
-            my $len = $self->{_tls} ? $self->_tls_send : _write($self->{fh}, $self->{_fd}, $self->{wbuf});
-            unless (defined $len) {
-                $self->_error($!, 1) if $! != EAGAIN && $! != EINTR && $! != EWOULDBLOCK;
-                return;
-            }
-            $self->{_activity} = $self->{_wactivity} = AE::now if $len;
-            if ($self->{_tls_unannounced} && !($self->{_tls}->state & $WANTS_WRITE)) {
-                $self->_tls_announce or return;    # our last handshake flight is out
-            }
-            if ($self->{on_drain} && ($self->{low_water_mark} || 0) >= length $self->{wbuf}) {
-                my $before = length $self->{wbuf};
-                {
-                    # What on_drain pushes is written by this loop rather than by a nested
-                    # writer: a body streamed chunk by chunk from on_drain (Twiggy) is written
-                    # as promptly as with AnyEvent 7.17, without a recursion per chunk.
-                    local $self->{_ww} = $self->{_ww} || 1;
-                    $self->{on_drain}($self);
-                }
-                return unless $self->{fh};
-                next if $len && length $self->{wbuf} > $before;
-            }
-            delete $self->{_ww} unless $self->{_tls} ? $self->_wants_write : length $self->{wbuf};
-            return;
-        }
+    my $cb = $self->{_on_writable} ||= do {
+        Scalar::Util::weaken(my $weak = $self);
+        sub { _on_writable($weak) if $weak };
     };
-}
-
-sub _wants_write {
-    my ($self) = @_;
-    return length $self->{wbuf} unless $self->{_tls};
-    return 1 if length($self->{_tls_prelude} // "");
-    return 1 if $self->{_tls}->state & $WANTS_WRITE;
-    return $self->{_tls_ready} && length $self->{wbuf};
+    $self->{_ww} = AE::io($self->{fh}, 1, $cb);
 }
 
 ############################################################################ write types
@@ -397,37 +356,22 @@ sub _load_type {
 
 ############################################################################ read queue
 
+# push_read and unshift_read are XSUBs (xs/handle.xsh): line and chunk requests become typed
+# requests of the engine (xs/handle.c make_request), served by its drain loop without a reader
+# closure. Everything else comes here: a reader callback, or a read type's reader closure.
 sub _push_read_pp    { _queue_read(push_read    => @_) }
 sub _unshift_read_pp { _queue_read(unshift_read => @_) }
 
-# The general push_read/unshift_read: builds the request, queues it at the end or the front.
 sub _queue_read {
     my ($method, $self) = (shift, shift);
     my $cb = pop;
-    $cb = _request($self, $cb, @_) if @_;
+    if (@_) {
+        my $type = shift;
+        $cb = ($RH{$type} ||= _load_type($type, 'read'))->($self, $cb, @_);
+    }
     ref $cb or Carp::croak("AnyEvent::Handle::$method: a callback (code reference) is required");
     $method eq 'push_read' ? push @{ $self->{_queue} }, $cb : unshift @{ $self->{_queue} }, $cb;
     $self->_drain_rbuf;
-}
-
-
-# A read request of a type: the common line and chunk requests become data the XS drain loop
-# serves directly ([kind, cb, arg], see xs/handle.c serve_typed); the others are reader closures.
-sub _request {
-    my ($self, $cb, $type, @args) = @_;
-    my $make = $RH{$type} ||= _load_type($type, 'read');
-    if ($make == $LINE_TYPE && ref $cb) {
-        return bless [1, $cb], 'AnyEvent::Handle::_req' unless defined $args[0];
-        if (!ref $args[0] && length $args[0]) {
-            my $eol = $args[0];
-            utf8::downgrade($eol, 1) or Carp::croak("AnyEvent::Handle line: wide character in the end-of-line marker");
-            return bless [2, $cb, $eol], 'AnyEvent::Handle::_req';
-        }
-        return bless [4, $cb, $args[0]], 'AnyEvent::Handle::_req' if re::is_regexp($args[0]);
-    } elsif ($make == $CHUNK_TYPE && ref $cb && defined $args[0] && $args[0] =~ /^\d+\z/) {
-        return bless [3, $cb, $args[0]], 'AnyEvent::Handle::_req';
-    }
-    $make->($self, $cb, @args);
 }
 
 # _drain_rbuf is an XSUB (xs/handle.c drain_rbuf): it feeds the read buffer to the queue, then
@@ -455,13 +399,18 @@ sub start_read {
 
 ############################################################################ read types
 
-# Replacing line or chunk turns off the XS fast path of push_read for them.
+# Replacing line or chunk turns off the engine's typed requests for them (push_read then calls
+# the replacement).
 our $_FAST_TYPES = 1;
 sub register_read_type($$) {
-    $_FAST_TYPES = 0 if $LINE_TYPE && ($_[0] eq 'line' || $_[0] eq 'chunk');
+    $_FAST_TYPES = 0 if ($_[0] eq 'line' || $_[0] eq 'chunk') && $RH{ $_[0] };
     $RH{ $_[0] } = $_[1];
 }
 
+# The reader closures of line and chunk serve what push_read does not make a typed request of:
+# callbacks that are no references, calls through %RH or a type of another name. A line is
+# taken by the engine (_take_line, as for typed requests); a chunk length that is not a plain
+# count keeps AnyEvent 7.17's arithmetic.
 register_read_type(chunk => sub {
     my ($self, $cb, $len) = @_;
     sub {
@@ -473,33 +422,18 @@ register_read_type(chunk => sub {
 
 register_read_type(line => sub {
     my ($self, $cb, $eol) = @_;
-    if (!defined $eol) {
-        return sub {
-            (my ($line, $end) = _take_line($_[0]{rbuf})) or return 0;
-            $cb->($_[0], $line, $end);
-            1;
-        };
-    }
     if (ref $eol) {
-        my $re = qr/^(.*?)($eol)/s;
-        return sub {
-            $_[0]{rbuf} =~ s/$re// or return 0;
-            my ($line, $end) = ($1, $2);
-            $cb->($_[0], $line, $end);
-            1;
-        };
+        $eol = qr/$eol/s unless re::is_regexp($eol);
+    } elsif (defined $eol) {
+        utf8::downgrade($eol, 1) or Carp::croak("AnyEvent::Handle line: wide character in the end-of-line marker");
+        length $eol or Carp::croak("AnyEvent::Handle line: the end-of-line marker must not be empty");
     }
-    utf8::downgrade($eol, 1) or Carp::croak("AnyEvent::Handle line: wide character in the end-of-line marker");
-    length $eol or Carp::croak("AnyEvent::Handle line: the end-of-line marker must not be empty");
     sub {
         (my ($line, $end) = _take_line($_[0]{rbuf}, $eol)) or return 0;
         $cb->($_[0], $line, $end);
         1;
     };
 });
-
-$CHUNK_TYPE = $RH{chunk};
-$LINE_TYPE  = $RH{line};
 
 register_read_type(regex => sub {
     my ($self, $cb, $accept, $reject, $skip) = @_;
@@ -780,9 +714,8 @@ sub _tls_progress {
         $session = $self->{_tls} or return;
     }
 
-    my ($got, $end) = $session->read_into($self->{rbuf} //= "", $self->{read_size});
+    my ($got, $end) = _tls_read($self);    # (stamps the read activity)
     return $self->_error($!, 1) unless defined $got;
-    $self->{_activity} = $self->{_ractivity} = AE::now if $got;
 
     # What rustls queued (a handshake step, tickets) goes out now, or with the answers of the
     # callbacks when data came: _drain_rbuf ends with a write.
@@ -868,28 +801,8 @@ sub _tls_announce {
     $self->{fh} && $self->{_tls} ? 1 : 0;
 }
 
-# Encrypts queued plaintext (once the handshake is done) and sends records.
-sub _tls_send {
-    my ($self) = @_;
-    my $session = $self->{_tls};
-    if (length($self->{_tls_prelude} // "")) {    # cleartext that preceded starttls goes first
-        _write($self->{fh}, $self->{_fd}, $self->{_tls_prelude}) // return undef;
-        return 1 if length $self->{_tls_prelude};
-        delete $self->{_tls_prelude};
-    }
-    if ($self->{_tls_ready}) {
-        while (length $self->{wbuf}) {
-            my $took = $session->write_from($self->{wbuf}) // return undef;
-            last unless $took;
-            my $done = $session->flush($self->{fh}, $self->{_fd});
-            return undef unless defined $done;
-            last unless $done;
-        }
-    }
-    my $done = $session->flush($self->{fh}, $self->{_fd});
-    return undef unless defined $done;
-    1;
-}
+# _tls_send (an XSUB, xs/handle.c tls_send): the cleartext that preceded starttls, then queued
+# plaintext (once the handshake is done) and the records, through the one TLS write loop.
 
 sub tls_alpn {
     my ($self) = @_;
@@ -923,17 +836,10 @@ sub _linger_tls {
     my ($fh, $fd, $session, $wbuf, $linger) = @_;
     my @linger;
     push @linger, AE::io($fh, 1, sub {    # the closure holds $fh: it stays open while we linger
-        while (length $wbuf) {
-            my $took = $session->write_from($wbuf) // return @linger = ();    # (the session failed)
-            last unless $took;
-            my $done = $session->flush($fh, $fd);
-            return @linger = () unless defined $done || $! == EAGAIN || $! == EINTR;
-            last unless $done;
-        }
-        my $done = $session->flush($fh, $fd);
-        @linger = () if defined $done
+        my $ok = _tls_push($session, $fh, $fd, $wbuf);    # (the TLS write loop of xs/handle.c)
+        @linger = () if defined $ok
             ? !length $wbuf && !($session->state & $WANTS_WRITE)
-            : $! != EAGAIN && $! != EINTR;
+            : $! != EAGAIN && $! != EINTR;    # (EPROTO: the session failed)
     });
     push @linger, AE::timer($linger, 0, sub { @linger = () });
 }
@@ -1003,15 +909,16 @@ AnyEvent::Handle - non-blocking, buffered, queued stream I/O (with TLS)
 An AnyEvent::Handle wraps a stream file handle (usually a socket) and gives it a write queue,
 a read queue of typed read requests (lines, chunks, netstrings, JSON ...), inactivity
 timeouts, and optionally TLS. It is the AnyEvent 7.17 API, implemented on this distribution's
-Rust core:
+C glue and Rust core:
 
 =over 4
 
 =item *
 
-The reads and writes (non-blocking C<read(2)>, C<send(2)> with C<MSG_NOSIGNAL>), the TLS records
-(rustls), and the scanning of the hot read types (line ends with memchr, fixed end markers with
-memmem, netstring headers) are done in Rust.
+The reads and writes (non-blocking C<read(2)>, C<send(2)> with C<MSG_NOSIGNAL>), the line and
+chunk requests (line ends found with memchr, fixed end markers with memmem) and the write
+queue are served in C, without Perl code between the socket and your callbacks; the TLS
+records (rustls) and netstring headers are handled in Rust.
 
 =item *
 

@@ -6,7 +6,7 @@
 //! opaque pointers ([`crate::Callback`]).
 //!
 //! One submodule per area: `watchers` (the loop and its watchers), `socket`, `idn`, `dns`,
-//! `stream` (AnyEvent::Handle's reads, writes and scanners), `tls`. Structured values (DNS
+//! `stream` (AnyEvent::Handle's netstring parser), `tls`. Structured values (DNS
 //! records, decoded packets, a DNS callback's arguments) are handed out as flattened trees
 //! ([`hand_out`]).
 

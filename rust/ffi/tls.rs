@@ -1,5 +1,5 @@
-//! C ABI of the TLS contexts and sessions (rust/tls.rs), for the glue in xs/handle.xsh. TLS
-//! errors return EPROTO (EINVAL for bad configuration) with their message in the last-error
+//! C ABI of the TLS contexts and sessions (rust/tls.rs), for the glue in xs/handle.xsh and the
+//! Handle engine in xs/handle.c (its TLS write loop and reads). TLS errors return EPROTO (EINVAL for bad configuration) with their message in the last-error
 //! channel (`aers_last_error`).
 //!
 //! Safety, for every function here: `c` is a context from [`aers_tls_ctx_new`] and `s` a

@@ -61,10 +61,10 @@ sub _wait {
     local $ERRNO = $! + 0;
     if ($SOURCE && $SOURCE->{running}) {
         local $SOURCE = AnyEvent::Impl::Embed::Source->new($class);
-        $class->_poll until $cv->{_ae_sent};
+        $class->_poll until $cv->{+AnyEvent::CondVar::Base::_SENT};
         return;
     }
-    $class->_poll until $cv->{_ae_sent};
+    $class->_poll until $cv->{+AnyEvent::CondVar::Base::_SENT};
     return;
 }
 
