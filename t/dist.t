@@ -54,6 +54,26 @@ sub log_tail {
     my @lines = <$fh>;
     return join '', @lines[($#lines > 60 ? $#lines - 60 : 0) .. $#lines];
 }
+# What failed in the scratch run, wherever it is in the log: the failing assertions with their
+# diagnostics and the summary, so a CI report names the test even when the tail is cut.
+sub failures {
+    open my $fh, '<', $log or return '';
+    my ($out, $in_diag) = ('', 0);
+    while (my $line = <$fh>) {
+        if ($line =~ /^\s*not ok\b|^t\/\S+ \.+ *(?:Dubious|Failed)|^Test Summary Report|^t\/\S+\s+\(Wstat|^\s+Failed tests?:/) {
+            $out .= $line;
+            $in_diag = 0;
+        } elsif ($line =~ /^\s*#\s+Failed test/) {
+            $out .= $line;
+            $in_diag = 1;
+        } elsif ($in_diag && $line =~ /^\s*#/) {
+            $out .= $line;
+        } else {
+            $in_diag = 0;
+        }
+    }
+    return $out;
+}
 unlink $log;
 
 # the dist directory, as make dist makes it, then packed as make dist packs it
@@ -79,7 +99,7 @@ note $isolated ? 'building in a network namespace of its own' : 'unshare -n unav
 my $t0 = time;
 my $ok = run($isolated ? "unshare -n sh -c 'ip link set lo up && $build'" : $build);
 ok $ok, 'the tarball builds offline and passes its tests (perl Makefile.PL && make && make test)'
-    or diag log_tail();
+    or diag "what failed:\n", failures(), "\nthe log's end:\n", log_tail();
 note sprintf 'offline build and tests of the tarball: %d s', time - $t0;
 like log_tail(), qr/^Result: PASS$/m, '... the Perl tests ran and passed';
 like `cat '$log'`, qr/Building with the crates vendored in vendor\/ \(offline\)/, '... with the vendored crates';
