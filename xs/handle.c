@@ -258,8 +258,8 @@ void call_self_method(pTHX_ const char *method, SV **args, int n)
     LEAVE;
 }
 
-/* $self->$method: its truth. */
-static int call_bool_method(pTHX_ const char *method, SV *self_ref)
+/* The truth of $self->$method (method set) or of $reader->($self) (reader set). */
+static int call_for_truth(pTHX_ const char *method, SV *reader, SV *self_ref)
 {
     dSP;
     int n, ok;
@@ -268,7 +268,7 @@ static int call_bool_method(pTHX_ const char *method, SV *self_ref)
     PUSHMARK(SP);
     XPUSHs(self_ref);
     PUTBACK;
-    n = call_method(method, G_SCALAR);
+    n = method ? call_method(method, G_SCALAR) : call_sv(reader, G_SCALAR);
     SPAGAIN;
     ok = n > 0 && SvTRUE(POPs);
     PUTBACK;
@@ -483,25 +483,6 @@ static int serve_typed(pTHX_ HV *self, SV *self_ref, AV *req)
 
 /* ------------------------------------------------------------------ the read queue */
 
-/* Calls a reader closure with the handle; returns its truth. */
-static int call_reader(pTHX_ SV *reader, SV *self_ref)
-{
-    dSP;
-    int ok, n;
-    ENTER;
-    SAVETMPS;
-    PUSHMARK(SP);
-    XPUSHs(self_ref);
-    PUTBACK;
-    n = call_sv(reader, G_SCALAR);
-    SPAGAIN;
-    ok = n > 0 && SvTRUE(POPs);
-    PUTBACK;
-    FREETMPS;
-    LEAVE;
-    return ok;
-}
-
 static AV *queue_of(pTHX_ HV *self)
 {
     SV *q = H_VALUE(self, _queue);
@@ -525,7 +506,7 @@ static int drain_queue(pTHX_ SV *self_ref)
         if (SvROK(reader) && SvOBJECT(SvRV(reader)) && SvTYPE(SvRV(reader)) == SVt_PVAV)
             done = serve_typed(aTHX_ self, self_ref, (AV *)SvRV(reader));
         else
-            done = call_reader(aTHX_ reader, self_ref);
+            done = call_for_truth(aTHX_ NULL, reader, self_ref);
         if (!H_EXISTS(self, fh))
             return 2;
         if (!done) {
@@ -819,6 +800,14 @@ static int write_out(pTHX_ HV *self, int *wrote)
     return st;
 }
 
+/* Whether the write buffer counts as empty for on_drain: at most low_water_mark octets (TLS:
+ * plaintext still to be encrypted). */
+int drained(pTHX_ HV *self)
+{
+    SV *lwm = H_VALUE(self, low_water_mark);
+    return (lwm && SvTRUE(lwm) ? SvNV(lwm) : 0) >= (NV)length_of(aTHX_ H_VALUE(self, wbuf));
+}
+
 void on_writable(pTHX_ SV *self_ref)
 {
     HV *self = (HV *)SvRV(self_ref);
@@ -836,13 +825,14 @@ void on_writable(pTHX_ SV *self_ref)
         if (H_TRUE(self, _tls_unannounced)) {
             int32_t state;
             CHECK_STATUS(aers_tls_state(session_of(aTHX_ self), &state), "AnyEvent::TLS");
-            if (!(state & AERS_TLS_WANTS_WRITE) && !call_bool_method(aTHX_ "_tls_announce", self_ref))
+            if (!(state & AERS_TLS_WANTS_WRITE)
+                && !call_for_truth(aTHX_ "_tls_announce", NULL, self_ref))
                 break;    /* our last handshake flight is out; on_starttls closed the handle or TLS */
         }
         if ((cb = H_VALUE(self, on_drain)) && SvTRUE(cb)) {
-            SV *lwm = H_VALUE(self, low_water_mark), *ww = H_VALUE(self, _ww);
+            SV *ww = H_VALUE(self, _ww);
             STRLEN before = length_of(aTHX_ H_VALUE(self, wbuf));
-            if ((lwm && SvTRUE(lwm) ? SvNV(lwm) : 0) >= (NV)before) {
+            if (drained(aTHX_ self)) {
                 /* What on_drain pushes is written by this loop rather than by a nested writer: a
                  * body streamed chunk by chunk from on_drain (Twiggy) is written as promptly as
                  * with AnyEvent 7.17, without a recursion per chunk. */

@@ -95,6 +95,9 @@ int tls_send(pTHX_ HV *self);
 /* Whether something waits to be written (TLS: prelude, records, or plaintext once ready). */
 int wants_write(pTHX_ HV *self);
 
+/* Whether wbuf counts as empty for on_drain: at most low_water_mark octets (TLS: plaintext). */
+int drained(pTHX_ HV *self);
+
 /* The write watcher's work: writes what it can (write activity stamped), tells on_starttls once
  * our last handshake flight is out, calls on_drain when wbuf is at the low water mark (and goes
  * on writing what it pushed), and drops the write watcher once nothing is left. Errors other

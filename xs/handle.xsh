@@ -116,10 +116,12 @@ _queue_write(SV *self, SV *data)
 
 int
 _wants_write(SV *self)
+    ALIAS:
+        _drained = 1
     CODE:
         if (!SvROK(self) || SvTYPE(SvRV(self)) != SVt_PVHV)
             croak("AnyEvent::Handle: not a handle");
-        RETVAL = wants_write(aTHX_ (HV *)SvRV(self));
+        RETVAL = ix ? drained(aTHX_ (HV *)SvRV(self)) : wants_write(aTHX_ (HV *)SvRV(self));
     OUTPUT:
         RETVAL
 

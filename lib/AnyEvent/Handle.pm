@@ -236,11 +236,8 @@ for my $dir ("", "r", "w") {
 sub on_drain {
     my ($self, $cb) = @_;
     $self->{on_drain} = $cb;
-    $cb->($self) if $cb && ($self->{low_water_mark} || 0) >= $self->_pending_write;
+    $cb->($self) if $cb && $self->_drained;    # _drained: XSUB (xs/handle.c drained)
 }
-
-# Octets not yet accepted by the kernel (TLS: plaintext still to be encrypted).
-sub _pending_write { length $_[0]{wbuf} }
 
 # push_write is an XSUB (xs/handle.xsh): data goes to the engine's queue_write (append to wbuf,
 # write at once unless a write watcher waits or a read drain collects its callbacks' writes,
@@ -280,7 +277,8 @@ sub _shutdown_write {
 
 # _drain_wbuf (write at once unless corked, and keep a write watcher while something is left),
 # _on_writable (the write watcher's work: write, stamp the write activity, announce TLS, call
-# on_drain) and _wants_write are XSUBs (xs/handle.c drain_wbuf, on_writable, wants_write).
+# on_drain), _wants_write and _drained are XSUBs (xs/handle.c drain_wbuf, on_writable,
+# wants_write, drained).
 
 # Starts the write watcher (for xs/handle.c drain_wbuf); its callback is made once per handle and
 # holds the handle weakly.

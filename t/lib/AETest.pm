@@ -24,7 +24,7 @@ END {
     }
 }
 
-our @EXPORT_OK = qw(need_program need_module watchdog tempdir recv_within run_for sockets wait_until_blocked);
+our @EXPORT_OK = qw(need_program need_module watchdog tempdir write_file recv_within run_for sockets wait_until_blocked);
 
 # Returns the path of a peer program (dnsmasq, nginx, openssl ...). When it is missing the test
 # is skipped, unless AE_TEST_PEERS=required (as CI sets it), where a missing peer fails.
@@ -59,6 +59,15 @@ sub watchdog {
 }
 
 sub tempdir { File::Temp::tempdir(CLEANUP => 1) }
+
+# Writes $text to $path; with $mtime, sets its access and modification times to that.
+sub write_file {
+    my ($path, $text, $mtime) = @_;
+    open my $fh, '>', $path or die "$path: $!";
+    print $fh $text;
+    close $fh or die "$path: $!";
+    utime $mtime, $mtime, $path or die "utime $path: $!" if defined $mtime;
+}
 
 # Runs the loop until $cv is sent; a lost event fails the test after $secs instead of hanging.
 sub recv_within {

@@ -4,7 +4,7 @@ use strict;
 use warnings;
 use lib 't/lib';
 use Test::More;
-use AETest qw(watchdog tempdir);
+use AETest qw(watchdog tempdir write_file);
 use AETest::Dnsmasq;
 use AnyEvent;
 use AnyEvent::DNS;
@@ -15,13 +15,7 @@ my $dns = AETest::Dnsmasq->start('--host-record=www.test,10.1.1.1');
 $AnyEvent::DNS::RESOLVER = AnyEvent::DNS->new(server => [$dns->server], timeout => [2]);
 
 my $dir = tempdir();
-sub write_hosts {
-    my ($text, $mtime) = @_;
-    open my $fh, '>', "$dir/hosts" or die $!;
-    print $fh $text;
-    close $fh;
-    utime $mtime, $mtime, "$dir/hosts";
-}
+sub write_hosts { write_file("$dir/hosts", @_) }
 write_hosts("# test hosts\n10.7.7.7 onlyhosts.test Alias.Test\n10.8.8.8 www.test\nfd00::7 onlyhosts.test\n10.9.9.9 dotted.test.\n127.1 short.test\n", time - 100);
 $ENV{PERL_ANYEVENT_HOSTS} = "$dir/hosts";
 

@@ -26,6 +26,27 @@ subtest 'on_drain: immediately when empty, then when the buffer empties' => sub 
     is $cv->recv, 0, 'on_drain called when wbuf became empty';
 };
 
+subtest 'low_water_mark: a buffer at or below it counts as empty' => sub {
+    my ($x, $y) = sockets();
+    my $mark = 1_000_000;
+    my $h = AnyEvent::Handle->new(fh => $x, low_water_mark => $mark, on_error => sub { fail "error: $_[2]" });
+    $h->push_write("z" x 3_000_000);
+    cmp_ok length $h->{wbuf}, '>', $mark, 'more than the mark waits in wbuf';
+    my $early = 0;
+    $h->on_drain(sub { $early++ });
+    is $early, 0, 'setting on_drain above the mark does not call it';
+    my $cv = AE::cv;
+    $h->on_drain(sub { $cv->send(length $_[0]{wbuf}) });
+    my $reader = AnyEvent::Handle->new(fh => $y, on_error => sub {}, on_read => sub { $_[0]{rbuf} = "" });
+    my $left = $cv->recv;
+    cmp_ok $left, '<=', $mark, 'on_drain called once wbuf is at the mark or below';
+    cmp_ok $left, '>', 0, '... before it is empty';
+    undef $reader;
+    my $at_once;
+    $h->on_drain(sub { $at_once = length $_[0]{wbuf} });
+    is $at_once, $left, 'setting on_drain at or below the mark calls it at once';
+};
+
 subtest 'large packstring through a full socket buffer' => sub {
     my ($x, $y) = sockets();
     my $w = AnyEvent::Handle->new(fh => $x, on_error => sub { fail "writer: $_[2]" });

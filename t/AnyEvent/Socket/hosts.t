@@ -5,7 +5,7 @@ use strict;
 use warnings;
 use lib 't/lib';
 use Test::More;
-use AETest qw(need_program watchdog tempdir);
+use AETest qw(need_program watchdog tempdir write_file);
 use Errno qw(ENXIO);
 use Time::HiRes ();
 use AnyEvent;
@@ -39,13 +39,7 @@ print $conf "nameserver $dns_ip\n";
 close $conf;
 $ENV{PERL_ANYEVENT_RESOLV_CONF} = "$dir/resolv.conf";
 
-sub write_hosts {
-    my ($text, $mtime) = @_;
-    open my $fh, '>', "$dir/hosts" or die;
-    print $fh $text;
-    close $fh;
-    utime $mtime, $mtime, "$dir/hosts" if $mtime;
-}
+sub write_hosts { write_file("$dir/hosts", @_) }
 write_hosts(<<'HOSTS');
 # a comment line
 127.0.0.1   web.test Alias.test   # trailing comment

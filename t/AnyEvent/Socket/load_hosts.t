@@ -6,7 +6,7 @@ use strict;
 use warnings;
 use lib 't/lib';
 use Test::More;
-use AETest qw(watchdog tempdir recv_within);
+use AETest qw(watchdog tempdir recv_within write_file);
 use AnyEvent;
 use AnyEvent::Socket;
 
@@ -41,13 +41,7 @@ is_deeply(\%AnyEvent::Socket::HOSTS, {
 AnyEvent::Socket::_parse_hosts('');
 is_deeply(\%AnyEvent::Socket::HOSTS, {}, '... and empties it first');
 
-sub write_hosts {
-    my ($text, $mtime) = @_;
-    open my $fh, '>', "$dir/hosts" or die $!;
-    print $fh $text;
-    close $fh;
-    utime $mtime, $mtime, "$dir/hosts";
-}
+sub write_hosts { write_file("$dir/hosts", @_) }
 write_hosts("10.1.1.1 a.test\n", time - 100);
 $ENV{PERL_ANYEVENT_HOSTS} = "$dir/hosts";
 

@@ -138,15 +138,22 @@ subtest 'client session tickets are off unless session_ticket => 1' => sub {
 subtest 'sequential HTTPS requests on new connections do not wait for delayed ACKs' => sub {
     # Each TLS flight is one write: a handshake step sent in several small writes makes the
     # second wait for the peer's delayed ACK (40 ms with Nagle), 0.8 s for these 20 requests.
-    my $t0 = Time::HiRes::time();
-    my $ok = 0;
-    for (1 .. 20) {
-        my ($status) = https_get($nginx->{https}, $TLS_CTX_LOW, "/index.html");
-        $ok++ if $status eq "200";
+    # The best of up to three rounds counts: a stall happens in every round, a busy machine's
+    # scheduling delays do not.
+    my ($ok, $best, $rounds) = (0, 9e9, 0);
+    while ($rounds < 3) {
+        $rounds++;
+        my $t0 = Time::HiRes::time();
+        for (1 .. 20) {
+            my ($status) = https_get($nginx->{https}, $TLS_CTX_LOW, "/index.html");
+            $ok++ if $status eq "200";
+        }
+        my $took = Time::HiRes::time() - $t0;
+        $best = $took if $took < $best;
+        last if $best < 0.4;
     }
-    my $took = Time::HiRes::time() - $t0;
-    is $ok, 20, '20 requests answered';
-    cmp_ok $took, '<', 0.4, sprintf('in %.3f s (a delayed-ACK stall per connection would take 0.8 s)', $took);
+    is $ok, 20 * $rounds, '20 requests answered in each round';
+    cmp_ok $best, '<', 0.4, sprintf('in %.3f s (a delayed-ACK stall per connection would take 0.8 s)', $best);
 };
 
 done_testing;
