@@ -54,10 +54,20 @@ sub _session {
         clear     => sub { $_[POE::Session::KERNEL()]->alarm_remove($_[POE::Session::ARG0()]) },
         # a signal's arguments (CHLD: pid, status) come between its name and ours
         sig_catch => sub { my $cb = $_[-1]; $_[POE::Session::KERNEL()]->sig_handled; _guarded($cb, @_[POE::Session::ARG1() .. $#_ - 1]) },
-        sig_watch => sub { $_[POE::Session::KERNEL()]->sig($_[POE::Session::ARG0()], 'sig_catch', $_[POE::Session::ARG1()]) },
+        sig_watch => sub {
+            $_[POE::Session::KERNEL()]->sig($_[POE::Session::ARG0()], 'sig_catch', $_[POE::Session::ARG1()]);
+            $_[POE::Session::KERNEL()]->yield('chld_recheck') if $_[POE::Session::ARG0()] eq 'CHLD';
+        },
         sig_stop  => sub { $_[POE::Session::KERNEL()]->sig($_[POE::Session::ARG0()]) },
         child_done => sub { my $cb = $_[-1]; _guarded($cb, $_[POE::Session::ARG1()], $_[POE::Session::ARG2()]) },
-        child_watch => sub { $_[POE::Session::KERNEL()]->sig_child($_[POE::Session::ARG0()], 'child_done', $_[POE::Session::ARG1()]) },
+        child_watch => sub {
+            $_[POE::Session::KERNEL()]->sig_child($_[POE::Session::ARG0()], 'child_done', $_[POE::Session::ARG1()]);
+            $_[POE::Session::KERNEL()]->yield('chld_recheck');
+        },
+        # POE installs its SIGCHLD handler only after a first waitpid pass (an event it queues
+        # when CHLD gets watched): a child that exits between the two would never be reported.
+        # A SIGCHLD of our own once the handler is in place makes POE look again.
+        chld_recheck => sub { kill CHLD => $$ if ref $SIG{CHLD} eq 'CODE' },
         child_stop => sub { $_[POE::Session::KERNEL()]->sig_child($_[POE::Session::ARG0()]) },
     });
     return $session = $s->ID;
@@ -275,8 +285,7 @@ in AnyEvent's order is, or with C<PERL_ANYEVENT_MODEL=POE>. The Rust loop runs a
 POE (L<AnyEvent::Impl::Embed>): a single session of ours selects the epoll descriptor and keeps
 one alarm. The session exists only while the Rust loop has watchers, so C<< POE::Kernel->run >>
 returns when both sides are done. C<< $cv->recv >> calls C<< POE::Kernel->loop_do_timeslice >>
-until the condvar is sent. As AnyEvent 7.17 does, selecting this model runs POE's kernel once
-with an empty session, so that POE does not complain at exit that it was never run.
+until the condvar is sent.
 
 Signal watchers use POE's C<sig> and child watchers for a pid POE's C<sig_child>, as in
 AnyEvent 7.17: POE installs C<%SIG> handlers and, once anything watches C<SIGCHLD>, reaps every
@@ -288,6 +297,11 @@ such watchers exist our session holds a reference count (POE would otherwise col
 Rust loop has nothing to watch, registrations and all), so they keep C<< POE::Kernel->run >>
 running, as under every other loop. After C<< POE::Kernel->stop >> (which takes every session,
 ours too) these registrations are made again when POE runs again.
+
+POE sets its C<SIGCHLD> handler only after a first C<waitpid> pass, which it queues when
+C<SIGCHLD> gets watched; a child that exits between the two was never reported (under
+AnyEvent 7.17 too: its watcher waits for ever). Each new registration is followed by a
+C<SIGCHLD> sent to ourselves once POE's handler is in place, so that POE looks again.
 
 Selecting this model does not run POE's kernel, unlike AnyEvent 7.17 (which runs it once with
 an empty session, so that POE does not complain at exit that it was never run): every return

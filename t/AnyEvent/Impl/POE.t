@@ -170,4 +170,33 @@ subtest 'a child that exited before the model was chosen is reported to its watc
     is $err, '', 'and POE said nothing (no "Stopped child process reaped")';
 };
 
+# POE sets its SIGCHLD handler only after a first waitpid pass: a child that exits in between
+# sends its SIGCHLD to the default disposition. The pass is slowed down here (POE's own
+# _data_sig_reap_pids wrapped with a pause) so that the child exits in that gap every time.
+for my $case (['a watcher for the pid', '$pid'], ['a watcher for any child (pid 0)', '0']) {
+    my ($what, $watched) = @$case;
+    subtest "a child that exits while POE installs its SIGCHLD handler: $what" => sub {
+        plan skip_all => "this POE has no _data_sig_reap_pids to slow down"
+            unless defined &POE::Kernel::_data_sig_reap_pids;
+        require AETest::Perl;
+        my ($out, $err) = AETest::Perl::run_perl({ PERL_ANYEVENT_MODEL => 'POE' }, q{
+            use POE; use AnyEvent; use POSIX (); use Time::HiRes ();
+            alarm 10;
+            my $reap = \&POE::Kernel::_data_sig_reap_pids;
+            { no warnings 'redefine';
+              *POE::Kernel::_data_sig_reap_pids = sub { my @r = $reap->(@_); Time::HiRes::sleep(0.3); @r } }
+            pipe my $r, my $w or die "pipe: $!";
+            my $pid = fork // die "fork: $!";
+            unless ($pid) { close $w; sysread $r, my $go, 1; Time::HiRes::sleep(0.1); POSIX::_exit(9) }
+            close $r;
+            my $cv = AE::cv;
+            my $c = AE::child WATCHED, sub { $cv->send($_[0] == $pid ? $_[1] >> 8 : "pid $_[0]") };
+            close $w;    # the child exits 0.1 s from now, during POE's first (slowed) pass
+            my $t = AE::timer 5, 0, sub { $cv->send('never reported') };
+            print $cv->recv;
+        } =~ s/WATCHED/$watched/r);
+        is $out, '9', 'the watcher got the exit status' or diag $err;
+    };
+}
+
 done_testing;
