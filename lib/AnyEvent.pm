@@ -339,7 +339,9 @@ reference (an object overloading C<&{}>, such as a condition variable, is accept
 Calls C<$cb> once, C<after> seconds (fractions allowed; default 0, negative values count as 0)
 from the loop time (L</AnyEvent-E<gt>now>). With C<interval> it then repeats every C<interval>
 seconds, scheduled without drift; a false C<interval> (C<undef>, C<0>, C<"">) means one-shot. C<after =E<gt> 0> fires at the next loop iteration. Timers
-run on the monotonic clock, so changing the system time does not disturb them.
+run on the monotonic clock, so changing the system time does not disturb them. Timers due in a
+loop iteration are called before that iteration's io callbacks (as with EV and AnyEvent's
+pure-Perl loop).
 
 Returns the watcher. Croaks for a negative or non-numeric C<interval>, a non-numeric C<after>,
 and a missing or non-code C<cb>.

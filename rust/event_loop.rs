@@ -380,6 +380,10 @@ impl Loop {
 
     fn collect(&mut self) -> io::Result<()> {
         let mut signalled = false;
+        // Expired timers first: both of AnyEvent's own loops (EV, and the pure-Perl loop, which
+        // does not even poll in an iteration that has timers due) call them before the io
+        // callbacks of the same iteration.
+        self.timers.expire(self.now_mono, &mut self.pending);
         self.dns.read_busy();
         for event in self.events.iter() {
             if event.token() == WAKE_TOKEN {
@@ -405,7 +409,6 @@ impl Loop {
         self.io.collect_immediate(&mut self.pending);
         self.dns
             .dispatch(self.poll.registry(), Instant::now(), &mut self.pending);
-        self.timers.expire(self.now_mono, &mut self.pending);
         let mut child_exited = false;
         if signalled {
             self.wake.drain();

@@ -45,16 +45,14 @@ our $RESOLVER;
 
 # ---- convenience functions ----------------------------------------------------------------
 
-sub _hosts_file { length($ENV{PERL_ANYEVENT_HOSTS} // '') ? $ENV{PERL_ANYEVENT_HOSTS} : '/etc/hosts' }
-
 sub a($$) {
     my ($domain, $cb) = @_;
-    resolver()->resolve($domain => 'a', hosts => _hosts_file(), sub { $cb->(map $_->[4], @_) });
+    resolver()->resolve($domain => 'a', sub { $cb->(map $_->[4], @_) });
 }
 
 sub aaaa($$) {
     my ($domain, $cb) = @_;
-    resolver()->resolve($domain => 'aaaa', hosts => _hosts_file(), sub { $cb->(map $_->[4], @_) });
+    resolver()->resolve($domain => 'aaaa', sub { $cb->(map $_->[4], @_) });
 }
 
 sub mx($$) {
@@ -492,14 +490,13 @@ reference or a condition variable) and calls it once, with the results or with a
 =item AnyEvent::DNS::a $domain, $cb->(@ipv4_addresses)
 
 Resolves C<$domain> to IPv4 addresses in dotted-quad text, following CNAMEs and applying the
-search list. When DNS has no A records for the name, the hosts file (F</etc/hosts>, or
-C<$ENV{PERL_ANYEVENT_HOSTS}>) is consulted, as AnyEvent's C<resolve_sockaddr> does: DNS
-answers take precedence. The file is re-read when its modification time changes.
+search list. Only DNS is asked: the hosts file is not read (C<resolve_sockaddr>,
+C<tcp_connect> and the other functions of L<AnyEvent::Socket> fall back to it).
 
 =item AnyEvent::DNS::aaaa $domain, $cb->(@ipv6_addresses)
 
 The same for IPv6 addresses, in compressed text form (C<2001:db8::1>; v4-mapped addresses as
-C<::ffff:192.0.2.1>), with the same hosts file fallback.
+C<::ffff:192.0.2.1>).
 
 =item AnyEvent::DNS::mx $domain, $cb->(@hostnames)
 
@@ -734,7 +731,7 @@ C<in> (default), C<ch>, C<hs>, or a number.
 =item hosts => $file
 
 Extension: when DNS gives no records for an A or AAAA look-up, take the addresses from this
-hosts file (what C<a> and C<aaaa> use).
+hosts file.
 
 =back
 
@@ -813,14 +810,14 @@ resolver) C<PERL_ANYEVENT_DNS_CACHE=0>.
 =head1 ENVIRONMENT
 
 C<PERL_ANYEVENT_RESOLV_CONF> (resolv.conf file of the shared resolver),
-C<PERL_ANYEVENT_HOSTS> (hosts file of C<a> and C<aaaa>), C<PERL_ANYEVENT_MAX_OUTSTANDING_DNS>,
+C<PERL_ANYEVENT_MAX_OUTSTANDING_DNS>,
 C<PERL_ANYEVENT_EDNS0> (C<$EDNS0>), C<PERL_ANYEVENT_DNS_CACHE> (0 turns the shared resolver's
 cache off).
 
 =head1 DIFFERENCES FROM AnyEvent 7.17
 
 The resolver advertises EDNS0 (1232 bytes) by default; AnyEvent sends plain queries unless
-C<PERL_ANYEVENT_EDNS0> is set. C<a> and C<aaaa> fall back to the hosts file. Answers are
+C<PERL_ANYEVENT_EDNS0> is set. Answers are
 cached. Queries leave from random source ports, and answers must match the question and the
 server's port as well as the id. A numeric C<$qtype> matches records of that type (AnyEvent
 compares it with type names and finds nothing). Without a configured server the default is
