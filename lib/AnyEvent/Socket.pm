@@ -499,9 +499,8 @@ sub _tcp_bind {
     } else {
         $service = 0 unless defined $service && length $service;
         unless ($service =~ /^\d+$/) {
-            # 7.17 names the service after the failed lookup replaced it: always ''.
             $service = (getservbyname $service, 'tcp')[2]
-                or Carp::croak("$who: unknown service ''");
+                or Carp::croak("$who: unknown service '$_[1]'");
         }
     }
 
@@ -830,7 +829,7 @@ Returns, unless called in void context, a guard that stops listening (and unlink
 socket) when destroyed; connections already accepted are not affected. In void context the
 server runs for the life of the program. When C<tcp_server> returns, the socket listens.
 Croaks when the host is not an address (C<tcp_bind: cannot parse 'x' as host address>), the
-service is unknown (C<tcp_bind: unknown service ''>, without the name, as in 7.17), or socket, bind or listen fail (C<tcp_bind:
+service is unknown (C<tcp_bind: unknown service 'x'>; 7.17 shows C<''> there, not the name), or socket, bind or listen fail (C<tcp_bind:
 Address already in use>). The messages start with C<tcp_bind:> for C<tcp_server> too, as in
 AnyEvent 7.17.
 
