@@ -40,12 +40,7 @@ sub portable_socketpair() {
     return ($fh1, $fh2);
 }
 
-sub fh_nonblocking($$) {
-    my ($fh, $nonblocking) = @_;
-    my $flags = fcntl $fh, Fcntl::F_GETFL(), 0 or return;
-    $flags = $nonblocking ? $flags | Fcntl::O_NONBLOCK() : $flags & ~Fcntl::O_NONBLOCK();
-    return fcntl $fh, Fcntl::F_SETFL(), $flags;
-}
+*fh_nonblocking = \&AnyEvent::_fh_nonblocking;
 
 # ---- names kept from AnyEvent 4 (not exported) ----------------------------------------------
 
@@ -416,8 +411,9 @@ set.
 
 =head2 fh_nonblocking $fh, $nonblocking
 
-Puts the handle into non-blocking (true) or blocking (false) mode. Returns true on success,
-false with C<$!> set.
+Puts the handle into non-blocking (true) or blocking (false) mode, as C<AnyEvent::fh_unblock>
+and C<AnyEvent::fh_block> do: true on success, C<undef> with C<$!> set on failure; a closed
+handle dies.
 
 =head2 $guard = guard { CODE }
 

@@ -53,6 +53,31 @@ subtest pipes => sub {
     ok AF_INET6, 'AF_INET6 exported on request';
 };
 
+# Coro::Handle (under Corona / Net::Server::Coro) calls fh_nonblocking on a glob that is not
+# open yet: 7.17 fails quietly there, returning one undef; on a closed handle it dies.
+subtest 'fh_nonblocking on unopened and closed handles' => sub {
+    require Symbol;
+    my @warnings;
+    local $SIG{__WARN__} = sub { push @warnings, @_ };
+    my $glob = Symbol::gensym();
+    for my $call ([fh_nonblocking => sub { fh_nonblocking($glob, 1) }],
+                  [fh_unblock => sub { AnyEvent::fh_unblock($glob) }],
+                  [fh_block => sub { AnyEvent::fh_block($glob) }]) {
+        my @ret = $call->[1]->();
+        is_deeply \@ret, [undef], "$call->[0] on an unopened glob returns one undef";
+        ok $!{EBADF}, '... with EBADF';
+    }
+    is_deeply \@warnings, [], '... and warns nothing';
+    my ($r, $w) = portable_pipe;
+    close $r;
+    for my $call ([fh_nonblocking => sub { fh_nonblocking($r, 1) }],
+                  [fh_unblock => sub { AnyEvent::fh_unblock($r) }]) {
+        ok !eval { $call->[1]->(); 1 }, "$call->[0] on a closed handle dies";
+        like $@, qr/^fcntl\(\) on closed filehandle \$r at /, '... as 7.17 does';
+    }
+    is scalar(AnyEvent::fh_unblock($w)), '0 but true', "fh_unblock returns fcntl's result";
+};
+
 subtest close_all_fds_except => sub {
     my ($r, $w) = portable_pipe;
     my ($keep_r, $keep_w) = portable_pipe;
