@@ -67,10 +67,10 @@ sub AnyEvent::Util::guard::DESTROY {
     my $code = ${ $_[0] } or return;
     ${ $_[0] } = undef;
     local $@;
-    eval { $code->(); 1 } or do {
+    eval { local $SIG{__DIE__}; $code->(); 1 } or do {
         my $err = $@;
         local $@;
-        AnyEvent::log(3, "runtime error in AnyEvent::guard callback: $err");
+        AnyEvent::log(4, "Runtime error in AnyEvent::guard callback: $err");
     };
 }
 
@@ -418,8 +418,10 @@ handle dies.
 =head2 $guard = guard { CODE }
 
 Returns an C<AnyEvent::Util::guard> object that runs CODE when it is destroyed. An exception
-from CODE does not propagate: it is reported through C<AnyEvent::log> (level 3, a warning on
-STDERR) and C<$@> is left as it was.
+from CODE does not propagate: it is reported through C<AnyEvent::log> (level 4, C<error>: a
+warning on STDERR at the default verbosity) as C<Runtime error in AnyEvent::guard callback: ...>,
+a C<$SIG{__DIE__}> handler is not called for it, and C<$@> is left as it was. (This is AnyEvent
+7.17's own guard; 7.17 uses the L<Guard> module's instead when that is installed.)
 
 =head2 $guard->cancel
 
