@@ -58,9 +58,18 @@ sub inet_aton {
 
 # ---- guards ----------------------------------------------------------------------------
 
-sub guard(&) {
-    my ($code) = @_;
-    return bless \$code, 'AnyEvent::Util::guard';
+# As 7.17: guards are the Guard module's when Guard 0.5 or later is installed (unless
+# PERL_ANYEVENT_AVOID_GUARD is set), else AnyEvent::Util::guard objects.
+BEGIN {
+    local $@;
+    if (!$ENV{PERL_ANYEVENT_AVOID_GUARD} && eval { require Guard; $Guard::VERSION >= 0.5 }) {
+        *guard = \&Guard::guard;
+    } else {
+        *guard = sub (&) {
+            my ($code) = @_;
+            return bless \$code, 'AnyEvent::Util::guard';
+        };
+    }
 }
 
 sub AnyEvent::Util::guard::DESTROY {
@@ -417,11 +426,14 @@ handle dies.
 
 =head2 $guard = guard { CODE }
 
-Returns an C<AnyEvent::Util::guard> object that runs CODE when it is destroyed. An exception
-from CODE does not propagate: it is reported through C<AnyEvent::log> (level 4, C<error>: a
-warning on STDERR at the default verbosity) as C<Runtime error in AnyEvent::guard callback: ...>,
-a C<$SIG{__DIE__}> handler is not called for it, and C<$@> is left as it was. (This is AnyEvent
-7.17's own guard; 7.17 uses the L<Guard> module's instead when that is installed.)
+Returns an object that runs CODE when it is destroyed. As in AnyEvent 7.17, when the L<Guard>
+module (0.5 or later) is installed and C<PERL_ANYEVENT_AVOID_GUARD> is not set, this is
+C<Guard::guard>: a C<Guard> object, and an exception from CODE is handed to C<$Guard::DIED>
+(by default printed as a warning). Otherwise it is an C<AnyEvent::Util::guard> object, and an
+exception from CODE is logged through C<AnyEvent::log> (level 4, C<error>: a warning on STDERR
+at the default verbosity) as C<Runtime error in AnyEvent::guard callback: ...>, without calling
+a C<$SIG{__DIE__}> handler. Either way the exception does not propagate and C<$@> is left as it
+was.
 
 =head2 $guard->cancel
 

@@ -12,32 +12,52 @@ use AnyEvent::Util qw(close_all_fds_except AF_INET6);
 
 watchdog(20);
 
+# guard is Guard::guard when the Guard module is installed (as in 7.17), else our own.
+my $have_guard = !$ENV{PERL_ANYEVENT_AVOID_GUARD} && eval { require Guard; $Guard::VERSION >= 0.5 };
+
 subtest guard => sub {
     my $ran = 0;
     { my $g = guard { $ran++ }; is $ran, 0, 'not run while alive'; }
     is $ran, 1, 'run when destroyed';
     { my $g = guard { $ran++ }; $g->cancel; }
     is $ran, 1, 'cancelled guard does not run';
-    isa_ok guard { 1 }, 'AnyEvent::Util::guard';
+    isa_ok guard { 1 }, $have_guard ? 'Guard' : 'AnyEvent::Util::guard';
     my @warnings;
     local $SIG{__WARN__} = sub { push @warnings, @_ };
     my $after = 0;
     { my $g = guard { die "oops\n" }; }
     $after = 1;
     ok $after, 'an exception in the guard does not propagate';
-    # as 7.17 (without the Guard module): logged at level 4 (error), not seen by $SIG{__DIE__}
-    like "@warnings", qr/ error AnyEvent::Util: Runtime error in AnyEvent::guard callback: oops$/m,
-        'but is logged as an error, in 7.17\'s words';
-    my $die_handler = 0;
-    {
-        local $SIG{__DIE__} = sub { $die_handler++ };
-        my $g = guard { die "quiet\n" };
-    }
-    is $die_handler, 0, '$SIG{__DIE__} is not called for it';
+    like "@warnings", qr/oops/, 'but is reported';
     local $@ = 'kept';
     { my $g = guard { eval { die "inner\n" } }; }
     is $@, 'kept', '$@ is left alone';
 };
+
+subtest 'guard without the Guard module' => sub {
+    require AETest::Perl;
+    # as 7.17's own guard: logged at level 4 (error), not seen by $SIG{__DIE__}
+    my ($out, $err) = AETest::Perl::run_perl({ PERL_ANYEVENT_AVOID_GUARD => 1 }, q{
+        use AnyEvent::Util; my $die_handler = 0; $SIG{__DIE__} = sub { $die_handler++ };
+        print ref(guard { 1 }), " ";
+        { my $g = guard { die "oops\n" }; } print "die handler: $die_handler";
+    });
+    is $out, 'AnyEvent::Util::guard die handler: 0', 'an AnyEvent::Util::guard; $SIG{__DIE__} is not called';
+    like $err, qr/^\S+ \S+ \S+ error AnyEvent::Util: Runtime error in AnyEvent::guard callback: oops$/m,
+        'the exception is logged as an error, in 7.17\'s words';
+};
+
+SKIP: {
+    skip 'the Guard module is not installed', 1 unless $have_guard;
+    subtest 'guard with the Guard module' => sub {
+        my ($out, $err) = AETest::Perl::run_perl({}, q{
+            use AnyEvent::Util; $Guard::DIED = sub { print "DIED: $@" };
+            print ref(guard { 1 }), " "; { my $g = guard { die "oops\n" }; } print "end";
+        });
+        is $out, "Guard DIED: oops\nend", 'Guard::guard, whose exceptions go to $Guard::DIED (as 7.17)';
+        is $err, '', 'nothing logged';
+    };
+}
 
 subtest pipes => sub {
     my ($r, $w) = portable_pipe;
