@@ -546,7 +546,7 @@ Sets C<$AnyEvent::MAX_SIGNAL_LATENCY>, which has no effect here (see there).
 
 =item PERL_ANYEVENT_AVOID_GUARD
 
-When true, C<AnyEvent::Util::guard> does not use the L<Guard> module even if it is installed
+When true, C<AnyEvent::Util::guard> does not use the C<Guard> module even if it is installed
 (see L<AnyEvent::Util/guard>).
 
 =back

@@ -426,7 +426,7 @@ handle dies.
 
 =head2 $guard = guard { CODE }
 
-Returns an object that runs CODE when it is destroyed. As in AnyEvent 7.17, when the L<Guard>
+Returns an object that runs CODE when it is destroyed. As in AnyEvent 7.17, when the C<Guard>
 module (0.5 or later) is installed and C<PERL_ANYEVENT_AVOID_GUARD> is not set, this is
 C<Guard::guard>: a C<Guard> object, and an exception from CODE is handed to C<$Guard::DIED>
 (by default printed as a warning). Otherwise it is an C<AnyEvent::Util::guard> object, and an
