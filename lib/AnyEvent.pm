@@ -220,15 +220,21 @@ sub common_sense {
     warnings->unimport(qw(exec newline unopened));
 }
 
-sub fh_block($)   { _fcntl_block($_[0], 1) }
-sub fh_unblock($) { _fcntl_block($_[0], 0) }
+sub fh_block($)   { _fh_nonblocking($_[0], 0) }
+sub fh_unblock($) { _fh_nonblocking($_[0], 1) }
 
-sub _fcntl_block {
-    my ($fh, $block) = @_;
+# The one home of fh_block, fh_unblock and AnyEvent::Util::fh_nonblocking. As in 7.17: a closed
+# handle dies ("fcntl() on closed filehandle", fatal under common_sense), an unopened one fails
+# without a warning, and the result is fcntl's (one value, undef on failure, in any context).
+sub _fh_nonblocking($$) {
+    my ($fh, $nonblocking) = @_;
+    use warnings FATAL => 'closed';
+    no warnings 'unopened';
     require Fcntl;
-    my $flags = fcntl($fh, Fcntl::F_GETFL(), 0) or return;
-    $flags = $block ? ($flags & ~Fcntl::O_NONBLOCK()) : ($flags | Fcntl::O_NONBLOCK());
-    fcntl($fh, Fcntl::F_SETFL(), $flags);
+    my $flags = fcntl($fh, Fcntl::F_GETFL(), 0);
+    return undef unless defined $flags;
+    $flags = $nonblocking ? ($flags | Fcntl::O_NONBLOCK()) : ($flags & ~Fcntl::O_NONBLOCK());
+    return scalar fcntl($fh, Fcntl::F_SETFL(), $flags);
 }
 
 # As AnyEvent does: a no-op SIGPIPE handler (a write to a closed socket must not kill the
@@ -444,7 +450,9 @@ level ("LEVEL: not a valid logging level, caught").
 =head2 AnyEvent::fh_block $fh, AnyEvent::fh_unblock $fh
 
 Puts the handle into blocking or non-blocking mode (prototype C<($)>; other file status flags
-are kept). Returns true on success, false (with C<$!> set) on failure.
+are kept). Returns true on success, C<undef> (with C<$!> set) on failure, also in list
+context. An unopened handle fails quietly; a closed one dies (C<fcntl() on closed filehandle>),
+as in AnyEvent 7.17.
 
 =head2 Constants
 
@@ -537,6 +545,11 @@ C<$AnyEvent::Debug::SHELL>.
 =item PERL_ANYEVENT_MAX_SIGNAL_LATENCY
 
 Sets C<$AnyEvent::MAX_SIGNAL_LATENCY>, which has no effect here (see there).
+
+=item PERL_ANYEVENT_AVOID_GUARD
+
+When true, C<AnyEvent::Util::guard> does not use the C<Guard> module even if it is installed
+(see L<AnyEvent::Util/guard>).
 
 =back
 

@@ -479,8 +479,10 @@ sub _connect_next {
 # ---- listening -----------------------------------------------------------------------------
 
 # Creates, binds and listens; calls $done->(\%state) with the listening handle in $state{fh}.
+# Every failure croaks with "tcp_bind: ..." (also for tcp_server), as AnyEvent 7.17 does.
 sub _tcp_bind {
-    my ($host, $service, $done, $prepare_cb, $who) = @_;
+    my ($host, $service, $done, $prepare_cb) = @_;
+    my $who = 'tcp_bind';
     my $dual_stack;
     unless (defined $host) {
         $dual_stack = AF_INET6 && $AnyEvent::PROTOCOL{ipv6};
@@ -507,9 +509,9 @@ sub _tcp_bind {
         ($ipn, $af, $dual_stack) = (parse_address('0'), AF_INET, 0);
         $fh = _rs_open($af, SOCK_STREAM, 0);
     }
-    defined $fh or Carp::croak("$who: socket: $!");
+    defined $fh or Carp::croak("$who: $!");
     _rs_bind($fh, pack_sockaddr($service, $ipn), $af != AF_UNIX, $dual_stack ? 0 : -1)
-        or Carp::croak("$who: bind: $!");
+        or Carp::croak("$who: $!");
     $state{fh} = $fh;
 
     if ($af == AF_UNIX && defined wantarray) {
@@ -519,10 +521,10 @@ sub _tcp_bind {
 
     my $backlog;
     if ($prepare_cb) {
-        my ($port, $bound) = unpack_sockaddr(_rs_local_addr($fh) // Carp::croak("$who: getsockname: $!"));
+        my ($port, $bound) = unpack_sockaddr(_rs_local_addr($fh) // Carp::croak("$who: $!"));
         $backlog = $prepare_cb->($fh, format_address($bound), $port);
     }
-    _rs_listen($fh, $backlog || 128) or Carp::croak("$who: listen: $!");
+    _rs_listen($fh, $backlog || 128) or Carp::croak("$who: $!");
 
     $done->(\%state);
     return defined wantarray ? guard { %state = () } : ();
@@ -530,12 +532,12 @@ sub _tcp_bind {
 
 sub tcp_bind($$$;$) {
     my ($host, $service, $done_cb, $prepare_cb) = @_;
-    return _tcp_bind($host, $service, sub { $done_cb->(delete $_[0]{fh}) }, $prepare_cb, 'tcp_bind');
+    return _tcp_bind($host, $service, sub { $done_cb->(delete $_[0]{fh}) }, $prepare_cb);
 }
 
 sub tcp_server($$$;$) {
     my ($host, $service, $accept_cb, $prepare_cb) = @_;
-    return _tcp_bind($host, $service, sub { _accept_loop($_[0], $accept_cb) }, $prepare_cb, 'tcp_server');
+    return _tcp_bind($host, $service, sub { _accept_loop($_[0], $accept_cb) }, $prepare_cb);
 }
 
 # Logs at level 4. AnyEvent::log loads AnyEvent::Log for the first message it logs, which fails
@@ -826,9 +828,10 @@ the backlog was drained.
 Returns, unless called in void context, a guard that stops listening (and unlinks a unix
 socket) when destroyed; connections already accepted are not affected. In void context the
 server runs for the life of the program. When C<tcp_server> returns, the socket listens.
-Croaks, naming the problem, when the host is not an address (C<tcp_server: cannot parse 'x' as
-host address>), the service is unknown, or socket, bind or listen fail (C<tcp_server: bind:
-Address already in use>).
+Croaks when the host is not an address (C<tcp_bind: cannot parse 'x' as host address>), the
+service is unknown (C<tcp_bind: unknown service 'x'>; 7.17 shows C<''> there, not the name), or socket, bind or listen fail (C<tcp_bind:
+Address already in use>). The messages start with C<tcp_bind:> for C<tcp_server> too, as in
+AnyEvent 7.17.
 
 =head2 AnyEvent::Socket::ACCEPT_PAUSE
 
@@ -874,7 +877,7 @@ set up:
     resolve_sockaddr, tcp_connect   an unknown service or protocol; no service
     tcp_server, tcp_bind            a host that is no address (or unix/ without a path); an
                                     unknown service; socket, bind or listen failing
-                                    ("tcp_server: bind: Address already in use")
+                                    ("tcp_bind: Address already in use", also from tcp_server)
     pack_sockaddr                   a host that is no address in network form
     unpack_sockaddr                 an address family other than IPv4, IPv6 or unix
 

@@ -40,12 +40,7 @@ sub portable_socketpair() {
     return ($fh1, $fh2);
 }
 
-sub fh_nonblocking($$) {
-    my ($fh, $nonblocking) = @_;
-    my $flags = fcntl $fh, Fcntl::F_GETFL(), 0 or return;
-    $flags = $nonblocking ? $flags | Fcntl::O_NONBLOCK() : $flags & ~Fcntl::O_NONBLOCK();
-    return fcntl $fh, Fcntl::F_SETFL(), $flags;
-}
+*fh_nonblocking = \&AnyEvent::_fh_nonblocking;
 
 # ---- names kept from AnyEvent 4 (not exported) ----------------------------------------------
 
@@ -63,19 +58,28 @@ sub inet_aton {
 
 # ---- guards ----------------------------------------------------------------------------
 
-sub guard(&) {
-    my ($code) = @_;
-    return bless \$code, 'AnyEvent::Util::guard';
+# As 7.17: guards are the Guard module's when Guard 0.5 or later is installed (unless
+# PERL_ANYEVENT_AVOID_GUARD is set), else AnyEvent::Util::guard objects.
+BEGIN {
+    local $@;
+    if (!$ENV{PERL_ANYEVENT_AVOID_GUARD} && eval { require Guard; $Guard::VERSION >= 0.5 }) {
+        *guard = \&Guard::guard;
+    } else {
+        *guard = sub (&) {
+            my ($code) = @_;
+            return bless \$code, 'AnyEvent::Util::guard';
+        };
+    }
 }
 
 sub AnyEvent::Util::guard::DESTROY {
     my $code = ${ $_[0] } or return;
     ${ $_[0] } = undef;
     local $@;
-    eval { $code->(); 1 } or do {
+    eval { local $SIG{__DIE__}; $code->(); 1 } or do {
         my $err = $@;
         local $@;
-        AnyEvent::log(3, "runtime error in AnyEvent::guard callback: $err");
+        AnyEvent::log(4, "Runtime error in AnyEvent::guard callback: $err");
     };
 }
 
@@ -416,14 +420,20 @@ set.
 
 =head2 fh_nonblocking $fh, $nonblocking
 
-Puts the handle into non-blocking (true) or blocking (false) mode. Returns true on success,
-false with C<$!> set.
+Puts the handle into non-blocking (true) or blocking (false) mode, as C<AnyEvent::fh_unblock>
+and C<AnyEvent::fh_block> do: true on success, C<undef> with C<$!> set on failure; a closed
+handle dies.
 
 =head2 $guard = guard { CODE }
 
-Returns an C<AnyEvent::Util::guard> object that runs CODE when it is destroyed. An exception
-from CODE does not propagate: it is reported through C<AnyEvent::log> (level 3, a warning on
-STDERR) and C<$@> is left as it was.
+Returns an object that runs CODE when it is destroyed. As in AnyEvent 7.17, when the C<Guard>
+module (0.5 or later) is installed and C<PERL_ANYEVENT_AVOID_GUARD> is not set, this is
+C<Guard::guard>: a C<Guard> object, and an exception from CODE is handed to C<$Guard::DIED>
+(by default printed as a warning). Otherwise it is an C<AnyEvent::Util::guard> object, and an
+exception from CODE is logged through C<AnyEvent::log> (level 4, C<error>: a warning on STDERR
+at the default verbosity) as C<Runtime error in AnyEvent::guard callback: ...>, without calling
+a C<$SIG{__DIE__}> handler. Either way the exception does not propagate and C<$@> is left as it
+was.
 
 =head2 $guard->cancel
 

@@ -12,13 +12,16 @@ use AnyEvent::Util qw(close_all_fds_except AF_INET6);
 
 watchdog(20);
 
+# guard is Guard::guard when the Guard module is installed (as in 7.17), else our own.
+my $have_guard = !$ENV{PERL_ANYEVENT_AVOID_GUARD} && eval { require Guard; $Guard::VERSION >= 0.5 };
+
 subtest guard => sub {
     my $ran = 0;
     { my $g = guard { $ran++ }; is $ran, 0, 'not run while alive'; }
     is $ran, 1, 'run when destroyed';
     { my $g = guard { $ran++ }; $g->cancel; }
     is $ran, 1, 'cancelled guard does not run';
-    isa_ok guard { 1 }, 'AnyEvent::Util::guard';
+    isa_ok guard { 1 }, $have_guard ? 'Guard' : 'AnyEvent::Util::guard';
     my @warnings;
     local $SIG{__WARN__} = sub { push @warnings, @_ };
     my $after = 0;
@@ -30,6 +33,31 @@ subtest guard => sub {
     { my $g = guard { eval { die "inner\n" } }; }
     is $@, 'kept', '$@ is left alone';
 };
+
+subtest 'guard without the Guard module' => sub {
+    require AETest::Perl;
+    # as 7.17's own guard: logged at level 4 (error), not seen by $SIG{__DIE__}
+    my ($out, $err) = AETest::Perl::run_perl({ PERL_ANYEVENT_AVOID_GUARD => 1 }, q{
+        use AnyEvent::Util; my $die_handler = 0; $SIG{__DIE__} = sub { $die_handler++ };
+        print ref(guard { 1 }), " ";
+        { my $g = guard { die "oops\n" }; } print "die handler: $die_handler";
+    });
+    is $out, 'AnyEvent::Util::guard die handler: 0', 'an AnyEvent::Util::guard; $SIG{__DIE__} is not called';
+    like $err, qr/^\S+ \S+ \S+ error AnyEvent::Util: Runtime error in AnyEvent::guard callback: oops$/m,
+        'the exception is logged as an error, in 7.17\'s words';
+};
+
+SKIP: {
+    skip 'the Guard module is not installed', 1 unless $have_guard;
+    subtest 'guard with the Guard module' => sub {
+        my ($out, $err) = AETest::Perl::run_perl({}, q{
+            use AnyEvent::Util; $Guard::DIED = sub { print "DIED: $@" };
+            print ref(guard { 1 }), " "; { my $g = guard { die "oops\n" }; } print "end";
+        });
+        is $out, "Guard DIED: oops\nend", 'Guard::guard, whose exceptions go to $Guard::DIED (as 7.17)';
+        is $err, '', 'nothing logged';
+    };
+}
 
 subtest pipes => sub {
     my ($r, $w) = portable_pipe;
@@ -51,6 +79,31 @@ subtest pipes => sub {
     ok fh_nonblocking($one, 0), 'fh_nonblocking off';
     ok !(fcntl($one, Fcntl::F_GETFL(), 0) & Fcntl::O_NONBLOCK()), 'O_NONBLOCK cleared';
     ok AF_INET6, 'AF_INET6 exported on request';
+};
+
+# Coro::Handle (under Corona / Net::Server::Coro) calls fh_nonblocking on a glob that is not
+# open yet: 7.17 fails quietly there, returning one undef; on a closed handle it dies.
+subtest 'fh_nonblocking on unopened and closed handles' => sub {
+    require Symbol;
+    my @warnings;
+    local $SIG{__WARN__} = sub { push @warnings, @_ };
+    my $glob = Symbol::gensym();
+    for my $call ([fh_nonblocking => sub { fh_nonblocking($glob, 1) }],
+                  [fh_unblock => sub { AnyEvent::fh_unblock($glob) }],
+                  [fh_block => sub { AnyEvent::fh_block($glob) }]) {
+        my @ret = $call->[1]->();
+        is_deeply \@ret, [undef], "$call->[0] on an unopened glob returns one undef";
+        ok $!{EBADF}, '... with EBADF';
+    }
+    is_deeply \@warnings, [], '... and warns nothing';
+    my ($r, $w) = portable_pipe;
+    close $r;
+    for my $call ([fh_nonblocking => sub { fh_nonblocking($r, 1) }],
+                  [fh_unblock => sub { AnyEvent::fh_unblock($r) }]) {
+        ok !eval { $call->[1]->(); 1 }, "$call->[0] on a closed handle dies";
+        like $@, qr/^fcntl\(\) on closed filehandle \$r at /, '... as 7.17 does';
+    }
+    is scalar(AnyEvent::fh_unblock($w)), '0 but true', "fh_unblock returns fcntl's result";
 };
 
 subtest close_all_fds_except => sub {
