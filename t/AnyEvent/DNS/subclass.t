@@ -8,7 +8,7 @@ use strict;
 use warnings;
 use lib 't/lib';
 use Test::More;
-use AETest qw(watchdog tempdir recv_within);
+use AETest qw(watchdog tempdir recv_within write_file);
 use AETest::Dnsmasq;
 use AnyEvent;
 use AnyEvent::DNS;
@@ -19,9 +19,7 @@ watchdog(60);
 
 my $dns = AETest::Dnsmasq->start('--host-record=www.test,10.1.1.1', '--host-record=both.test,10.2.2.2');
 my $dir = tempdir();
-open my $fh, '>', "$dir/hosts" or die $!;
-print $fh "10.7.7.7 onlyhosts.test\nfd00::7 onlyhosts.test\n10.9.9.9 both.test\n";
-close $fh;
+write_file("$dir/hosts", "10.7.7.7 onlyhosts.test\nfd00::7 onlyhosts.test\n10.9.9.9 both.test\n");
 $ENV{PERL_ANYEVENT_HOSTS} = "$dir/hosts";
 
 package HostsFirst {

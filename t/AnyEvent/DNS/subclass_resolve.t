@@ -8,7 +8,7 @@ use strict;
 use warnings;
 use lib 't/lib';
 use Test::More;
-use AETest qw(watchdog tempdir recv_within);
+use AETest qw(watchdog tempdir recv_within write_file);
 use AETest::Dnsmasq;
 use AnyEvent;
 use AnyEvent::DNS;
@@ -44,9 +44,7 @@ watchdog(30);
 
 my $dns = AETest::Dnsmasq->start('--host-record=www.test,10.1.1.1', '--local-ttl=1');
 my $dir = tempdir();
-open my $fh, '>', "$dir/hosts" or die $!;
-print $fh "10.7.7.7 onlyhosts.test\n";
-close $fh;
+write_file("$dir/hosts", "10.7.7.7 onlyhosts.test\n");
 $ENV{PERL_ANYEVENT_HOSTS} = "$dir/hosts";
 
 my $r = My::CacheDNS->new(untaint => 1, server => [$dns->server], timeout => [2]);
