@@ -63,7 +63,7 @@ sub failures {
         if ($line =~ /^\s*not ok\b|^t\/\S+ \.+ *(?:Dubious|Failed)|^Test Summary Report|^t\/\S+\s+\(Wstat|^\s+Failed tests?:/) {
             $out .= $line;
             $in_diag = 0;
-        } elsif ($line =~ /^\s*#\s+Failed test/) {
+        } elsif ($line =~ /^\s*#\s+(?:Failed test|watchdog:)|^Bail out!/) {
             $out .= $line;
             $in_diag = 1;
         } elsif ($in_diag && $line =~ /^\s*#/) {

@@ -54,7 +54,12 @@ sub need_module {
 # Kills the test with a clear message if it hangs (a lost event must fail, not stall CI).
 sub watchdog {
     my ($seconds) = @_;
-    $SIG{ALRM} = sub { Test::More::BAIL_OUT("watchdog: test did not finish within $seconds s") };
+    $SIG{ALRM} = sub {
+        require Carp;
+        print STDERR map { "# $_\n" } "watchdog: the running subtest was: " . Test::More->builder->name,
+            split /\n/, Carp::longmess('blocked');
+        Test::More::BAIL_OUT("watchdog: test did not finish within $seconds s");
+    };
     alarm $seconds;
 }
 

@@ -44,12 +44,27 @@ sub watchdog {
     my ($seconds) = @_;
     my $action = POSIX::SigAction->new(sub {
         syswrite STDOUT, "Bail out!  watchdog: test did not finish within $seconds s\n";
+        # Where it hung, for the CI log (the plain message above is out even if this fails):
+        # the running subtest, the Perl call stack, and the state of our embedded loop.
+        my $where = eval { Test::Builder->new->name } // '?';
+        my $stack = eval { require Carp; Carp::longmess('blocked') } // '?';
+        my $state = eval {
+            my ($timeout, $active, $fd) = AnyEvent::Impl::Rust::_embed_state();
+            my $src = $AnyEvent::Impl::Embed::SOURCE || {};
+            sprintf 'next timeout %s, active %s, epoll fd %s; source: %s', $timeout // 'none', $active, $fd,
+                join ', ', map { "$_=" . ($src->{$_} // 'undef') } sort grep { !ref $src->{$_} } keys %$src;
+        } // "? ($@)";
+        syswrite STDERR, "# watchdog: the running subtest was: $where\n# watchdog: our loop: $state\n"
+            . join('', map { "# $_\n" } split /\n/, $stack);
         POSIX::_exit(255);
     });
     $action->safe(0);
     POSIX::sigaction(POSIX::SIGALRM(), $action);
     alarm $seconds;
 }
+
+# How long one core test may run under a foreign loop (they take a second or two).
+our $CORE_TIMEOUT = 60;
 
 sub perl_inc { map { "-I$_" } grep { !ref } @INC }
 
@@ -270,8 +285,10 @@ sub check {
         my @inc = perl_inc();
         local $ENV{PERL_ANYEVENT_MODEL} = $spec{model};
         for my $test ($spec{core} ? @{ $spec{core} } : @CORE) {
-            my $out = qx{$^X @inc -M$spec{module} $test 2>&1};
-            is $?, 0, "$test" or diag $out;
+            # A core test that hangs while the foreign loop blocks in C never sees its own
+            # (deferred) watchdog: `timeout` ends it, and its output says where it stood.
+            my $out = qx{timeout -k 5 $CORE_TIMEOUT $^X @inc -M$spec{module} $test 2>&1};
+            is $?, 0, "$test" . ($? >> 8 == 124 ? " (killed after $CORE_TIMEOUT s)" : '') or diag $out;
             like $out, qr/^1\.\.\d+/m, "$test ran its plan";
         }
     };
