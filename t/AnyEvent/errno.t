@@ -6,6 +6,7 @@ use strict;
 use warnings;
 use lib 't/lib';
 use Test::More;
+use POSIX ();
 use Errno qw(ECONNREFUSED EPIPE);
 use Socket qw(AF_UNIX SOCK_STREAM PF_UNSPEC);
 use IO::Socket::INET;
@@ -43,7 +44,9 @@ subtest 'watcher callbacks' => sub {
     my $signal = AE::signal(USR1 => sub { saw("signal") });
     my $child_cv = AE::cv;
     my $pid = fork // die $!;
-    exit 0 unless $pid;
+    # _exit: a child that ran END blocks and destructors would close, say, Tk's X connection,
+    # which it shares with this process when the test runs under Tk (t/AnyEvent/Impl/Tk.t).
+    POSIX::_exit(0) unless $pid;
     my $child = AE::child($pid, sub { saw("child"); $child_cv->send });
     kill USR1 => $$;
     AE::postpone { saw("postpone") };

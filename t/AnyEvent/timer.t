@@ -47,7 +47,10 @@ subtest 'interval repeats' => sub {
     is scalar(@at), 5, 'fired five times';
     cmp_ok $at[-1] - $start, '>=', 0.085, 'five ticks took at least after + 4 intervals';
     my @gaps = map { $at[$_] - $at[$_ - 1] } 1 .. $#at;
-    ok !(grep { $_ < 0.001 } @gaps), "each tick in its own iteration (no burst of catch-up ticks)"
+    # Ticks that fell due together (the process was late) are not fired in one burst: each
+    # comes in an iteration of its own, whose AnyEvent->now is later. (As with EV, a late tick
+    # may come in the very next iteration, so how much later depends on the load.)
+    ok !(grep { $_ <= 0 } @gaps), "each tick in its own iteration (no burst of catch-up ticks)"
         or diag "gaps: @gaps";
     undef $t;
     my $n = @at;
