@@ -104,6 +104,10 @@ sub stop {
 
 sub DESTROY { $_[0]->stop }
 
-END { $_->stop for grep defined, @running }
+# Stops every server this process started (also at exit; a test that leaves with POSIX::_exit
+# must call it itself).
+sub stop_all { $_->stop for grep defined, @running }
+
+END { local $?; stop_all() }
 
 1;
