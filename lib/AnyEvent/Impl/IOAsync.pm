@@ -89,6 +89,13 @@ sub _loop_signal {
     return AnyEvent::Impl::Embed::_guard(sub { _tick_stop(); $loop->detach_signal($sig, $id) });
 }
 
+# IO::Async installs its SIGCHLD handler with the first watch_process and then asks waitpid about
+# that one pid only: any other child that exited while no handler was installed (its SIGCHLD
+# went unnoticed) would wait for the next SIGCHLD, which may never come, though a watcher for it
+# is made right after (CI saw a child watcher wait for ever so). A SIGCHLD of our own makes
+# IO::Async reap at its next iteration, when the watchers made with this one exist.
+sub _recheck_children { kill CHLD => $$ if ref $SIG{CHLD} eq 'CODE' }
+
 # IO::Async keeps one callback per pid: several AnyEvent watchers for a pid share it.
 my %by_pid;
 
@@ -103,6 +110,7 @@ sub _loop_child {
             delete $by_pid{$pid} if $pid;
             $_->($rpid, $status) for values %set;
         });
+        _recheck_children();
         \%set;
     };
     my $key = ++$AnyEvent::Impl::Embed::NEXT_KEY;
@@ -150,6 +158,12 @@ watcher for C<CHLD> works, without IO::Async's warning that advises C<watch_proc
 passes it on). While such watchers exist the loop is woken every second: IO::Async's signal
 handlers are Perl's deferred ones, and a signal that arrives just before IO::Async::Loop::Poll
 blocks in poll(2) would otherwise wait for the next unrelated event (under 7.17 too).
+
+IO::Async installs its C<SIGCHLD> handler with the first C<watch_process> and then checks that
+one pid only, so a child that exited while no handler was installed would never be reported,
+neither to our watchers nor to the loop's own, made right after (under 7.17 too). After
+creating a child watcher, this model therefore sends the process a C<SIGCHLD>, which makes
+IO::Async reap all exited children at its next iteration.
 
 =head1 FUNCTIONS
 
