@@ -51,7 +51,8 @@ impl Cache {
         })
     }
 
-    pub(crate) fn put(&mut self, key: Key, msg: &Message, now: Instant) {
+    /// Keeps `msg`'s answer under the key `key` makes (only asked for an answer to keep).
+    pub(crate) fn put(&mut self, key: impl FnOnce() -> Key, msg: &Message, now: Instant) {
         let Some(ttl) = cache_ttl(msg) else { return };
         if self.entries.len() >= MAX_ENTRIES {
             self.entries.retain(|_, e| e.expires > now);
@@ -61,7 +62,7 @@ impl Cache {
         }
         let expires = now + Duration::from_secs(ttl.min(MAX_TTL) as u64);
         self.entries.insert(
-            key,
+            key(),
             Entry {
                 answers: msg.answers.clone(),
                 stored: now,
@@ -76,6 +77,10 @@ impl Cache {
 
     pub(crate) fn len(&self) -> usize {
         self.entries.len()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.entries.is_empty()
     }
 }
 
@@ -147,7 +152,7 @@ mod tests {
             RData::A(A::new(10, 0, 0, 1)),
         ));
         let now = Instant::now();
-        c.put(key(b"A.test", 1, 1), &m, now);
+        c.put(|| key(b"A.test", 1, 1), &m, now);
         let hit = c
             .get(&key(b"a.TEST", 1, 1), now + Duration::from_secs(2))
             .expect("cached");

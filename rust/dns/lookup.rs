@@ -236,40 +236,52 @@ impl Resolver {
     pub(super) fn next_suffix(&mut self, key: LookupKey) {
         loop {
             let l = &mut self.lookups[key];
-            let Some(name) = l.names.pop_front() else {
+            let Some(text) = l.names.pop_front() else {
                 return self.finish_lookup(key, Vec::new());
             };
+            let (qtype, qclass) = (l.qtype, l.qclass);
             // A name that is no domain name (a suffix making it too long, say) cannot match.
-            if let Ok(name) = wire::parse_name(&name) {
-                l.current = name;
+            let edns = self.settings.edns_payload;
+            if let Some(q) = self.questions.get(&text, qtype, qclass, edns) {
+                let l = &mut self.lookups[key];
+                l.current = q.name;
                 l.depth = MAX_CNAME_DEPTH;
-                return self.ask(key);
+                return self.ask_with(key, Some(q.packet));
             }
         }
     }
 
     /// Asks the look-up's current question, from the cache when it has the answer.
     pub(super) fn ask(&mut self, key: LookupKey) {
+        self.ask_with(key, None)
+    }
+
+    /// [`Resolver::ask`], with the question's packet when it is at hand already.
+    fn ask_with(&mut self, key: LookupKey, packet: Option<Vec<u8>>) {
         let l = &self.lookups[key];
-        if self.settings.cache {
+        if self.settings.cache && !self.cache.is_empty() {
             let ckey = cache::key(&wire::name_bytes(&l.current), l.qtype, l.qclass);
             if let Some(hit) = self.cache.get(&ckey, Instant::now()) {
                 return self.on_answer(key, &hit.answers, hit.age);
             }
         }
-        let packet = match wire::query_packet(
-            0,
-            &l.current,
-            l.qtype,
-            l.qclass,
-            self.settings.edns_payload,
-        ) {
-            Ok(p) => p,
-            Err(_) => return self.next_suffix(key),
+        let edns = self.settings.edns_payload;
+        let packet = match packet {
+            Some(p) => p,
+            None => match wire::query_packet(0, &l.current, l.qtype, l.qclass, edns) {
+                Ok(p) => p,
+                Err(_) => return self.next_suffix(key),
+            },
         };
         let (name, qtype, qclass) = (l.current.clone(), l.qtype, l.qclass);
-        let edns = self.settings.edns_payload.is_some();
-        let wkey = self.new_wire(Owner::Lookup(key), packet, name, qtype, qclass, edns);
+        let wkey = self.new_wire(
+            Owner::Lookup(key),
+            packet,
+            name,
+            qtype,
+            qclass,
+            edns.is_some(),
+        );
         self.waiting.push_back(wkey);
         self.schedule();
     }

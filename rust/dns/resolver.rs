@@ -14,6 +14,7 @@
 use super::cache::{self, Cache};
 use super::hosts::Hosts;
 use super::lookup::Lookup;
+use super::question::QuestionMemo;
 use super::transport::{TcpExchange, UdpSock, POOL_SIZE, QUERIES_PER_SOCKET};
 use super::value::Value;
 use super::wire;
@@ -146,6 +147,8 @@ pub(crate) struct Resolver {
     slot_cb: Option<Callback>,
     slot_wake: bool,
     pub(super) cache: Cache,
+    /// Questions asked before, parsed and encoded.
+    pub(super) questions: QuestionMemo,
     pub(super) hosts: Hosts,
     dropped: u64,
     tcp_exchanges: u64,
@@ -178,6 +181,7 @@ impl Resolver {
             slot_cb: None,
             slot_wake: false,
             cache: Cache::default(),
+            questions: QuestionMemo::default(),
             hosts: Hosts::default(),
             dropped: 0,
             tcp_exchanges: 0,
@@ -429,7 +433,7 @@ impl Resolver {
     }
 
     /// Ends a wire query with its answer (or none) and hands the answer to its owner.
-    fn finish_wire(&mut self, key: WireKey, answer: Option<(Message, Vec<u8>)>) {
+    fn finish_wire(&mut self, key: WireKey, answer: Option<(Message, &[u8])>) {
         self.drop_tcp(key);
         let w = self.wires.remove(key).expect("finishing a live query");
         if let Some(id) = w.id {
@@ -449,14 +453,14 @@ impl Resolver {
         match w.owner {
             Owner::Raw(cb) => {
                 let args = answer
-                    .map(|(msg, raw)| vec![wire::message_value(&msg, &raw)])
+                    .map(|(msg, raw)| vec![wire::message_value(&msg, raw)])
                     .unwrap_or_default();
                 self.complete(cb, args);
             }
             Owner::Lookup(lk) => match answer {
                 Some((msg, _)) => {
                     if self.settings.cache {
-                        let ckey = cache::key(&wire::name_bytes(&w.name), w.qtype, w.qclass);
+                        let ckey = || cache::key(&wire::name_bytes(&w.name), w.qtype, w.qclass);
                         self.cache.put(ckey, &msg, Instant::now());
                     }
                     self.on_answer(lk, &msg.answers, 0);
@@ -579,7 +583,7 @@ impl Resolver {
         {
             self.retry_without_edns(key);
         } else {
-            self.finish_wire(key, Some((msg, data.to_vec())));
+            self.finish_wire(key, Some((msg, data)));
         }
     }
 
@@ -622,7 +626,7 @@ impl Resolver {
             Ok(None) => {}
             Ok(Some(data)) => match Message::from_vec(&data) {
                 Ok(msg) if Some(msg.metadata.id) == w.id && Self::question_matches(w, &msg) => {
-                    self.finish_wire(key, Some((msg, data)));
+                    self.finish_wire(key, Some((msg, &data)));
                 }
                 _ => {
                     self.dropped += 1;
@@ -978,7 +982,7 @@ mod tests {
             .iter()
             .map(|rr| match rr {
                 Value::List(fields) => match &fields[4] {
-                    Value::Bytes(b) => b.clone(),
+                    Value::Bytes(b) => b.to_vec(),
                     other => panic!("not an address: {other:?}"),
                 },
                 other => panic!("not a record: {other:?}"),

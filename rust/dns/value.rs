@@ -1,10 +1,14 @@
 //! Plain data handed to Perl: what AnyEvent::DNS returns is arrays of strings and numbers, and
 //! hashes for decoded packets. The glue turns a [`Value`] into the matching Perl structure.
 
+use std::borrow::Cow;
+
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Value {
     Undef,
-    Bytes(Vec<u8>),
+    /// A string; borrowed for the fixed names of the tables (type and class names), which
+    /// saves an allocation per record field.
+    Bytes(Cow<'static, [u8]>),
     Int(i64),
     Bool(bool),
     List(Vec<Value>),
@@ -13,7 +17,17 @@ pub(crate) enum Value {
 
 impl Value {
     pub(crate) fn str(s: impl AsRef<[u8]>) -> Value {
-        Value::Bytes(s.as_ref().to_vec())
+        Value::Bytes(Cow::Owned(s.as_ref().to_vec()))
+    }
+
+    /// A string of the program's own (a table's name for a code): not copied.
+    pub(crate) fn fixed(s: &'static str) -> Value {
+        Value::Bytes(Cow::Borrowed(s.as_bytes()))
+    }
+
+    /// A string taking over `bytes`.
+    pub(crate) fn owned(bytes: Vec<u8>) -> Value {
+        Value::Bytes(Cow::Owned(bytes))
     }
 }
 

@@ -142,7 +142,7 @@ fn opcode_name(code: u8) -> Option<&'static str> {
 
 /// A name or, when AnyEvent has none, the number.
 fn named(name: Option<&'static str>, code: i64) -> Value {
-    name.map(Value::str).unwrap_or(Value::Int(code))
+    name.map(Value::fixed).unwrap_or(Value::Int(code))
 }
 
 /// Parses a domain name as AnyEvent takes it: labels separated by dots, any bytes in a label,
@@ -276,6 +276,25 @@ pub(crate) fn format_ipv6(ip: &Ipv6Addr) -> String {
     ip.to_string()
 }
 
+/// Dotted-quad text of an IPv4 address (as its `Display`, which costs ten times as much
+/// through the formatting machinery: this is done for every address record).
+fn ipv4_text(ip: &Ipv4Addr) -> Vec<u8> {
+    let mut out = Vec::with_capacity(15);
+    for (i, &octet) in ip.octets().iter().enumerate() {
+        if i > 0 {
+            out.push(b'.');
+        }
+        if octet >= 100 {
+            out.push(b'0' + octet / 100);
+        }
+        if octet >= 10 {
+            out.push(b'0' + octet / 10 % 10);
+        }
+        out.push(b'0' + octet % 10);
+    }
+    out
+}
+
 /// `<character-string>`s (length-prefixed) as AnyEvent unpacks them with `(C/a*)*`.
 fn char_strings(mut raw: &[u8]) -> Vec<Value> {
     let mut out = Vec::new();
@@ -295,17 +314,17 @@ fn raw_rdata(data: &RData) -> Vec<u8> {
     buf
 }
 
-/// The data fields of a record, in AnyEvent's layout.
-fn rdata_fields(code: u16, data: &RData) -> Vec<Value> {
-    let name = |n: &Name| Value::Bytes(name_bytes(n));
+/// The data fields of a record, in AnyEvent's layout, appended to `out`.
+fn rdata_fields(code: u16, data: &RData, out: &mut Vec<Value>) {
+    let name = |n: &Name| Value::owned(name_bytes(n));
     let bytes = |b: &[u8]| Value::str(b);
     match data {
-        RData::A(a) => vec![Value::str(a.0.to_string())],
-        RData::AAAA(a) => vec![Value::str(format_ipv6(&a.0))],
-        RData::NS(n) => vec![name(&n.0)],
-        RData::CNAME(n) => vec![name(&n.0)],
-        RData::PTR(n) => vec![name(&n.0)],
-        RData::SOA(s) => vec![
+        RData::A(a) => out.push(Value::owned(ipv4_text(&a.0))),
+        RData::AAAA(a) => out.push(Value::owned(format_ipv6(&a.0).into_bytes())),
+        RData::NS(n) => out.push(name(&n.0)),
+        RData::CNAME(n) => out.push(name(&n.0)),
+        RData::PTR(n) => out.push(name(&n.0)),
+        RData::SOA(s) => out.extend([
             name(&s.mname),
             name(&s.rname),
             Value::Int(s.serial as i64),
@@ -313,51 +332,51 @@ fn rdata_fields(code: u16, data: &RData) -> Vec<Value> {
             Value::Int(s.retry as u32 as i64),
             Value::Int(s.expire as u32 as i64),
             Value::Int(s.minimum as i64),
-        ],
-        RData::HINFO(h) => vec![bytes(&h.cpu), bytes(&h.os)],
-        RData::MX(m) => vec![Value::Int(m.preference as i64), name(&m.exchange)],
-        RData::TXT(t) => t.txt_data.iter().map(|s| bytes(s)).collect(),
-        RData::SRV(s) => vec![
+        ]),
+        RData::HINFO(h) => out.extend([bytes(&h.cpu), bytes(&h.os)]),
+        RData::MX(m) => out.extend([Value::Int(m.preference as i64), name(&m.exchange)]),
+        RData::TXT(t) => out.extend(t.txt_data.iter().map(|s| bytes(s))),
+        RData::SRV(s) => out.extend([
             Value::Int(s.priority as i64),
             Value::Int(s.weight as i64),
             Value::Int(s.port as i64),
             name(&s.target),
-        ],
-        RData::NAPTR(n) => vec![
+        ]),
+        RData::NAPTR(n) => out.extend([
             Value::Int(n.order as i64),
             Value::Int(n.preference as i64),
             bytes(&n.flags),
             bytes(&n.services),
             bytes(&n.regexp),
             name(&n.replacement),
-        ],
+        ]),
         RData::CAA(_) => {
             // AnyEvent: (flags, tag, value) straight from the wire.
             let raw = raw_rdata(data);
             let tag_len = raw.get(1).copied().unwrap_or(0) as usize;
             let tag_end = (2 + tag_len).min(raw.len());
-            vec![
+            out.extend([
                 Value::Int(raw.first().copied().unwrap_or(0) as i64),
                 bytes(&raw[2.min(raw.len())..tag_end]),
                 bytes(&raw[tag_end..]),
-            ]
+            ]);
         }
         RData::Unknown { rdata, .. } => match code {
             // Types hickory leaves undecoded that AnyEvent decodes.
-            99 => char_strings(&rdata.anything),
-            39 => vec![bytes(&rdata.anything)],
+            99 => out.extend(char_strings(&rdata.anything)),
+            39 => out.push(bytes(&rdata.anything)),
             11 if rdata.anything.len() >= 5 => {
                 let r = &rdata.anything;
-                vec![
+                out.extend([
                     Value::str(Ipv4Addr::new(r[0], r[1], r[2], r[3]).to_string()),
                     Value::Int(r[4] as i64),
                     bytes(&r[5..]),
-                ]
+                ]);
             }
-            _ => vec![bytes(&rdata.anything)],
+            _ => out.push(bytes(&rdata.anything)),
         },
-        RData::Update0(_) => vec![Value::str(b"")],
-        other => vec![Value::Bytes(raw_rdata(other))],
+        RData::Update0(_) => out.push(Value::str(b"")),
+        other => out.push(Value::owned(raw_rdata(other))),
     }
 }
 
@@ -365,13 +384,15 @@ fn rdata_fields(code: u16, data: &RData) -> Vec<Value> {
 pub(crate) fn record_value_ttl(rec: &Record, ttl: u32) -> Value {
     let code: u16 = rec.record_type().into();
     let class: u16 = rec.dns_class.into();
-    let mut fields = vec![
-        Value::Bytes(name_bytes(&rec.name)),
+    // (room for the fields of the most common records: an address, MX, SRV)
+    let mut fields = Vec::with_capacity(8);
+    fields.extend([
+        Value::owned(name_bytes(&rec.name)),
         named(type_name(code), code as i64),
         named(class_name(class), class as i64),
         Value::Int(ttl as i64),
-    ];
-    fields.extend(rdata_fields(code, &rec.data));
+    ]);
+    rdata_fields(code, &rec.data, &mut fields);
     Value::List(fields)
 }
 
@@ -392,7 +413,7 @@ pub(crate) fn message_value(msg: &Message, raw: &[u8]) -> Value {
             let t: u16 = q.query_type().into();
             let c: u16 = q.query_class().into();
             Value::List(vec![
-                Value::Bytes(name_bytes(q.name())),
+                Value::owned(name_bytes(q.name())),
                 named(type_name(t), t as i64),
                 named(class_name(c), c as i64),
             ])
@@ -452,6 +473,14 @@ pub(crate) fn ptr_name(text: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ipv4_text_is_display() {
+        for octet in 0..=255u8 {
+            let ip = Ipv4Addr::new(octet, 0, 255 - octet, octet / 3);
+            assert_eq!(ipv4_text(&ip), ip.to_string().into_bytes());
+        }
+    }
 
     #[test]
     fn names_round_trip_and_errors() {

@@ -449,7 +449,7 @@ pub unsafe extern "C" fn aers_dns_search_names(
         // SAFETY: the module's contract.
         unsafe {
             hand_out(
-                Value::List(names.into_iter().map(Value::Bytes).collect()),
+                Value::List(names.into_iter().map(Value::owned).collect()),
                 nodes,
                 count,
             )
@@ -562,7 +562,7 @@ pub unsafe extern "C" fn aers_dns_examine(
             Verdict::Ask => (AERS_DNS_ASK, Vec::new()),
             Verdict::NextName => (AERS_DNS_NEXT_NAME, Vec::new()),
         };
-        let mut out = vec![Value::Bytes(name), Value::Int(depth.into())];
+        let mut out = vec![Value::owned(name), Value::Int(depth.into())];
         out.extend(found.into_iter().map(|i| Value::Int(i as i64)));
         // SAFETY: the module's contract.
         unsafe {
@@ -657,7 +657,7 @@ pub unsafe extern "C" fn aers_dns_parse_hosts(
                 .into_iter()
                 .map(|e| {
                     Value::List(vec![
-                        Value::Bytes(e.name),
+                        Value::owned(e.name),
                         Value::List(e.v4.iter().map(|a| Value::str(a.octets())).collect()),
                         Value::List(e.v6.iter().map(|a| Value::str(a.octets())).collect()),
                     ])
@@ -784,7 +784,7 @@ pub unsafe extern "C" fn aers_dns_pack(
         };
         let pkt = wire::pack(&req).map_err(|e| Fail::msg(libc::EINVAL, e))?;
         // SAFETY: the module's contract.
-        unsafe { hand_out(Value::Bytes(pkt), nodes, count) };
+        unsafe { hand_out(Value::owned(pkt), nodes, count) };
         Ok(())
     })
 }
