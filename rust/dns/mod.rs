@@ -5,8 +5,9 @@
 //! requests in its ready queue), and the Perl side keeps only the API. Wire encoding and
 //! decoding is hickory-proto's; this module adds AnyEvent's data layout and its tables of
 //! names ([`wire`], [`value`]), configuration ([`config`], [`hosts`]), the answer cache
-//! ([`cache`]), the questions asked before, kept encoded ([`question`]), the sockets ([`transport`]), the query state machine ([`resolver`]) and the
-//! look-ups made on it ([`lookup`]).
+//! ([`cache`]), the questions asked before, kept encoded ([`question`]), the sockets
+//! ([`transport`]), the query state machine ([`resolver`]) and the look-ups made on it
+//! ([`lookup`]).
 
 pub(crate) mod cache;
 pub(crate) mod config;
