@@ -15,7 +15,9 @@ use super::cache::{self, Cache};
 use super::hosts::Hosts;
 use super::lookup::Lookup;
 use super::question::QuestionMemo;
-use super::transport::{TcpExchange, UdpSock, POOL_SIZE, QUERIES_PER_SOCKET};
+use super::transport::{
+    RecvBatch, TcpExchange, UdpSock, POOL_SIZE, QUERIES_PER_SOCKET, RECV_BATCH,
+};
 use super::value::Value;
 use super::wire;
 use crate::Callback;
@@ -152,7 +154,11 @@ pub(crate) struct Resolver {
     pub(super) hosts: Hosts,
     dropped: u64,
     tcp_exchanges: u64,
-    buf: Vec<u8>,
+    /// Queries to send (socket, query, server): [`Resolver::transmit`] queues them,
+    /// [`Resolver::sync`] sends them, a batch per socket.
+    outbox: Vec<(SockKey, WireKey, SocketAddr)>,
+    /// Where datagrams are read to.
+    batch: RecvBatch,
 }
 
 impl Resolver {
@@ -185,7 +191,8 @@ impl Resolver {
             hosts: Hosts::default(),
             dropped: 0,
             tcp_exchanges: 0,
-            buf: vec![0; 65536],
+            outbox: Vec::new(),
+            batch: RecvBatch::new(RECV_BATCH),
         };
         r.configure(settings);
         r
@@ -350,15 +357,15 @@ impl Resolver {
             })
     }
 
-    /// Sends the query for its current try and sets the try's deadline.
+    /// Queues the query for its current try (sent at the next [`Resolver::sync`], which ends
+    /// every call of the owner) and sets the try's deadline.
     fn transmit(&mut self, key: WireKey) {
         let (server, timeout) = self.tries[self.wires[key].attempt % self.tries.len()];
-        let sock = self.socket_for(key, server.is_ipv6()).ok();
-        let w = &mut self.wires[key];
-        if let Some(sk) = sock {
-            // A failed send is a lost datagram: the try times out like one.
-            let _ = self.socks[sk].socket.send_to(&w.packet, server);
+        // (no socket: the query is not sent and its try times out, as a lost datagram)
+        if let Ok(sk) = self.socket_for(key, server.is_ipv6()) {
+            self.outbox.push((sk, key, server));
         }
+        let w = &mut self.wires[key];
         if !w.sent_to.contains(&server) {
             w.sent_to.push(server);
         }
@@ -533,28 +540,36 @@ impl Resolver {
     }
 
     fn read_udp(&mut self, sk: SockKey) {
-        let mut buf = std::mem::take(&mut self.buf);
+        let mut batch = std::mem::replace(&mut self.batch, RecvBatch::new(0));
+        let mut left = self.datagrams_per_wakeup;
         let mut drained = false;
-        for _ in 0..self.datagrams_per_wakeup {
+        while left > 0 {
             let Some(sock) = self.socks.get(sk) else {
                 drained = true;
                 break;
             };
-            match sock.socket.recv_from(&mut buf) {
-                Ok((n, from)) => self.on_datagram(sk, from, &buf[..n]),
+            match sock.recv_batch(&mut batch, left) {
+                Ok(n) => {
+                    left = left.saturating_sub(n);
+                    for i in 0..n {
+                        if let (data, Some(from)) = batch.datagram(i) {
+                            self.on_datagram(sk, from, data);
+                        }
+                    }
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     drained = true;
                     break;
                 }
                 // EINTR, or an error report queued on the socket (consumed by this call): the
                 // datagrams behind it are still to be read.
-                Err(_) => {}
+                Err(_) => left -= 1,
             }
         }
         if !drained && !self.busy.contains(&sk) {
             self.busy.push(sk);
         }
-        self.buf = buf;
+        self.batch = batch;
     }
 
     /// Accepts a datagram only as the answer to a query in flight with the same id, sent on
@@ -677,10 +692,11 @@ impl Resolver {
     /// After each call: registers the sockets opened since the last sync with `registry`,
     /// deregisters and closes the ones done with, and drops deadlines that no longer count.
     pub(crate) fn sync(&mut self, registry: &Registry) {
-        // (a refused TCP registration moves to the next try, which may open a socket)
+        // (a refused TCP registration moves to the next try, which may queue a query)
         while !self.fresh.is_empty() {
             self.register_fresh(registry);
         }
+        self.send_queued();
         for closing in self.closing.drain(..) {
             match closing {
                 Closing::Udp(mut s) => s.deregister(registry),
@@ -688,6 +704,31 @@ impl Resolver {
             }
         }
         self.drop_stale_deadlines();
+    }
+
+    /// Sends the queued queries, a batch per socket (the queue's order kept within each).
+    /// A query that ended meanwhile is not sent.
+    fn send_queued(&mut self) {
+        let mut outbox = std::mem::take(&mut self.outbox);
+        let mut socks: Vec<SockKey> = Vec::new();
+        for &(sk, _, _) in &outbox {
+            if !socks.contains(&sk) {
+                socks.push(sk);
+            }
+        }
+        for sk in socks {
+            let Some(sock) = self.socks.get(sk) else {
+                continue;
+            };
+            let datagrams: Vec<(&[u8], SocketAddr)> = outbox
+                .iter()
+                .filter(|&&(s, _, _)| s == sk)
+                .filter_map(|&(_, key, server)| Some((&self.wires.get(key)?.packet[..], server)))
+                .collect();
+            sock.send_all(&datagrams);
+        }
+        outbox.clear();
+        self.outbox = outbox;
     }
 
     fn register_fresh(&mut self, registry: &Registry) {

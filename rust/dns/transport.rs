@@ -2,12 +2,23 @@
 //! a number of queries so that source ports keep changing), and TCP connections for answers
 //! that came back truncated. All are non-blocking and registered with the loop's mio poller
 //! (edge-triggered: readers read until `WouldBlock`); the resolver is told when they are ready.
+//! UDP datagrams go out and come in several per system call (`sendmmsg`, `recvmmsg`): a busy
+//! resolver sends a query for each answer it reads, and the calls were most of its time.
 
 use mio::net::{TcpStream, UdpSocket};
 use mio::{Interest, Registry, Token};
 use std::io::{self, Read, Write};
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::fd::{AsRawFd, RawFd};
+
+use socket2::SockAddr;
+
+/// Datagrams handed to the kernel per `sendmmsg`.
+const SEND_BATCH: usize = 64;
+/// Datagrams read per `recvmmsg`.
+pub(crate) const RECV_BATCH: usize = 16;
+/// The largest UDP payload: a receive buffer this big never cuts a datagram short.
+const MAX_DATAGRAM: usize = 65536;
 
 /// Sockets kept open per address family.
 pub(crate) const POOL_SIZE: usize = 4;
@@ -69,6 +80,90 @@ impl UdpSock {
         self.socket.as_raw_fd()
     }
 
+    /// Sends each `(packet, server)` as a datagram, as many per system call as the kernel
+    /// takes. One the kernel refuses is lost, as a datagram may be on the wire: its try times
+    /// out.
+    pub(crate) fn send_all(&self, datagrams: &[(&[u8], SocketAddr)]) {
+        for chunk in datagrams.chunks(SEND_BATCH) {
+            let addrs: Vec<SockAddr> = chunk.iter().map(|&(_, to)| to.into()).collect();
+            let mut iovs: Vec<libc::iovec> = chunk
+                .iter()
+                .map(|&(packet, _)| libc::iovec {
+                    iov_base: packet.as_ptr() as *mut libc::c_void,
+                    iov_len: packet.len(),
+                })
+                .collect();
+            let mut msgs: Vec<libc::mmsghdr> = iovs
+                .iter_mut()
+                .zip(&addrs)
+                .map(|(iov, to)| {
+                    // SAFETY: mmsghdr is plain data, for which all zeroes is a valid value.
+                    let mut m: libc::mmsghdr = unsafe { std::mem::zeroed() };
+                    m.msg_hdr.msg_name = to.as_ptr() as *mut libc::c_void;
+                    m.msg_hdr.msg_namelen = to.len();
+                    m.msg_hdr.msg_iov = iov;
+                    m.msg_hdr.msg_iovlen = 1;
+                    m
+                })
+                .collect();
+            let mut sent = 0;
+            while sent < msgs.len() {
+                let rest = &mut msgs[sent..];
+                // SAFETY: `rest` holds `rest.len()` headers whose names and buffers (`addrs`,
+                // `iovs` and the packets) outlive the call; the kernel only reads them.
+                let n = unsafe {
+                    libc::sendmmsg(self.fd(), rest.as_mut_ptr(), rest.len() as libc::c_uint, 0)
+                };
+                if n > 0 {
+                    sent += n as usize;
+                } else if io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+                    sent += 1;
+                }
+            }
+        }
+    }
+
+    /// Reads up to `max` waiting datagrams (at most the batch's size) in one call; how many
+    /// (at least one; [`RecvBatch::datagram`] has them), or the error (`WouldBlock` when none
+    /// is waiting).
+    pub(crate) fn recv_batch(&self, batch: &mut RecvBatch, max: usize) -> io::Result<usize> {
+        let RecvBatch {
+            bufs,
+            addrs,
+            msgs,
+            iovs,
+        } = batch;
+        let count = max.min(msgs.len());
+        for (i, m) in msgs[..count].iter_mut().enumerate() {
+            iovs[i] = libc::iovec {
+                iov_base: bufs[i].as_mut_ptr() as *mut libc::c_void,
+                iov_len: bufs[i].len(),
+            };
+            m.msg_hdr.msg_name = &mut addrs[i] as *mut libc::sockaddr_storage as *mut libc::c_void;
+            m.msg_hdr.msg_namelen =
+                std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+            m.msg_hdr.msg_iov = &mut iovs[i];
+            m.msg_hdr.msg_iovlen = 1;
+            m.msg_len = 0;
+        }
+        // SAFETY: every header points at a buffer, an iovec and an address slot of `batch`,
+        // which the kernel may write within the lengths given and which outlive the call.
+        let n = unsafe {
+            libc::recvmmsg(
+                self.fd(),
+                msgs.as_mut_ptr(),
+                count as libc::c_uint,
+                libc::MSG_DONTWAIT,
+                std::ptr::null_mut(),
+            )
+        };
+        if n < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(n as usize)
+        }
+    }
+
     /// Registers the socket for reading under `token`.
     pub(crate) fn register(&mut self, registry: &Registry, token: Token) -> io::Result<()> {
         registry.register(&mut self.socket, token, Interest::READABLE)?;
@@ -82,6 +177,43 @@ impl UdpSock {
         if std::mem::take(&mut self.registered) {
             let _ = registry.deregister(&mut self.socket);
         }
+    }
+}
+
+/// Room for a batch of datagrams read at once ([`UdpSock::recv_batch`]).
+pub(crate) struct RecvBatch {
+    bufs: Vec<Vec<u8>>,
+    addrs: Vec<libc::sockaddr_storage>,
+    msgs: Vec<libc::mmsghdr>,
+    iovs: Vec<libc::iovec>,
+}
+
+impl RecvBatch {
+    pub(crate) fn new(size: usize) -> RecvBatch {
+        // SAFETY: sockaddr_storage and mmsghdr are plain data, for which all zeroes is valid.
+        let (addr, msg) = unsafe { (std::mem::zeroed(), std::mem::zeroed()) };
+        RecvBatch {
+            bufs: (0..size).map(|_| vec![0; MAX_DATAGRAM]).collect(),
+            addrs: vec![addr; size],
+            msgs: vec![msg; size],
+            iovs: vec![
+                libc::iovec {
+                    iov_base: std::ptr::null_mut(),
+                    iov_len: 0
+                };
+                size
+            ],
+        }
+    }
+
+    /// Datagram `i` of the last [`UdpSock::recv_batch`]: its bytes and where it came from
+    /// (none for an address that is no IP socket address).
+    pub(crate) fn datagram(&self, i: usize) -> (&[u8], Option<SocketAddr>) {
+        let m = &self.msgs[i];
+        let len = (m.msg_len as usize).min(self.bufs[i].len());
+        // SAFETY: the kernel wrote an address of `msg_namelen` bytes into the storage.
+        let from = unsafe { SockAddr::new(self.addrs[i], m.msg_hdr.msg_namelen) };
+        (&self.bufs[i][..len], from.as_socket())
     }
 }
 
