@@ -356,7 +356,9 @@ sub resolve($%) {
     my $accept = $opt{accept} && [map _type_number($_, 'AnyEvent::DNS resolve: accept'), @{ $opt{accept} }];
     return $self->_resolve_by_requests($qname, $qtype, $type, $accept, \%opt, $cb)
         if ref $self ne __PACKAGE__ && $self->can('request') != \&request;
-    _rs_resolve($self->{_rs}, $qname, $type, $class, $opt{search}, $accept, $opt{hosts}, $cb);
+    # (copied out: an absent $opt{...} as a call argument would cost Perl a magical stand-in)
+    my ($search, $hosts) = @opt{qw(search hosts)};
+    _rs_resolve($self->{_rs}, $qname, $type, $class, $search, $accept, $hosts, $cb);
 }
 
 # resolve for a subclass that overrides request (AnyEvent::DNS::EtcHosts on CPAN answers from
