@@ -68,6 +68,12 @@ sub _session {
         # when CHLD gets watched): a child that exits between the two would never be reported.
         # A SIGCHLD of our own once the handler is in place makes POE look again.
         chld_recheck => sub { kill CHLD => $$ if ref $SIG{CHLD} eq 'CODE' },
+        # POE's %SIG handlers are Perl's deferred ones: a signal (SIGCHLD, say) that arrives
+        # just before POE blocks in select(2) is handled only when select returns, which with
+        # nothing else to wake it may be never (POE's race, as under 7.17). While signal or
+        # child watchers of ours exist, this alarm wakes POE every second, which bounds that wait.
+        tick      => sub { $_[POE::Session::KERNEL()]->delay(tick => 1) },
+        tick_stop => sub { $_[POE::Session::KERNEL()]->delay('tick') },
         child_stop => sub { $_[POE::Session::KERNEL()]->sig_child($_[POE::Session::ARG0()]) },
     });
     return $session = $s->ID;
@@ -224,8 +230,12 @@ sub _hold {
     if ($want && !defined $held) {
         $held = _session();
         $POE::Kernel::poe_kernel->refcount_increment($held, 'AnyEvent');
+        _call('tick');
     } elsif (!$want && defined $held) {
-        $POE::Kernel::poe_kernel->refcount_decrement($held, 'AnyEvent') if $session && $session eq $held;
+        if ($session && $session eq $held) {
+            _call('tick_stop');
+            $POE::Kernel::poe_kernel->refcount_decrement($held, 'AnyEvent');
+        }
         undef $held;
     }
     return;
@@ -297,6 +307,11 @@ such watchers exist our session holds a reference count (POE would otherwise col
 Rust loop has nothing to watch, registrations and all), so they keep C<< POE::Kernel->run >>
 running, as under every other loop. After C<< POE::Kernel->stop >> (which takes every session,
 ours too) these registrations are made again when POE runs again.
+
+POE's C<%SIG> handlers are Perl's deferred ones: a signal that arrives just before POE blocks
+in C<select(2)> is handled only when C<select> returns, which with nothing else to wake it may be
+never (a child watcher whose child exited then waits on; under AnyEvent 7.17 too). While signal
+or child watchers exist, our session wakes POE every second, which bounds that wait.
 
 POE sets its C<SIGCHLD> handler only after a first C<waitpid> pass, which it queues when
 C<SIGCHLD> gets watched; a child that exits between the two was never reported (under

@@ -199,4 +199,37 @@ for my $case (['a watcher for the pid', '$pid'], ['a watcher for any child (pid 
     };
 }
 
+# POE's %SIG handlers are Perl's deferred ones: a SIGCHLD that arrives just before POE blocks in
+# select(2) is handled only when select returns. Here SIGCHLD is blocked while POE's timeslice
+# runs, which gives every SIGCHLD that timing: only a wake-up of POE lets the child be reported.
+for my $case (['a watcher for the pid', '$pid'], ['a watcher for any child (pid 0)', '0']) {
+    my ($what, $watched) = @$case;
+    subtest "a SIGCHLD handled only when POE's select returns: $what" => sub {
+        require AETest::Perl;
+        my ($out, $err) = AETest::Perl::run_perl({ PERL_ANYEVENT_MODEL => 'POE' }, q{
+            use POE; use AnyEvent; use POSIX (); use Time::HiRes ();
+            alarm 20;
+            my $slice = \&POE::Kernel::loop_do_timeslice;
+            my $chld = POSIX::SigSet->new(POSIX::SIGCHLD());
+            { no warnings 'redefine';
+              *POE::Kernel::loop_do_timeslice = sub {
+                  my $old = POSIX::SigSet->new;
+                  POSIX::sigprocmask(POSIX::SIG_BLOCK(), $chld, $old);
+                  my @r = eval { $slice->(@_) };
+                  my $e = $@;
+                  POSIX::sigprocmask(POSIX::SIG_SETMASK(), $old);
+                  die $e if $e;
+                  @r;
+              } }
+            my $pid = fork // die "fork: $!";
+            unless ($pid) { Time::HiRes::sleep(0.5); POSIX::_exit(9) }
+            my $cv = AE::cv;
+            my $c = AE::child WATCHED, sub { $cv->send($_[0] == $pid ? $_[1] >> 8 : "pid $_[0]") };
+            my $t = AE::timer 5, 0, sub { $cv->send('not reported within 5 s') };
+            print $cv->recv;
+        } =~ s/WATCHED/$watched/r);
+        is $out, '9', 'the watcher got the exit status' or diag $err;
+    };
+}
+
 done_testing;
