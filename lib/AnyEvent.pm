@@ -463,9 +463,11 @@ constant functions that AnyEvent defines and modules built on it use.
 
 =head2 $AnyEvent::MAX_SIGNAL_LATENCY
 
-Initialised from C<$ENV{PERL_ANYEVENT_MAX_SIGNAL_LATENCY}> (default 10) for programs that read
-or set it. It has no effect: the Rust loop is woken by a signal as soon as it arrives, so
-signals and child exits are never delayed by polling.
+Initialised from C<$ENV{PERL_ANYEVENT_MAX_SIGNAL_LATENCY}> (default 10). The Rust loop is woken
+by a signal as soon as it arrives, so under it signals and child exits are never delayed. Under
+L<AnyEvent::Impl::Event>, whose loop notices a caught signal only when it wakes up, a timer
+wakes it every C<$AnyEvent::MAX_SIGNAL_LATENCY> seconds while signal watchers exist, as in
+AnyEvent 7.17 (set it before creating them).
 
 =head2 AnyEvent::common_sense
 
@@ -544,7 +546,7 @@ C<$AnyEvent::Debug::SHELL>.
 
 =item PERL_ANYEVENT_MAX_SIGNAL_LATENCY
 
-Sets C<$AnyEvent::MAX_SIGNAL_LATENCY>, which has no effect here (see there).
+Sets C<$AnyEvent::MAX_SIGNAL_LATENCY> (see there).
 
 =item PERL_ANYEVENT_AVOID_GUARD
 

@@ -36,11 +36,22 @@ sub _keepalive {
 
 # Event catches the signals it watches with its own handler: signal watchers are Event's, as
 # in AnyEvent 7.17. Child watchers are ours (Event has none).
+#
+# Event notices a caught signal only when it wakes up: one that arrives just before it blocks
+# waits for the next unrelated event. As AnyEvent 7.17 does, while signal watchers exist a timer
+# wakes the loop every $AnyEvent::MAX_SIGNAL_LATENCY seconds.
+my ($signal_watchers, $latency_timer) = (0);
+
 sub _loop_signal {
     my ($name, $cb) = @_;
     my $sig = AnyEvent::Impl::Embed::_check_signal($name, $cb);
     my $w = Event->signal(signal => $sig, cb => sub { $cb->() });
-    return AnyEvent::Impl::Embed::_guard(sub { $w->cancel if $w });
+    my $every = $AnyEvent::MAX_SIGNAL_LATENCY;
+    $latency_timer = AE::timer($every, $every, sub { }) unless $signal_watchers++;
+    return AnyEvent::Impl::Embed::_guard(sub {
+        $w->cancel if $w;
+        undef $latency_timer unless --$signal_watchers;
+    });
 }
 
 1;
@@ -67,7 +78,11 @@ sent. Our source is dropped while the Rust loop has no watchers, so C<Event::loo
 when nothing is left.
 
 Signal watchers are Event's (C<< Event->signal >>), as in AnyEvent 7.17; child watchers are the
-Rust loop's, which reaps only the pids it watches (all children for C<pid =E<gt> 0>).
+Rust loop's, which reaps only the pids it watches (all children for C<pid =E<gt> 0>). Event
+notices a caught signal only when it wakes up, so a signal that arrives just before it blocks
+waits for the next event; as in 7.17, while signal watchers exist a timer wakes the loop every
+C<$AnyEvent::MAX_SIGNAL_LATENCY> seconds (10 unless C<PERL_ANYEVENT_MAX_SIGNAL_LATENCY> says
+otherwise).
 
 =head1 FUNCTIONS
 

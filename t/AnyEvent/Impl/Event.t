@@ -29,4 +29,38 @@ subtest 'Event::loop returns when nothing of ours is left' => sub {
     is $fired, 1, 'Event::loop ran our timer, then returned on its own';
 };
 
+# Event notices a caught signal only when it wakes up. Here SIGUSR1 is blocked while Event waits,
+# which gives every SIGUSR1 the timing of one that arrives just before Event blocks: only a
+# wake-up of the loop (PERL_ANYEVENT_MAX_SIGNAL_LATENCY, 1 s here) lets the watcher see it.
+subtest 'a signal that arrives while Event waits is seen within MAX_SIGNAL_LATENCY' => sub {
+    require AETest::Perl;
+    my ($out, $err) = AETest::Perl::run_perl({ PERL_ANYEVENT_MODEL => 'Event', PERL_ANYEVENT_MAX_SIGNAL_LATENCY => 1 }, q{
+        use Event; use AnyEvent; use POSIX (); use Time::HiRes ();
+        alarm 20;
+        my $one_event = \&Event::one_event;
+        my $usr1 = POSIX::SigSet->new(POSIX::SIGUSR1());
+        { no warnings 'redefine';
+          *Event::one_event = sub {
+              my $old = POSIX::SigSet->new;
+              POSIX::sigprocmask(POSIX::SIG_BLOCK(), $usr1, $old);
+              my @r = eval { $one_event->(@_) };
+              my $e = $@;
+              POSIX::sigprocmask(POSIX::SIG_SETMASK(), $old);
+              die $e if $e;
+              @r;
+          } }
+        my $cv = AE::cv;
+        my $s = AE::signal USR1 => sub { $cv->send('seen') };
+        my $parent = $$;
+        my $pid = fork // die "fork: $!";
+        # (the child stays until it is killed: its exit would wake the loop)
+        unless ($pid) { Time::HiRes::sleep(0.5); kill USR1 => $parent; sleep 30; POSIX::_exit(0) }
+        my $t = AE::timer 5, 0, sub { $cv->send('not seen within 5 s') };
+        print $cv->recv;
+        kill KILL => $pid;
+        waitpid $pid, 0;
+    });
+    is $out, 'seen', 'the signal watcher was called' or diag $err;
+};
+
 done_testing;
