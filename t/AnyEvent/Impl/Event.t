@@ -37,18 +37,8 @@ subtest 'a signal that arrives while Event waits is seen within MAX_SIGNAL_LATEN
     my ($out, $err) = AETest::Perl::run_perl({ PERL_ANYEVENT_MODEL => 'Event', PERL_ANYEVENT_MAX_SIGNAL_LATENCY => 1 }, q{
         use Event; use AnyEvent; use POSIX (); use Time::HiRes ();
         alarm 20;
-        my $one_event = \&Event::one_event;
-        my $usr1 = POSIX::SigSet->new(POSIX::SIGUSR1());
-        { no warnings 'redefine';
-          *Event::one_event = sub {
-              my $old = POSIX::SigSet->new;
-              POSIX::sigprocmask(POSIX::SIG_BLOCK(), $usr1, $old);
-              my @r = eval { $one_event->(@_) };
-              my $e = $@;
-              POSIX::sigprocmask(POSIX::SIG_SETMASK(), $old);
-              die $e if $e;
-              @r;
-          } }
+        use AETest::Perl qw(block_signal_during);
+        block_signal_during('Event::one_event', 'USR1');
         my $cv = AE::cv;
         my $s = AE::signal USR1 => sub { $cv->send('seen') };
         my $parent = $$;

@@ -209,18 +209,8 @@ for my $case (['a watcher for the pid', '$pid'], ['a watcher for any child (pid 
         my ($out, $err) = AETest::Perl::run_perl({ PERL_ANYEVENT_MODEL => 'POE' }, q{
             use POE; use AnyEvent; use POSIX (); use Time::HiRes ();
             alarm 20;
-            my $slice = \&POE::Kernel::loop_do_timeslice;
-            my $chld = POSIX::SigSet->new(POSIX::SIGCHLD());
-            { no warnings 'redefine';
-              *POE::Kernel::loop_do_timeslice = sub {
-                  my $old = POSIX::SigSet->new;
-                  POSIX::sigprocmask(POSIX::SIG_BLOCK(), $chld, $old);
-                  my @r = eval { $slice->(@_) };
-                  my $e = $@;
-                  POSIX::sigprocmask(POSIX::SIG_SETMASK(), $old);
-                  die $e if $e;
-                  @r;
-              } }
+            use AETest::Perl qw(block_signal_during);
+            block_signal_during('POE::Kernel::loop_do_timeslice', 'CHLD');
             my $pid = fork // die "fork: $!";
             unless ($pid) { Time::HiRes::sleep(0.5); POSIX::_exit(9) }
             my $cv = AE::cv;
